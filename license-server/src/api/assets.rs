@@ -1,0 +1,80 @@
+//! Sealed tracks over HTTP, as a static file server or CDN would serve them: byte ranges
+//! (RFC 9110 §14), a strong `ETag` (the file's SHA-256, the same on every replica),
+//! conditional requests, and `Cache-Control: immutable`, since a sealed file's name changes
+//! whenever its content would.
+//!
+//! They are public: without a license they are noise. Only one range per request is served;
+//! a multi-range request gets the whole file, which RFC 9110 allows.
+
+use actix_files::HttpRange;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+
+use crate::error::{ApiError, problem};
+use crate::state::AppState;
+
+/// The media type of a sealed asset.
+pub const SEALED_MEDIA_TYPE: &str = "application/vnd.fount.sealed";
+
+/// A sealed track, whole or by range.
+#[utoipa::path(get, path = "/pub/{title}/tracks/{file}", tag = "public",
+    params(("title" = String, Path, description = "Title id"), ("file" = String, Path, description = "Sealed file name"),
+           ("Range" = Option<String>, Header, description = "bytes=first-last")),
+    responses((status = 200, description = "The whole sealed file"), (status = 206, description = "A byte range"),
+              (status = 304, description = "Not modified"), (status = 404, body = crate::error::Problem),
+              (status = 416, body = crate::error::Problem)))]
+pub async fn track(state: web::Data<AppState>, path: web::Path<(String, String)>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let (title, file) = path.into_inner();
+    let row = state
+        .repo
+        .tracks(&title)
+        .await?
+        .into_iter()
+        .find(|t| t.file == file)
+        .ok_or_else(|| ApiError::not_found("track"))?;
+    let disk = state.asset_path(&row.file).ok_or_else(|| ApiError::not_found("track"))?;
+    let size = u64::try_from(row.sealed_length).map_err(ApiError::internal)?;
+    let etag = format!("\"{}\"", row.sha256);
+
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::CONTENT_TYPE, SEALED_MEDIA_TYPE));
+
+    let header_str = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if header_str(header::IF_NONE_MATCH).is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        return Ok(response.status(actix_web::http::StatusCode::NOT_MODIFIED).finish());
+    }
+
+    // If-Range with another validator means "the file changed": send it whole.
+    let range_applies = header_str(header::IF_RANGE).is_none_or(|v| v.trim() == etag);
+    let mut start = 0u64;
+    let mut length = size;
+    if let (Some(range), true) = (header_str(header::RANGE), range_applies) {
+        match HttpRange::parse(range, size) {
+            Ok(ranges) if ranges.len() == 1 => {
+                start = ranges[0].start;
+                length = ranges[0].length;
+                response.status(actix_web::http::StatusCode::PARTIAL_CONTENT);
+                response.insert_header((header::CONTENT_RANGE, format!("bytes {}-{}/{}", start, start + length - 1, size)));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return Err(ApiError::new(problem::RANGE_NOT_SATISFIABLE, format!("the file is {size} bytes; the range {range} is outside it"))
+                    .with("size", size)
+                    .header(header::CONTENT_RANGE, format!("bytes */{size}")));
+            }
+        }
+    }
+
+    // For HEAD, actix sends the headers of this response (Content-Length included) and drops
+    // the body unread.
+    let mut f = tokio::fs::File::open(&disk).await.map_err(ApiError::internal)?;
+    f.seek(std::io::SeekFrom::Start(start)).await.map_err(ApiError::internal)?;
+    let stream = tokio_util::io::ReaderStream::new(f.take(length));
+    response.no_chunking(length);
+    Ok(response.streaming(stream))
+}

@@ -1,0 +1,140 @@
+//! Titles and uploads (store API).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt as _;
+
+use super::validate;
+use super::views::{CreateTitle, List, TitleView, TrackView};
+use crate::auth::StoreAuth;
+use crate::db::TitleRow;
+use crate::error::{ApiError, problem};
+use crate::media::package::add_track;
+use crate::operations::{NewTitleFields, create_title_with};
+use crate::state::AppState;
+
+/// The title `id` if it belongs to `store_id`; another store's title is "not found".
+pub async fn own_title(state: &AppState, store_id: &str, id: &str) -> Result<TitleRow, ApiError> {
+    match state.repo.title(id).await? {
+        Some(t) if t.store_id == store_id => Ok(t),
+        _ => Err(ApiError::not_found("title")),
+    }
+}
+
+/// Creates a title with a fresh content key.
+#[utoipa::path(post, path = "/v1/titles", tag = "store", security(("api_key" = [])),
+    request_body = CreateTitle,
+    responses((status = 201, body = TitleView), (status = 401, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create(state: web::Data<AppState>, auth: StoreAuth, body: web::Json<CreateTitle>) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let fields = NewTitleFields {
+        store_id: auth.store.id.clone(),
+        name: validate::text("title", &b.title, 500)?,
+        author: validate::opt_text("author", b.author.as_deref(), 500)?,
+        language: validate::language(b.language.as_deref())?,
+        price: validate::price(b.price.as_deref())?,
+        currency: validate::currency(b.currency.as_deref())?,
+        checkout_url: validate::url("checkout_url", b.checkout_url.as_deref())?,
+        cover_url: validate::url("cover_url", b.cover_url.as_deref())?,
+    };
+    if fields.price.is_some() != fields.currency.is_some() {
+        return Err(ApiError::validation("`price` and `currency` go together"));
+    }
+    let row = create_title_with(&state, fields).await?;
+    Ok(HttpResponse::Created().json(TitleView::new(&state.settings.public_url, &row, &[])))
+}
+
+/// Lists the store's titles.
+#[utoipa::path(get, path = "/v1/titles", tag = "store", security(("api_key" = [])),
+    responses((status = 200, body = List<TitleView>), (status = 401, body = crate::error::Problem)))]
+pub async fn list(state: web::Data<AppState>, auth: StoreAuth) -> Result<HttpResponse, ApiError> {
+    let mut items = Vec::new();
+    for row in state.repo.titles(&auth.store.id).await? {
+        let tracks = state.repo.tracks(&row.id).await?;
+        items.push(TitleView::new(&state.settings.public_url, &row, &tracks));
+    }
+    Ok(HttpResponse::Ok().json(List { items }))
+}
+
+/// One title.
+#[utoipa::path(get, path = "/v1/titles/{title}", tag = "store", security(("api_key" = [])),
+    params(("title" = String, Path, description = "Title id")),
+    responses((status = 200, body = TitleView), (status = 404, body = crate::error::Problem)))]
+pub async fn get(state: web::Data<AppState>, auth: StoreAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let row = own_title(&state, &auth.store.id, &path).await?;
+    let tracks = state.repo.tracks(&row.id).await?;
+    Ok(HttpResponse::Ok().json(TitleView::new(&state.settings.public_url, &row, &tracks)))
+}
+
+/// Query of an upload.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// Track name (default: the file's title tag, else "Track n").
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The original file name, used as a format hint.
+    #[serde(default)]
+    pub filename: Option<String>,
+}
+
+/// Uploads an audio file as the title's next track: probed (duration, chapters), sealed, and
+/// added to the manifest. The body is the file itself.
+#[utoipa::path(post, path = "/v1/titles/{title}/tracks", tag = "store", security(("api_key" = [])),
+    params(("title" = String, Path, description = "Title id"), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "audio/mpeg", description = "The audio file (MP3, M4A/AAC, FLAC, Ogg Vorbis, WAV)"),
+    responses((status = 201, body = TrackView), (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem)))]
+pub async fn upload(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    path: web::Path<String>,
+    query: web::Query<UploadQuery>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let title = own_title(&state, &auth.store.id, &path).await?;
+    let limit = state.settings.limits.upload_bytes;
+    let too_large = || ApiError::new(problem::PAYLOAD_TOO_LARGE, format!("uploads are limited to {limit} bytes")).with("limit", limit);
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !(media.starts_with("audio/") || media == "application/octet-stream" || media.is_empty()) {
+        return Err(ApiError::new(problem::UNSUPPORTED_MEDIA_TYPE, "send the audio file as the body, with an audio/* content type"));
+    }
+    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && len > limit
+    {
+        return Err(too_large());
+    }
+    let name = validate::opt_text("name", query.name.as_deref(), 500)?;
+    let hint = query
+        .filename
+        .as_deref()
+        .and_then(|f| f.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()))
+        .or_else(|| media.starts_with("audio/").then(|| media.clone()));
+
+    let tmp_dir = state.settings.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir).await.map_err(ApiError::internal)?;
+    let tmp = tmp_dir.join(format!("{}.upload", uuid::Uuid::new_v4()));
+    let result = async {
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(ApiError::internal)?;
+        let mut received = 0u64;
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::new(problem::INVALID_PARAMETER, format!("upload interrupted: {e}")))?;
+            received += chunk.len() as u64;
+            if received > limit {
+                return Err(too_large());
+            }
+            file.write_all(&chunk).await.map_err(ApiError::internal)?;
+        }
+        file.flush().await.map_err(ApiError::internal)?;
+        if received == 0 {
+            return Err(ApiError::new(problem::UNSUPPORTED_MEDIA_TYPE, "the upload is empty"));
+        }
+        add_track(&state, &title, tmp.clone(), name, hint).await
+    }
+    .await;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    let track = result?;
+    Ok(HttpResponse::Created().json(TrackView::new(&state.settings.public_url, &track)))
+}

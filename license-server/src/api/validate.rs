@@ -1,0 +1,109 @@
+//! Checks on values clients send, each failing with a 422 that names the field.
+
+use crate::error::ApiError;
+
+/// A required text of 1 to `max` characters without control characters; trimmed.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::validation(format!("`{field}` must not be empty")));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::validation(format!("`{field}` must be at most {max} characters")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(ApiError::validation(format!("`{field}` must not contain control characters")));
+    }
+    Ok(v.to_owned())
+}
+
+/// An optional text: `None` stays `None`, a value must pass [`text`].
+pub fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+    value.map(|v| text(field, v, max)).transpose()
+}
+
+/// An identifier a store chooses (customer ids, references): 1 to 200 printable ASCII
+/// characters.
+pub fn ident(field: &str, value: &str) -> Result<String, ApiError> {
+    if value.is_empty() || value.len() > 200 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::validation(format!("`{field}` must be 1 to 200 printable ASCII characters without spaces")));
+    }
+    Ok(value.to_owned())
+}
+
+/// An absolute http(s) URL.
+pub fn url(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(v) = value else { return Ok(None) };
+    let ok = (v.starts_with("https://") || v.starts_with("http://"))
+        && v.len() <= 2048
+        && v.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !v.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'"' || b == b'<' || b == b'>');
+    if !ok {
+        return Err(ApiError::validation(format!("`{field}` must be an absolute http or https URL")));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// A price: digits, optionally a point and one to three more digits.
+pub fn price(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(v) = value else { return Ok(None) };
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    let ok = !whole.is_empty()
+        && whole.len() <= 12
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() <= 3
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(v.contains('.') && frac.is_empty());
+    if !ok {
+        return Err(ApiError::validation("`price` must be a decimal such as 9.99"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// An ISO 4217 code: three capital letters.
+pub fn currency(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(v) = value else { return Ok(None) };
+    if v.len() != 3 || !v.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::validation("`currency` must be an ISO 4217 code such as EUR"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// A BCP 47 language tag, loosely: letters, digits and hyphens, starting with a letter.
+pub fn language(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(v) = value else { return Ok(None) };
+    let ok = v.len() <= 35
+        && v.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && v.bytes().next().is_some_and(|b| b.is_ascii_alphabetic());
+    if !ok {
+        return Err(ApiError::validation("`language` must be a BCP 47 tag such as en or pt-BR"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values() {
+        assert!(text("t", "  ok ", 5).is_ok());
+        assert!(text("t", " ", 5).is_err());
+        assert!(text("t", "abcdef", 5).is_err());
+        assert!(text("t", "a\u{7}", 5).is_err());
+        assert!(url("u", Some("https://shop.example/buy")).is_ok());
+        for bad in ["javascript:alert(1)", "https://", "https:///x", "ftp://x", "https://a b"] {
+            assert!(url("u", Some(bad)).is_err(), "{bad}");
+        }
+        assert!(price(Some("9.99")).is_ok());
+        for bad in ["", ".5", "9.", "9.9999", "-1", "1e3"] {
+            assert!(price(Some(bad)).is_err(), "{bad}");
+        }
+        assert!(currency(Some("EUR")).is_ok());
+        assert!(currency(Some("eur")).is_err());
+        assert!(language(Some("pt-BR")).is_ok());
+        assert!(language(Some("-x")).is_err());
+        assert!(ident("c", "user-42").is_ok());
+        assert!(ident("c", "has space").is_err());
+    }
+}

@@ -1,0 +1,401 @@
+//! Request and response bodies of API v1. Requests refuse unknown members, so a typo is a 422
+//! rather than a silently ignored field.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::{DeviceRow, EntitlementRow, LicenseRow, TitleRow, TrackRow};
+use crate::media::probe::FileChapter;
+
+/// A page of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T: ToSchema> {
+    /// The items.
+    pub items: Vec<T>,
+}
+
+/// `POST /v1/titles`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTitle {
+    /// The title as shown to customers (1 to 500 characters).
+    pub title: String,
+    /// Author.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// BCP 47 language tag, such as `en` or `pt-BR`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Price as a decimal string, such as `9.99`, shown by the widget.
+    #[serde(default)]
+    pub price: Option<String>,
+    /// ISO 4217 currency code, such as `EUR`.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The store's checkout page for this title (http or https).
+    #[serde(default)]
+    pub checkout_url: Option<String>,
+    /// Cover image URL (http or https).
+    #[serde(default)]
+    pub cover_url: Option<String>,
+}
+
+/// A chapter of a track.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChapterView {
+    /// Title.
+    pub title: String,
+    /// Seconds from the start of the track.
+    pub offset: f64,
+}
+
+/// A sealed track.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackView {
+    /// 0-based place in the reading order.
+    pub position: i64,
+    /// Name.
+    pub name: String,
+    /// Media type of the audio inside.
+    pub media_type: String,
+    /// Seconds.
+    pub duration: f64,
+    /// Bytes of audio.
+    pub original_length: i64,
+    /// Bytes of the sealed file.
+    pub sealed_length: i64,
+    /// URL of the sealed file.
+    pub url: String,
+    /// SHA-256 of the sealed file, hex.
+    pub sha256: String,
+    /// Chapters read from the file.
+    pub chapters: Vec<ChapterView>,
+}
+
+impl TrackView {
+    /// From a row, with URLs under `base`.
+    pub fn new(base: &str, row: &TrackRow) -> Self {
+        let chapters: Vec<FileChapter> = serde_json::from_str(&row.chapters).unwrap_or_default();
+        TrackView {
+            position: row.position,
+            name: row.name.clone(),
+            media_type: row.media_type.clone(),
+            duration: row.duration,
+            original_length: row.original_length,
+            sealed_length: row.sealed_length,
+            url: format!("{base}/pub/{}/tracks/{}", row.title_id, row.file),
+            sha256: row.sha256.clone(),
+            chapters: chapters.into_iter().map(|c| ChapterView { title: c.title, offset: c.offset }).collect(),
+        }
+    }
+}
+
+/// A title.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TitleView {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Author.
+    pub author: Option<String>,
+    /// Language.
+    pub language: Option<String>,
+    /// Price.
+    pub price: Option<String>,
+    /// Currency.
+    pub currency: Option<String>,
+    /// Checkout page.
+    pub checkout_url: Option<String>,
+    /// Cover image.
+    pub cover_url: Option<String>,
+    /// Content key id (base64url).
+    pub key_id: String,
+    /// Total seconds.
+    pub duration: f64,
+    /// Tracks in reading order.
+    pub tracks: Vec<TrackView>,
+    /// URL of the Readium manifest.
+    pub manifest_url: String,
+    /// Created, seconds since the epoch.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+impl TitleView {
+    /// From rows.
+    pub fn new(base: &str, row: &TitleRow, tracks: &[TrackRow]) -> Self {
+        TitleView {
+            id: row.id.clone(),
+            title: row.name.clone(),
+            author: row.author.clone(),
+            language: row.language.clone(),
+            price: row.price.clone(),
+            currency: row.currency.clone(),
+            checkout_url: row.checkout_url.clone(),
+            cover_url: row.cover_url.clone(),
+            key_id: row.key_id.clone(),
+            duration: tracks.iter().map(|t| t.duration).sum(),
+            tracks: tracks.iter().map(|t| TrackView::new(base, t)).collect(),
+            manifest_url: format!("{base}/pub/{}/manifest.json", row.id),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Kind of entitlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EntitlementKind {
+    /// Owned for good.
+    Purchase,
+    /// Until `ends_at`.
+    Rental,
+}
+
+impl EntitlementKind {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntitlementKind::Purchase => "purchase",
+            EntitlementKind::Rental => "rental",
+        }
+    }
+}
+
+/// `POST /v1/entitlements`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// The store's id for its customer.
+    pub customer: String,
+    /// Title id.
+    pub title: String,
+    /// `purchase` or `rental`.
+    pub kind: EntitlementKind,
+    /// Start, seconds since the epoch (default: now). A future start lets a customer download
+    /// ahead; the license is not valid before it.
+    #[serde(default)]
+    pub starts_at: Option<i64>,
+    /// End of a rental, seconds since the epoch. Required for rentals, refused for purchases.
+    #[serde(default)]
+    pub ends_at: Option<i64>,
+    /// An idempotency reference, unique in the store (an order or checkout id). Granting
+    /// again with the same reference returns the first entitlement.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// An entitlement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntitlementView {
+    /// Id.
+    pub id: String,
+    /// The store's customer id.
+    pub customer: String,
+    /// Title id.
+    pub title: String,
+    /// Kind.
+    pub kind: String,
+    /// Start.
+    pub starts_at: i64,
+    /// End (rentals).
+    pub ends_at: Option<i64>,
+    /// `api`, `stripe` or `demo`.
+    pub source: String,
+    /// Idempotency reference.
+    pub reference: Option<String>,
+    /// Created.
+    pub created_at: i64,
+    /// Revoked.
+    pub revoked_at: Option<i64>,
+}
+
+impl From<EntitlementRow> for EntitlementView {
+    fn from(r: EntitlementRow) -> Self {
+        EntitlementView {
+            id: r.id,
+            customer: r.customer_ref,
+            title: r.title_id,
+            kind: r.kind,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            source: r.source,
+            reference: r.reference,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// `GET /v1/entitlements` and `GET /v1/licenses` filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// Only this customer (the store's id).
+    #[serde(default)]
+    pub customer: Option<String>,
+    /// Only this title.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// `POST /v1/customers/{customer}/tokens`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// Lifetime in seconds, 60 to 86400 (default 3600).
+    #[serde(default)]
+    pub ttl_seconds: Option<i64>,
+}
+
+/// A customer token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// Bearer token for the customer endpoints.
+    pub token: String,
+    /// When it expires, seconds since the epoch.
+    pub expires_at: i64,
+    /// The store's customer id.
+    pub customer: String,
+}
+
+/// `POST /v1/me/devices`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterDevice {
+    /// The device's public key as a JWK: EC P-256 or RSA 2048 to 4096 bits.
+    #[schema(value_type = Object)]
+    pub jwk: serde_json::Value,
+    /// A name to show the customer, such as "Anna's phone".
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceView {
+    /// The device id: the RFC 7638 thumbprint of its key.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Key type, `EC` or `RSA`.
+    pub key_type: String,
+    /// `active` or `revoked`.
+    pub status: String,
+    /// Registered.
+    pub created_at: i64,
+    /// Revoked.
+    pub revoked_at: Option<i64>,
+}
+
+impl From<DeviceRow> for DeviceView {
+    fn from(r: DeviceRow) -> Self {
+        let key_type = serde_json::from_str::<serde_json::Value>(&r.public_jwk)
+            .ok()
+            .and_then(|v| v.get("kty").and_then(|k| k.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        DeviceView {
+            id: r.jkt,
+            name: r.name,
+            key_type,
+            status: if r.revoked_at.is_some() { "revoked" } else { "active" }.into(),
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// `POST /v1/me/licenses`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acquire {
+    /// Title id.
+    pub title: String,
+    /// Device id (thumbprint) of a registered device of this customer.
+    pub device: String,
+}
+
+/// A license as the store sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseView {
+    /// Id.
+    pub id: String,
+    /// The store's customer id.
+    pub customer: String,
+    /// Title id.
+    pub title: String,
+    /// Device id.
+    pub device: String,
+    /// `active`, `returned`, `revoked` or `expired`.
+    pub status: String,
+    /// `nbf`.
+    pub not_before: i64,
+    /// `exp`.
+    pub expires_at: Option<i64>,
+    /// `renew_by`.
+    pub renew_by: i64,
+    /// Last (re)issue.
+    pub issued_at: i64,
+    /// Last status change.
+    pub status_updated_at: i64,
+}
+
+impl LicenseView {
+    /// From a row, with the status at `now`.
+    pub fn new(r: LicenseRow, now: i64) -> Self {
+        LicenseView {
+            status: effective_status(&r, now).as_str().into(),
+            id: r.id,
+            customer: r.customer_ref,
+            title: r.title_id,
+            device: r.device_jkt,
+            not_before: r.not_before,
+            expires_at: r.expires_at,
+            renew_by: r.renew_by,
+            issued_at: r.issued_at,
+            status_updated_at: r.status_updated_at,
+        }
+    }
+}
+
+/// The status of a license at `now`: expiry is computed, not stored.
+pub fn effective_status(r: &LicenseRow, now: i64) -> fount_sdk::LicenseStatus {
+    use fount_sdk::LicenseStatus as S;
+    match r.status.as_str() {
+        "returned" => S::Returned,
+        "revoked" => S::Revoked,
+        _ if r.expires_at.is_some_and(|e| e <= now) => S::Expired,
+        _ => S::Active,
+    }
+}
+
+/// A license issued to a device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedLicense {
+    /// Id (`jti`).
+    pub id: String,
+    /// The license: a compact JWS (see docs/formats.md).
+    pub license: String,
+    /// Its status document URL.
+    pub status_url: String,
+    /// `nbf`.
+    pub not_before: i64,
+    /// `exp`.
+    pub expires_at: Option<i64>,
+    /// `renew_by`.
+    pub renew_by: i64,
+}
+
+/// `GET /health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+    /// Server version.
+    pub version: &'static str,
+}

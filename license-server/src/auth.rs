@@ -1,0 +1,190 @@
+//! Who is calling: store backends by API key, customers by a short-lived token.
+//!
+//! **API keys** look like `fsk_<id>_<secret>`: a 16-hex-digit public id and 32 random bytes
+//! (base64url). The server stores only SHA-256 of the secret (the secret has 256 bits of
+//! entropy, so a slow password hash would add nothing) and compares hashes in constant time.
+//! A key is shown once, when created.
+//!
+//! **Customer tokens** are compact JWS signed with the license-signing key, `typ`
+//! `fount-customer+jwt`, naming the store (`aud`) and Fount's customer id (`sub`). A store's
+//! backend mints one for its own signed-in user through the API; the app sends it as a bearer
+//! token. They are short-lived (an hour by default) and verified without a database read.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use fount_sdk::encoding::b64;
+use fount_sdk::jws;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use crate::db::Store;
+use crate::error::ApiError;
+use crate::state::{AppState, now};
+
+/// The prefix of every API key.
+pub const API_KEY_PREFIX: &str = "fsk_";
+/// The JOSE `typ` of a customer token.
+pub const CUSTOMER_TOKEN_TYP: &str = "fount-customer+jwt";
+/// Longest customer-token lifetime a store may ask for, seconds.
+pub const MAX_TOKEN_TTL: i64 = 24 * 3600;
+
+/// A freshly made API key: the full key (shown once) and what is stored.
+pub struct NewApiKey {
+    /// The key to hand to the store, `fsk_<id>_<secret>`.
+    pub key: String,
+    /// Its public id.
+    pub id: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: Vec<u8>,
+}
+
+/// Makes a new random API key.
+pub fn generate_api_key() -> Result<NewApiKey, ApiError> {
+    let rng = SystemRandom::new();
+    let mut id = [0u8; 8];
+    let mut secret = [0u8; 32];
+    rng.fill(&mut id).map_err(|_| ApiError::internal("rng"))?;
+    rng.fill(&mut secret).map_err(|_| ApiError::internal("rng"))?;
+    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = b64(secret);
+    Ok(NewApiKey {
+        key: format!("{API_KEY_PREFIX}{id}_{secret}"),
+        secret_hash: Sha256::digest(secret.as_bytes()).to_vec(),
+        id,
+    })
+}
+
+/// Splits `fsk_<id>_<secret>` into id and secret.
+fn parse_api_key(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix(API_KEY_PREFIX)?;
+    let (id, secret) = (rest.get(..16)?, rest.get(16..)?.strip_prefix('_')?);
+    (id.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43).then_some((id, secret))
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::internal("app state missing"))
+}
+
+/// A request authenticated by a store's API key.
+pub struct StoreAuth {
+    /// The store the key belongs to.
+    pub store: Store,
+}
+
+impl FromRequest for StoreAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req).map(str::to_owned);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or_else(|| ApiError::unauthorized("send the store's API key as a bearer token"))?;
+            let invalid = || ApiError::unauthorized("the API key is not valid");
+            let (id, secret) = parse_api_key(&token).ok_or_else(invalid)?;
+            let row = state.repo.api_key(id).await?.ok_or_else(invalid)?;
+            let presented = Sha256::digest(secret.as_bytes());
+            if !bool::from(presented[..].ct_eq(&row.secret_hash)) || row.revoked_at.is_some() {
+                return Err(invalid());
+            }
+            let store = state.repo.store(&row.store_id).await?.ok_or_else(invalid)?;
+            Ok(StoreAuth { store })
+        })
+    }
+}
+
+/// The claims of a customer token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerClaims {
+    /// The issuing server.
+    pub iss: String,
+    /// The store.
+    pub aud: String,
+    /// Fount's customer id.
+    pub sub: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expires at.
+    pub exp: i64,
+}
+
+/// Mints a customer token.
+pub fn mint_customer_token(state: &AppState, store_id: &str, customer_id: &str, ttl: i64) -> Result<(String, i64), ApiError> {
+    let iat = now();
+    let claims = CustomerClaims {
+        iss: state.settings.public_url.clone(),
+        aud: store_id.to_owned(),
+        sub: customer_id.to_owned(),
+        iat,
+        exp: iat.saturating_add(ttl),
+    };
+    let token = state.keys.current().signer().sign(CUSTOMER_TOKEN_TYP, &claims).map_err(ApiError::internal)?;
+    Ok((token, claims.exp))
+}
+
+/// A request authenticated by a customer token.
+#[derive(Debug, Clone)]
+pub struct CustomerAuth {
+    /// The store.
+    pub store_id: String,
+    /// Fount's customer id.
+    pub customer_id: String,
+}
+
+impl CustomerAuth {
+    /// Verifies a token: signature by one of our keys, `typ`, issuer, and lifetime.
+    pub fn verify(state: &AppState, token: &str) -> Result<Self, ApiError> {
+        let invalid = || ApiError::unauthorized("the customer token is not valid");
+        let verified: jws::Verified<CustomerClaims> =
+            jws::verify(token, state.keys.current().jwks(), CUSTOMER_TOKEN_TYP).map_err(|_| invalid())?;
+        let claims = verified.claims;
+        let t = now();
+        if claims.iss != state.settings.public_url || claims.iat > t.saturating_add(300) {
+            return Err(invalid());
+        }
+        if claims.exp <= t {
+            return Err(ApiError::unauthorized("the customer token has expired; mint a new one"));
+        }
+        Ok(CustomerAuth { store_id: claims.aud, customer_id: claims.sub })
+    }
+}
+
+impl FromRequest for CustomerAuth {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready((|| {
+            let state = state(req)?;
+            let token = bearer(req).ok_or_else(|| ApiError::unauthorized("send a customer token as a bearer token"))?;
+            Self::verify(&state, token)
+        })())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_format() {
+        let k = generate_api_key().unwrap();
+        let (id, secret) = parse_api_key(&k.key).unwrap();
+        assert_eq!(id, k.id);
+        assert_eq!(Sha256::digest(secret.as_bytes()).to_vec(), k.secret_hash);
+        for bad in ["", "fsk_", "fsk_0123456789abcdef", "xyz_0123456789abcdef_aaaa", &k.key[..k.key.len() - 1], "fsk_0123456789abcdeg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+            assert!(parse_api_key(bad).is_none(), "{bad}");
+        }
+    }
+}

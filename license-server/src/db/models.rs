@@ -1,0 +1,326 @@
+//! Rows as the repository returns them. The same structs decode from SQLite and PostgreSQL:
+//! every column is TEXT, a 64-bit integer, a double or bytes in both.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A store: one tenant, with its own titles, customers and API keys.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct Store {
+    /// Store id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Devices each customer may register.
+    pub device_limit: i64,
+    /// How long a license may be used offline before it must be renewed, in seconds.
+    pub offline_seconds: i64,
+    /// Web origins allowed to embed the widget (JSON array).
+    #[serde(skip)]
+    pub allowed_origins: String,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// An API key's stored form: never the secret, only its hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    /// Public part of the key.
+    pub id: String,
+    /// The store it acts for.
+    pub store_id: String,
+    /// SHA-256 of the secret part.
+    pub secret_hash: Vec<u8>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// A signing key: the public JWK and the private key sealed under the key-encryption key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    /// RFC 7638 thumbprint.
+    pub kid: String,
+    /// The public JWK (JSON).
+    pub public_jwk: String,
+    /// PKCS#8, sealed.
+    pub private_key: Vec<u8>,
+    /// Creation time; the newest key signs.
+    pub created_at: i64,
+}
+
+/// A title.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TitleRow {
+    /// Title id.
+    pub id: String,
+    /// Owning store.
+    pub store_id: String,
+    /// Title.
+    pub name: String,
+    /// Author.
+    pub author: Option<String>,
+    /// BCP 47 language.
+    pub language: Option<String>,
+    /// Price as a decimal string, for the widget.
+    pub price: Option<String>,
+    /// ISO 4217 currency.
+    pub currency: Option<String>,
+    /// The store's checkout page for this title.
+    pub checkout_url: Option<String>,
+    /// Cover image URL.
+    pub cover_url: Option<String>,
+    /// Content key id (base64url).
+    pub key_id: String,
+    /// Content key, sealed.
+    pub content_key: Vec<u8>,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// A sealed track of a title.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrackRow {
+    /// Title.
+    pub title_id: String,
+    /// 0-based place in the reading order.
+    pub position: i64,
+    /// Track name.
+    pub name: String,
+    /// Media type of the original audio.
+    pub media_type: String,
+    /// Seconds.
+    pub duration: f64,
+    /// Bytes of the original.
+    pub original_length: i64,
+    /// Bytes of the sealed file.
+    pub sealed_length: i64,
+    /// File name of the sealed file in the asset store.
+    pub file: String,
+    /// SHA-256 of the sealed file, hex: the strong ETag.
+    pub sha256: String,
+    /// Chapters read from the file, JSON `[{"title":…,"offset":…}]`.
+    pub chapters: String,
+    /// Upload time.
+    pub created_at: i64,
+}
+
+/// A customer: the store's own user id, and Fount's id for it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerRow {
+    /// Fount's id.
+    pub id: String,
+    /// Store.
+    pub store_id: String,
+    /// The store's id for its user.
+    pub external_id: String,
+    /// First seen.
+    pub created_at: i64,
+}
+
+/// An entitlement: a customer's right to a title.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntitlementRow {
+    /// Id.
+    pub id: String,
+    /// Store.
+    pub store_id: String,
+    /// Customer (Fount id).
+    pub customer_id: String,
+    /// The store's id for the customer.
+    pub customer_ref: String,
+    /// Title.
+    pub title_id: String,
+    /// `purchase` or `rental`.
+    pub kind: String,
+    /// Start.
+    pub starts_at: i64,
+    /// End (rentals).
+    pub ends_at: Option<i64>,
+    /// Where it came from: `api`, `stripe`, `demo`.
+    pub source: String,
+    /// Idempotency reference (for example a checkout session id).
+    pub reference: Option<String>,
+    /// Created.
+    pub created_at: i64,
+    /// Revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// A registered device.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeviceRow {
+    /// Row id.
+    pub id: String,
+    /// Store.
+    pub store_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// RFC 7638 thumbprint: the device id in the API and in licenses.
+    pub jkt: String,
+    /// The public JWK (JSON).
+    pub public_jwk: String,
+    /// A name the app chose.
+    pub name: String,
+    /// Registered.
+    pub created_at: i64,
+    /// Revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// A license as the server tracks it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LicenseRow {
+    /// Id (`jti`).
+    pub id: String,
+    /// Store.
+    pub store_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// The store's id for the customer.
+    pub customer_ref: String,
+    /// Title.
+    pub title_id: String,
+    /// Device row.
+    pub device_id: String,
+    /// The device's thumbprint.
+    pub device_jkt: String,
+    /// The entitlement it was issued under.
+    pub entitlement_id: String,
+    /// `active`, `returned` or `revoked` (expiry is computed).
+    pub status: String,
+    /// `nbf`.
+    pub not_before: i64,
+    /// `exp`.
+    pub expires_at: Option<i64>,
+    /// `renew_by`.
+    pub renew_by: i64,
+    /// Last (re)issue.
+    pub issued_at: i64,
+    /// Last status change.
+    pub status_updated_at: i64,
+}
+
+/// What a new title needs.
+#[derive(Debug, Clone)]
+pub struct NewTitle {
+    /// Id.
+    pub id: String,
+    /// Store.
+    pub store_id: String,
+    /// Title.
+    pub name: String,
+    /// Author.
+    pub author: Option<String>,
+    /// Language.
+    pub language: Option<String>,
+    /// Price.
+    pub price: Option<String>,
+    /// Currency.
+    pub currency: Option<String>,
+    /// Checkout page.
+    pub checkout_url: Option<String>,
+    /// Cover.
+    pub cover_url: Option<String>,
+    /// Content key id.
+    pub key_id: String,
+    /// Sealed content key.
+    pub content_key: Vec<u8>,
+}
+
+/// What a new track needs.
+#[derive(Debug, Clone)]
+pub struct NewTrack {
+    /// Name.
+    pub name: String,
+    /// Media type.
+    pub media_type: String,
+    /// Seconds.
+    pub duration: f64,
+    /// Original bytes.
+    pub original_length: i64,
+    /// Sealed bytes.
+    pub sealed_length: i64,
+    /// Sealed file name.
+    pub file: String,
+    /// Hex SHA-256 of the sealed file.
+    pub sha256: String,
+    /// Chapters JSON.
+    pub chapters: String,
+}
+
+/// What a grant needs.
+#[derive(Debug, Clone)]
+pub struct NewEntitlement {
+    /// Store.
+    pub store_id: String,
+    /// Customer (Fount id).
+    pub customer_id: String,
+    /// The store's id for the customer.
+    pub customer_ref: String,
+    /// Title.
+    pub title_id: String,
+    /// `purchase` or `rental`.
+    pub kind: String,
+    /// Start.
+    pub starts_at: i64,
+    /// End.
+    pub ends_at: Option<i64>,
+    /// Source.
+    pub source: String,
+    /// Idempotency reference.
+    pub reference: Option<String>,
+}
+
+/// What a device registration needs.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    /// Store.
+    pub store_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// Thumbprint.
+    pub jkt: String,
+    /// Public JWK JSON.
+    pub public_jwk: String,
+    /// Name.
+    pub name: String,
+}
+
+/// The outcome of a device registration.
+#[derive(Debug, Clone)]
+pub enum Registration {
+    /// A new device, or the same key registered again (idempotent).
+    Registered(DeviceRow),
+    /// The customer already has `limit` active devices.
+    LimitReached {
+        /// The store's limit.
+        limit: i64,
+    },
+}
+
+/// What issuing (or re-issuing) a license records.
+#[derive(Debug, Clone)]
+pub struct LicenseGrant {
+    /// Store.
+    pub store_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// The store's id for the customer.
+    pub customer_ref: String,
+    /// Title.
+    pub title_id: String,
+    /// Device row.
+    pub device_id: String,
+    /// Device thumbprint.
+    pub device_jkt: String,
+    /// Entitlement.
+    pub entitlement_id: String,
+    /// `nbf`.
+    pub not_before: i64,
+    /// `exp`.
+    pub expires_at: Option<i64>,
+    /// `renew_by`.
+    pub renew_by: i64,
+}

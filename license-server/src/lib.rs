@@ -1,0 +1,46 @@
+//! # fount-server
+//!
+//! Fount's license server: stores (tenants) and their API keys, titles made of sealed tracks,
+//! entitlements, devices, and device-bound licenses, over HTTP API v1.
+//!
+//! The pieces, one module each:
+//!
+//! * [`api`]: the routes ([`api::configure`], shared by `main` and the tests), request and
+//!   response bodies, and the OpenAPI description;
+//! * [`error`]: every error as RFC 9457 problem details, mapped in one place;
+//! * [`auth`]: API keys for store backends, short-lived tokens for customers;
+//! * [`db`]: one repository trait, SQLite and PostgreSQL behind it;
+//! * [`crypto`]: the key-encryption key and the license-signing keys;
+//! * [`media`]: probing, sealing and the Readium manifest;
+//! * [`cli`], [`demo`], [`server`]: the `fount-server` binary.
+//!
+//! The formats themselves (licenses, sealed assets, manifests) live in `fount-sdk`, which the
+//! server and every player share.
+//!
+//! ## Example: a server on a free port
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use fount_server::{config::Settings, server, state::AppState};
+//! let settings = Settings::new("127.0.0.1:0".parse()?, std::env::temp_dir().join("fount-example"));
+//! let state = AppState::open(settings).await?;
+//! let listener = std::net::TcpListener::bind(state.settings.listen)?;
+//! println!("listening on {}", listener.local_addr()?);
+//! server::serve_on(state, listener)?.await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod media;
+pub mod operations;
+pub mod pages;
+pub mod server;
+pub mod state;

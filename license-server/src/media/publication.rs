@@ -1,0 +1,83 @@
+//! The Readium audiobook manifest of a title, built from its rows.
+//!
+//! It is built on each request rather than stored, so it can never disagree with the tracks
+//! (two uploads finishing together would otherwise race to write it). Hrefs are relative to
+//! the manifest's own URL, `/pub/<title>/manifest.json`, so the manifest and its sealed
+//! tracks can be copied as they are to any static host.
+
+use fount_sdk::manifest::{
+    self, AUDIOBOOK_PROFILE, CONTEXT, Encryption, Link, Manifest, Metadata, Properties, SEALED_ALGORITHM, SEALED_SCHEME,
+};
+
+use super::probe::FileChapter;
+use crate::db::{TitleRow, TrackRow};
+
+/// The href of a track, relative to the manifest.
+pub fn track_href(track: &TrackRow) -> String {
+    format!("tracks/{}", track.file)
+}
+
+/// RFC 3339 for a Unix time.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Builds the manifest.
+pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
+    let mut toc = Vec::new();
+    let reading_order = tracks
+        .iter()
+        .map(|t| {
+            let href = track_href(t);
+            let chapters: Vec<FileChapter> = serde_json::from_str(&t.chapters).unwrap_or_default();
+            if chapters.is_empty() {
+                toc.push(Link { href: href.clone(), title: Some(t.name.clone()), ..Default::default() });
+            }
+            for c in chapters {
+                toc.push(Link { href: format!("{href}#t={}", (c.offset * 1000.0).round() / 1000.0), title: Some(c.title), ..Default::default() });
+            }
+            Link {
+                href,
+                media_type: Some(t.media_type.clone()),
+                title: Some(t.name.clone()),
+                duration: Some(t.duration),
+                bitrate: (t.duration > 0.0).then(|| ((t.original_length as f64 * 8.0 / 1000.0 / t.duration) * 10.0).round() / 10.0),
+                properties: Some(Properties {
+                    encrypted: Some(Encryption {
+                        scheme: SEALED_SCHEME.into(),
+                        algorithm: SEALED_ALGORITHM.into(),
+                        key_id: title.key_id.clone(),
+                        original_length: u64::try_from(t.original_length).unwrap_or(0),
+                    }),
+                    other: Default::default(),
+                }),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut resources = Vec::new();
+    if let Some(cover) = &title.cover_url {
+        resources.push(Link { href: cover.clone(), rel: Some("cover".into()), ..Default::default() });
+    }
+    Manifest {
+        context: CONTEXT.into(),
+        metadata: Metadata {
+            type_: Some("http://schema.org/Audiobook".into()),
+            conforms_to: Some(AUDIOBOOK_PROFILE.into()),
+            identifier: Some(format!("urn:uuid:{}", title.id)),
+            title: title.name.clone(),
+            author: title.author.clone(),
+            language: title.language.clone(),
+            duration: Some(tracks.iter().map(|t| t.duration).sum()),
+            modified: Some(rfc3339(title.updated_at)),
+            other: Default::default(),
+        },
+        links: vec![Link { href: "manifest.json".into(), rel: Some("self".into()), media_type: Some(manifest::MEDIA_TYPE.into()), ..Default::default() }],
+        reading_order,
+        toc,
+        resources,
+    }
+}

@@ -1,0 +1,15 @@
+//! Integration tests of fount-server: the real server on a real TCP port, driven over HTTP,
+//! on SQLite and on PostgreSQL.
+//!
+//! PostgreSQL tests need `FOUNT_TEST_POSTGRES_URL`, the URL of a server where the tests may
+//! create databases; `scripts/test.sh` starts a throwaway cluster and sets it.
+
+mod support;
+
+mod assets;
+mod bad_input;
+mod devices;
+mod keys;
+mod refusals;
+mod tenancy;
+mod whole_path;

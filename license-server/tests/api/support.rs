@@ -1,0 +1,283 @@
+//! The harness: a server per test, stores made with the real CLI, and helpers for the calls
+//! every test makes.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use fount_sdk::encoding::b64;
+use fount_sdk::{DeviceKey, SoftwareDeviceKey};
+use fount_server::config::Settings;
+use fount_server::state::AppState;
+use reqwest::{Response, StatusCode};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde_json::{Value, json};
+
+/// Which database a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each test body once on SQLite and once on PostgreSQL, as `<name>::sqlite` and
+/// `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(async fn $name:ident($server:ident: TestServer) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                async fn run($server: $crate::support::TestServer) $body
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::support::TestServer::start($crate::support::Backend::Sqlite).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run($crate::support::TestServer::start($crate::support::Backend::Postgres).await).await
+                }
+            }
+        )*
+    };
+}
+
+/// The demo's audiobook, a real MP3 with three chapters.
+pub fn sample_mp3() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/media/sample.mp3")).expect("sample.mp3")
+}
+
+/// A running server with its own data folder and database.
+pub struct TestServer {
+    pub base: String,
+    pub backend: Backend,
+    pub http: reqwest::Client,
+    pub data: PathBuf,
+    database_url: Option<String>,
+    master_key: String,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Sends the stop command; the server's thread ends on its own.
+        drop(self.handle.stop(false));
+    }
+}
+
+async fn fresh_postgres_database() -> String {
+    let admin = std::env::var("FOUNT_TEST_POSTGRES_URL").expect(
+        "FOUNT_TEST_POSTGRES_URL is not set: run scripts/test.sh, which starts a throwaway PostgreSQL, \
+         or point it at a server where the tests may create databases",
+    );
+    let name = format!("fount_test_{}", uuid::Uuid::new_v4().simple());
+    let pool = sqlx::PgPool::connect(&admin).await.expect("connect to the test PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.expect("create database");
+    pool.close().await;
+    let (base, _) = admin.rsplit_once('/').expect("a database URL ends in /<database>");
+    format!("{base}/{name}")
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after `tweak` adjusts its settings.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database().await),
+        };
+        let mut key = [0u8; 32];
+        SystemRandom::new().fill(&mut key).expect("rng");
+        let master_key = b64(key);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut settings = Settings::new(addr, dir.path().to_owned());
+        settings.database_url = database_url.clone();
+        settings.master_key = Some(master_key.clone());
+        settings.key_reload = std::time::Duration::from_secs(1);
+        tweak(&mut settings);
+        let base = settings.public_url.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let state = AppState::open(settings).await.expect("server state");
+                let server = fount_server::server::serve_on(state, listener).expect("server");
+                let _ = tx.send(server.handle());
+                let _ = server.await;
+            })
+        });
+        let handle = rx.await.expect("the server thread started");
+        TestServer {
+            base,
+            backend,
+            http: reqwest::Client::new(),
+            data: dir.path().to_owned(),
+            database_url,
+            master_key,
+            handle,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Runs the real `fount-server` binary against this server's data; returns stdout.
+    pub async fn cli(&self, args: &[&str]) -> String {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fount-server"));
+        cmd.args(args).arg("--data").arg(&self.data).env("FOUNT_MASTER_KEY", &self.master_key).env("FOUNT_LOG", "warn");
+        match &self.database_url {
+            Some(url) => cmd.env("FOUNT_DATABASE_URL", url),
+            None => cmd.env_remove("FOUNT_DATABASE_URL"),
+        };
+        let out = cmd.output().await.expect("run fount-server");
+        assert!(out.status.success(), "fount-server {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// A new store with an API key, made with `fount-server store create` and `apikey create`.
+    pub async fn store(&self, device_limit: i64) -> TestStore {
+        let limit = device_limit.to_string();
+        let store: Value = serde_json::from_str(&self.cli(&["store", "create", "--name", "Test Store", "--device-limit", &limit]).await).expect("store json");
+        let id = store["id"].as_str().expect("store id").to_owned();
+        let key = self.cli(&["apikey", "create", "--store", &id]).await.trim().to_owned();
+        TestStore { id, key }
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Response {
+        let mut req = self.http.get(self.url(path));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> Response {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Creates a title and uploads `audio` to it; returns the title's JSON.
+    pub async fn title_with_audio(&self, store: &TestStore, audio: Vec<u8>) -> Value {
+        let title = ok_json(self.post("/v1/titles", Some(&store.key), json!({"title": "A Book", "author": "An Author", "price": "9.99", "currency": "EUR"})).await, StatusCode::CREATED).await;
+        let id = title["id"].as_str().expect("id").to_owned();
+        let track = self
+            .http
+            .post(self.url(&format!("/v1/titles/{id}/tracks?filename=book.mp3")))
+            .bearer_auth(&store.key)
+            .header("content-type", "audio/mpeg")
+            .body(audio)
+            .send()
+            .await
+            .expect("upload");
+        ok_json(track, StatusCode::CREATED).await;
+        ok_json(self.get(&format!("/v1/titles/{id}"), Some(&store.key)).await, StatusCode::OK).await
+    }
+
+    pub async fn token(&self, store: &TestStore, customer: &str) -> String {
+        let v = ok_json(self.post(&format!("/v1/customers/{customer}/tokens"), Some(&store.key), json!({})).await, StatusCode::CREATED).await;
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn grant(&self, store: &TestStore, customer: &str, title: &str, extra: Value) -> Value {
+        let mut body = json!({"customer": customer, "title": title, "kind": "purchase"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        ok_json(self.post("/v1/entitlements", Some(&store.key), body).await, StatusCode::CREATED).await
+    }
+
+    pub async fn register(&self, token: &str, device: &dyn DeviceKey) -> Response {
+        let jwk = serde_json::to_value(device.public_key().to_jwk()).expect("jwk");
+        self.post("/v1/me/devices", Some(token), json!({"jwk": jwk, "name": "test device"})).await
+    }
+
+    pub async fn acquire(&self, token: &str, title: &str, device: &dyn DeviceKey) -> Response {
+        self.post("/v1/me/licenses", Some(token), json!({"title": title, "device": device.device_id().as_str()})).await
+    }
+
+    pub async fn jwks(&self) -> fount_sdk::Jwks {
+        let bytes = self.get("/.well-known/jwks.json", None).await.bytes().await.expect("jwks");
+        fount_sdk::Jwks::from_json(&bytes).expect("jwks parses")
+    }
+}
+
+/// A store and its API key.
+#[derive(Debug, Clone)]
+pub struct TestStore {
+    pub id: String,
+    pub key: String,
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn ok_json(resp: Response, status: StatusCode) -> Value {
+    let got = resp.status();
+    let text = resp.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts an RFC 9457 problem with this status and type slug; returns it.
+pub async fn problem(resp: Response, status: StatusCode, slug: &str) -> Value {
+    let got = resp.status();
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let text = resp.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    assert_eq!(content_type, "application/problem+json", "body: {text}");
+    let v: Value = serde_json::from_str(&text).expect("problem JSON");
+    assert_eq!(v["type"], format!("/problems/{slug}"), "body: {text}");
+    assert_eq!(v["status"], status.as_u16());
+    assert!(v["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(v["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    v
+}
+
+/// A device key of the default kind.
+pub fn new_device() -> SoftwareDeviceKey {
+    SoftwareDeviceKey::generate_p256(&SystemRandom::new()).expect("device key")
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    fount_server::state::now()
+}
+
+/// A store with a title (the sample audiobook), a customer token and a registered device;
+/// no entitlement yet.
+pub struct Fixture {
+    pub store: TestStore,
+    pub title: Value,
+    pub title_id: String,
+    pub customer: String,
+    pub token: String,
+    pub device: SoftwareDeviceKey,
+}
+
+impl Fixture {
+    pub async fn new(server: &TestServer) -> Self {
+        let store = server.store(5).await;
+        let title = server.title_with_audio(&store, sample_mp3()).await;
+        let title_id = title["id"].as_str().expect("id").to_owned();
+        let customer = "alice".to_owned();
+        let token = server.token(&store, &customer).await;
+        let device = new_device();
+        ok_json(server.register(&token, &device).await, StatusCode::CREATED).await;
+        Fixture { store, title, title_id, customer, token, device }
+    }
+
+    /// Grants a purchase and acquires a license; returns the issued-license JSON.
+    pub async fn licensed(&self, server: &TestServer) -> Value {
+        server.grant(&self.store, &self.customer, &self.title_id, json!({})).await;
+        ok_json(server.acquire(&self.token, &self.title_id, &self.device).await, StatusCode::CREATED).await
+    }
+}

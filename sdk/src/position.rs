@@ -1,0 +1,141 @@
+//! Positions and bookmarks as plain data: Readium Locators the host stores where it likes.
+//!
+//! A [`Locator`] (Readium's locator model) names a point in a publication by track href and a
+//! Media Fragments time (`t=seconds`), with progressions for display. It survives a re-encode
+//! of the audio better than a byte offset would, and other Readium software reads it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{Publication, TrackPosition};
+use crate::{Error, Result};
+
+/// Where in a locator's resource it points.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Locations {
+    /// Media fragments; Fount writes one, `t=<seconds>`.
+    #[serde(default)]
+    pub fragments: Vec<String>,
+    /// Progression within the track, 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progression: Option<f64>,
+    /// Progression within the publication, 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_progression: Option<f64>,
+}
+
+/// A Readium Locator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Locator {
+    /// The track href.
+    pub href: String,
+    /// The track's media type.
+    #[serde(rename = "type")]
+    pub media_type: String,
+    /// The chapter title at this point, for display.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The point.
+    pub locations: Locations,
+}
+
+/// A bookmark: a locator, when it was made, and an optional note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bookmark {
+    /// An id the host chooses, unique within the title.
+    pub id: String,
+    /// Where.
+    pub locator: Locator,
+    /// When, seconds since the epoch (passed in by the host).
+    pub created: i64,
+    /// The listener's note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Publication {
+    /// The locator of `seconds` on the timeline (clamped to the publication).
+    pub fn locator_at(&self, seconds: f64) -> Locator {
+        let TrackPosition { track, offset } = self.locate(seconds);
+        let at = self.seconds(TrackPosition { track, offset }).unwrap_or(0.0);
+        let t = self.tracks().get(track);
+        let ratio = |num: f64, den: f64| if den > 0.0 { (num / den).clamp(0.0, 1.0) } else { 0.0 };
+        Locator {
+            href: t.map(|t| t.href.clone()).unwrap_or_default(),
+            media_type: t.map(|t| t.media_type.clone()).unwrap_or_default(),
+            title: self.chapter_at(at).and_then(|c| self.chapters().get(c)).map(|c| c.title.clone()),
+            locations: Locations {
+                fragments: vec![format!("t={}", (offset * 1000.0).round() / 1000.0)],
+                progression: Some(ratio(offset, t.map_or(0.0, |t| t.duration))),
+                total_progression: Some(ratio(at, self.duration())),
+            },
+        }
+    }
+
+    /// The timeline position a locator points to. Uses the `t=` fragment; without one, the
+    /// track progression.
+    pub fn resolve(&self, locator: &Locator) -> Result<f64> {
+        let track = self.tracks().iter().position(|t| t.href == locator.href).ok_or(Error::Range)?;
+        let t = self.tracks().get(track).ok_or(Error::Range)?;
+        let offset = locator
+            .locations
+            .fragments
+            .iter()
+            .find_map(|f| f.strip_prefix("t=").and_then(|v| v.parse::<f64>().ok()))
+            .or_else(|| locator.locations.progression.map(|p| p * t.duration))
+            .ok_or(Error::Malformed("locator"))?;
+        if !offset.is_finite() {
+            return Err(Error::Malformed("locator"));
+        }
+        self.seconds(TrackPosition { track, offset: offset.clamp(0.0, t.duration) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publication() -> Publication {
+        Publication::from_json(
+            serde_json::json!({
+                "@context": crate::manifest::CONTEXT,
+                "metadata": {"title": "T"},
+                "readingOrder": [
+                    {"href": "a", "type": "audio/mpeg", "duration": 10.0},
+                    {"href": "b", "type": "audio/mpeg", "duration": 30.0}
+                ],
+                "toc": [{"href": "a", "title": "Start"}, {"href": "b#t=5", "title": "Middle"}]
+            })
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn locator_round_trip() {
+        let p = publication();
+        let loc = p.locator_at(20.0);
+        assert_eq!(loc.href, "b");
+        assert_eq!(loc.title.as_deref(), Some("Middle"));
+        assert_eq!(loc.locations.fragments, ["t=10"]);
+        assert_eq!(loc.locations.total_progression, Some(0.5));
+        assert_eq!(p.resolve(&loc).unwrap(), 20.0);
+        let json = serde_json::to_string(&Bookmark { id: "1".into(), locator: loc, created: 5, note: None }).unwrap();
+        let back: Bookmark = serde_json::from_str(&json).unwrap();
+        assert_eq!(p.resolve(&back.locator).unwrap(), 20.0);
+    }
+
+    #[test]
+    fn progression_fallback_and_errors() {
+        let p = publication();
+        let mut loc = p.locator_at(0.0);
+        loc.locations.fragments.clear();
+        loc.locations.progression = Some(0.5);
+        assert_eq!(p.resolve(&loc).unwrap(), 5.0);
+        loc.locations.progression = None;
+        assert_eq!(p.resolve(&loc), Err(Error::Malformed("locator")));
+        loc.href = "zzz".into();
+        assert_eq!(p.resolve(&loc), Err(Error::Range));
+    }
+}
