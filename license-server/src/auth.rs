@@ -120,7 +120,12 @@ pub struct CustomerClaims {
 }
 
 /// Mints a customer token.
-pub fn mint_customer_token(state: &AppState, store_id: &str, customer_id: &str, ttl: i64) -> Result<(String, i64), ApiError> {
+pub fn mint_customer_token(
+    state: &AppState,
+    store_id: &str,
+    customer_id: &str,
+    ttl: i64,
+) -> Result<(String, i64), ApiError> {
     let iat = now();
     let claims = CustomerClaims {
         iss: state.settings.public_url.clone(),
@@ -183,7 +188,14 @@ mod tests {
         let (id, secret) = parse_api_key(&k.key).unwrap();
         assert_eq!(id, k.id);
         assert_eq!(Sha256::digest(secret.as_bytes()).to_vec(), k.secret_hash);
-        for bad in ["", "fsk_", "fsk_0123456789abcdef", "xyz_0123456789abcdef_aaaa", &k.key[..k.key.len() - 1], "fsk_0123456789abcdeg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        for bad in [
+            "",
+            "fsk_",
+            "fsk_0123456789abcdef",
+            "xyz_0123456789abcdef_aaaa",
+            &k.key[..k.key.len() - 1],
+            "fsk_0123456789abcdeg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
             assert!(parse_api_key(bad).is_none(), "{bad}");
         }
     }

@@ -62,7 +62,11 @@ impl ServeArgs {
         let mut s = Settings::new(self.listen, self.data.data.clone());
         s.database_url = self.data.database_url.clone();
         s.master_key = self.data.master_key.clone();
-        s.public_url = self.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| default_public_url(self.listen));
+        s.public_url = self
+            .public_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| default_public_url(self.listen));
         s.limits = Limits { json_bytes: self.max_json_bytes, upload_bytes: self.max_upload_bytes };
         s.key_reload = std::time::Duration::from_secs(self.key_reload_seconds);
         s

@@ -56,9 +56,7 @@ impl Settings {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("fount.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("fount.db").display()))
     }
 
     /// Where sealed assets are kept.

@@ -50,10 +50,18 @@ pub async fn prepare(state: &AppState) -> Result<DemoFacts, ApiError> {
     let store = state.repo.create_store(&uuid::Uuid::new_v4().to_string(), "Fount Demo Store", 5, t).await?;
     let key = generate_api_key()?;
     state.repo.insert_api_key(&key.id, &store.id, &key.secret_hash, "demo", t).await?;
-    let title = operations::create_title(state, &store.id, "The Fount Sampler", Some("Fount"), Some(("4.99", "EUR"))).await?;
+    let title =
+        operations::create_title(state, &store.id, "The Fount Sampler", Some("Fount"), Some(("4.99", "EUR"))).await?;
     let tmp = state.settings.data_dir.join("sample.mp3");
     std::fs::write(&tmp, SAMPLE_MP3).map_err(ApiError::internal)?;
-    let added = crate::media::package::add_track(state, &title, tmp.clone(), Some("The Fount Sampler".into()), Some("mp3".into())).await;
+    let added = crate::media::package::add_track(
+        state,
+        &title,
+        tmp.clone(),
+        Some("The Fount Sampler".into()),
+        Some("mp3".into()),
+    )
+    .await;
     let _ = std::fs::remove_file(&tmp);
     added?;
     state.repo.upsert_customer(&uuid::Uuid::new_v4().to_string(), &store.id, DEMO_CUSTOMER, t).await?;
@@ -77,6 +85,7 @@ fn write(path: &std::path::Path, facts: &DemoFacts) -> Result<(), ApiError> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut f = options.open(path).map_err(ApiError::internal)?;
-    f.write_all(serde_json::to_string_pretty(facts).map_err(ApiError::internal)?.as_bytes()).map_err(ApiError::internal)?;
+    f.write_all(serde_json::to_string_pretty(facts).map_err(ApiError::internal)?.as_bytes())
+        .map_err(ApiError::internal)?;
     f.write_all(b"\n").map_err(ApiError::internal)
 }

@@ -79,9 +79,12 @@ pub struct Problem {
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
-/// An error a handler returns.
+/// An error a handler returns. Boxed: errors are rare and results are everywhere.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     kind: ProblemType,
     detail: String,
     extensions: serde_json::Map<String, serde_json::Value>,
@@ -93,31 +96,39 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind.slug, self.detail)
+        write!(f, "{}: {}", self.0.kind.slug, self.0.detail)
     }
 }
 
 impl ApiError {
     /// A problem of `kind` with `detail`.
     pub fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
-        ApiError { kind, detail: detail.into(), extensions: Default::default(), cause: None, headers: Vec::new() }
+        ApiError(Box::new(Inner {
+            kind,
+            detail: detail.into(),
+            extensions: Default::default(),
+            cause: None,
+            headers: Vec::new(),
+        }))
     }
 
     /// Adds an extension member.
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.extensions.insert(key.into(), value.into());
+        self.0.extensions.insert(key.into(), value.into());
         self
     }
 
     /// Adds a response header.
     pub fn header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+        self.0.headers.push((name, value.into()));
         self
     }
 
     /// An internal error: `cause` is logged, the client sees a generic detail.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        ApiError { cause: Some(cause.to_string()), ..Self::new(problem::INTERNAL, "the server failed to handle this request") }
+        let mut e = Self::new(problem::INTERNAL, "the server failed to handle this request");
+        e.0.cause = Some(cause.to_string());
+        e
     }
 
     /// 404 for a resource.
@@ -137,39 +148,40 @@ impl ApiError {
 
     /// The problem type.
     pub fn kind(&self) -> ProblemType {
-        self.kind
+        self.0.kind
     }
 
     /// The body.
     pub fn problem(&self) -> Problem {
+        let e = &self.0;
         Problem {
-            type_: format!("/problems/{}", self.kind.slug),
-            title: self.kind.title,
-            status: self.kind.status,
-            detail: self.detail.clone(),
-            extensions: self.extensions.clone(),
+            type_: format!("/problems/{}", e.kind.slug),
+            title: e.kind.title,
+            status: e.kind.status,
+            detail: e.detail.clone(),
+            extensions: e.extensions.clone(),
         }
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.kind.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.kind.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Some(cause) = &self.cause {
+        if let Some(cause) = &self.0.cause {
             tracing::error!(%cause, "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-        for (name, value) in &self.headers {
+        for (name, value) in &self.0.headers {
             if let Ok(value) = HeaderValue::from_str(value) {
                 response.insert_header((name.clone(), value));
             }
         }
-        if self.kind.slug == problem::UNAUTHORIZED.slug {
+        if self.0.kind.slug == problem::UNAUTHORIZED.slug {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         response.json(self.problem())
@@ -203,7 +215,8 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
     use actix_web::error::JsonPayloadError as J;
     let api = match err {
         J::OverflowKnownLength { limit, .. } | J::Overflow { limit } => {
-            ApiError::new(problem::PAYLOAD_TOO_LARGE, format!("the JSON body is larger than {limit} bytes")).with("limit", limit)
+            ApiError::new(problem::PAYLOAD_TOO_LARGE, format!("the JSON body is larger than {limit} bytes"))
+                .with("limit", limit)
         }
         J::ContentType => ApiError::new(problem::UNSUPPORTED_MEDIA_TYPE, "send the body as application/json"),
         J::Deserialize(e) if e.is_data() => ApiError::new(problem::INVALID_BODY, e.to_string()),

@@ -53,7 +53,9 @@ impl AppState {
     /// (a UUID and an extension), and are checked again here so no request can leave the
     /// folder.
     pub fn asset_path(&self, file: &str) -> Option<PathBuf> {
-        let safe = !file.is_empty() && file.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') && !file.starts_with('.');
+        let safe = !file.is_empty()
+            && file.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && !file.starts_with('.');
         safe.then(|| self.settings.asset_dir().join(file))
     }
 }

@@ -40,10 +40,7 @@ pub trait DeviceKey {
 
     /// RSAES-OAEP decryption with SHA-256 and MGF1-SHA-256, empty label (the `RSA-OAEP-256`
     /// of RFC 7518 §4.3).
-    fn rsa_oaep_sha256_decrypt(
-        &self,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+    fn rsa_oaep_sha256_decrypt(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
         let _ = ciphertext;
         Err(KeyStoreError::Unsupported)
     }
@@ -92,12 +89,20 @@ struct PrivateJwk {
     p: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dq: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    qi: Option<String>,
 }
 
 impl Drop for PrivateJwk {
     fn drop(&mut self) {
         use zeroize::Zeroize as _;
-        for field in [&mut self.d, &mut self.p, &mut self.q].into_iter().flatten() {
+        for field in
+            [&mut self.d, &mut self.p, &mut self.q, &mut self.dp, &mut self.dq, &mut self.qi].into_iter().flatten()
+        {
             field.zeroize();
         }
     }
@@ -142,8 +147,7 @@ impl SoftwareDeviceKey {
     /// Loads a key saved with [`SoftwareDeviceKey::to_private_jwk`] (a private JWK, RFC 7517:
     /// `d` for EC; `d`, `p`, `q` for RSA).
     pub fn from_private_jwk(json: &str) -> Result<Self> {
-        let jwk: PrivateJwk =
-            serde_json::from_str(json).map_err(|_| Error::Malformed("private jwk"))?;
+        let jwk: PrivateJwk = serde_json::from_str(json).map_err(|_| Error::Malformed("private jwk"))?;
         let d = jwk.d.as_deref().ok_or(Error::Malformed("private jwk"))?;
         match jwk.kty.as_str() {
             "EC" => {
@@ -151,8 +155,7 @@ impl SoftwareDeviceKey {
                     return Err(Error::Unsupported("device key curve"));
                 }
                 let d = Zeroizing::new(unb64(d, "jwk d")?);
-                let secret = p256::SecretKey::from_slice(&d)
-                    .map_err(|_| Error::InvalidKey("P-256 private scalar"))?;
+                let secret = p256::SecretKey::from_slice(&d).map_err(|_| Error::InvalidKey("P-256 private scalar"))?;
                 let key = Self::from_p256(secret);
                 // The public members, if present, must belong to the private key.
                 if let (Some(x), Some(y)) = (jwk.x.clone(), jwk.y.clone()) {
@@ -195,6 +198,9 @@ impl SoftwareDeviceKey {
             d: None,
             p: None,
             q: None,
+            dp: None,
+            dq: None,
+            qi: None,
         };
         match (&self.secret, public) {
             (Secret::P256(secret), Jwk::Ec { crv, x, y }) => {
@@ -210,10 +216,14 @@ impl SoftwareDeviceKey {
                 out.n = Some(n);
                 out.e = Some(e);
                 out.d = Some(b64(key.d().to_bytes_be()));
+                // RFC 7518 §6.3.2: with any of the private members, all the CRT ones too.
                 if let [p, q, ..] = key.primes() {
                     out.p = Some(b64(p.to_bytes_be()));
                     out.q = Some(b64(q.to_bytes_be()));
                 }
+                out.dp = key.dp().map(|v| b64(v.to_bytes_be()));
+                out.dq = key.dq().map(|v| b64(v.to_bytes_be()));
+                out.qi = key.crt_coefficient().map(|v| b64(v.to_bytes_be()));
             }
             // The public half is always derived from the secret, so the kinds agree.
             _ => {}
@@ -239,16 +249,11 @@ impl DeviceKey for SoftwareDeviceKey {
         Ok(out)
     }
 
-    fn rsa_oaep_sha256_decrypt(
-        &self,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+    fn rsa_oaep_sha256_decrypt(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
         let Secret::Rsa(key) = &self.secret else {
             return Err(KeyStoreError::Unsupported);
         };
-        key.decrypt(rsa::Oaep::new::<sha2::Sha256>(), ciphertext)
-            .map(Zeroizing::new)
-            .map_err(|_| KeyStoreError::Failed)
+        key.decrypt(rsa::Oaep::new::<sha2::Sha256>(), ciphertext).map(Zeroizing::new).map_err(|_| KeyStoreError::Failed)
     }
 }
 
@@ -309,6 +314,17 @@ mod tests {
         let ba = b.ecdh_p256(&a.public_key().p256_sec1().unwrap()).unwrap();
         assert_eq!(*ab, *ba);
         assert_eq!(a.rsa_oaep_sha256_decrypt(&[0; 256]), Err(KeyStoreError::Unsupported));
+    }
+
+    #[test]
+    fn rsa_private_jwk_has_every_crt_member_and_round_trips() {
+        let key = SoftwareDeviceKey::generate_rsa(&SystemRandom::new(), 2048).unwrap();
+        let saved = key.to_private_jwk();
+        let members: serde_json::Value = serde_json::from_str(&saved).unwrap();
+        for m in ["n", "e", "d", "p", "q", "dp", "dq", "qi"] {
+            assert!(members[m].is_string(), "{m} missing");
+        }
+        assert_eq!(SoftwareDeviceKey::from_private_jwk(&saved).unwrap().device_id(), key.device_id());
     }
 
     #[test]

@@ -80,12 +80,11 @@ pub fn encrypt(recipient: &DevicePublicKey, plaintext: &[u8], rng: &dyn SecureRa
                 return Err(Error::InvalidKey("P-256 point"));
             };
             let epk = Jwk::Ec { crv: "P-256".into(), x: b64(x), y: b64(y) };
-            let cek = agreement::agree_ephemeral(
-                ephemeral,
-                &agreement::UnparsedPublicKey::new(&ECDH_P256, peer),
-                |z| concat_kdf(z, ENC, &[], &[]),
-            )
-            .map_err(|_| Error::InvalidKey("P-256 point"))?;
+            let cek =
+                agreement::agree_ephemeral(ephemeral, &agreement::UnparsedPublicKey::new(&ECDH_P256, peer), |z| {
+                    concat_kdf(z, ENC, &[], &[])
+                })
+                .map_err(|_| Error::InvalidKey("P-256 point"))?;
             let header = Header {
                 alg: "ECDH-ES".into(),
                 enc: ENC.into(),
@@ -135,8 +134,8 @@ pub fn decrypt(compact: &str, key: &dyn DeviceKey) -> Result<Zeroizing<Vec<u8>>>
     else {
         return Err(Error::Malformed("compact jwe"));
     };
-    let header: Header = serde_json::from_slice(&unb64(header_b64, "jwe header")?)
-        .map_err(|_| Error::Malformed("jwe header"))?;
+    let header: Header =
+        serde_json::from_slice(&unb64(header_b64, "jwe header")?).map_err(|_| Error::Malformed("jwe header"))?;
     if header.enc != ENC || header.zip.is_some() || header.crit.is_some() {
         return Err(Error::Unsupported("jwe header"));
     }

@@ -153,11 +153,7 @@ impl DevicePublicKey {
                 let point = p256::EncodedPoint::from(key);
                 // An uncompressed encoding of a valid public key always has both coordinates.
                 let (x, y) = (point.x().map(b64), point.y().map(b64));
-                Jwk::Ec {
-                    crv: "P-256".into(),
-                    x: x.unwrap_or_default(),
-                    y: y.unwrap_or_default(),
-                }
+                Jwk::Ec { crv: "P-256".into(), x: x.unwrap_or_default(), y: y.unwrap_or_default() }
             }
             DevicePublicKey::Rsa(key) => {
                 use rsa::traits::PublicKeyParts as _;

@@ -82,15 +82,12 @@ impl core::fmt::Debug for SigningKey {
 impl SigningKey {
     /// Generates a new key and returns it as PKCS#8 v2 DER, the form to store (encrypted).
     pub fn generate_pkcs8(rng: &dyn SecureRandom) -> Result<Zeroizing<Vec<u8>>> {
-        Ed25519KeyPair::generate_pkcs8(rng)
-            .map(|doc| Zeroizing::new(doc.as_ref().to_vec()))
-            .map_err(|_| Error::Random)
+        Ed25519KeyPair::generate_pkcs8(rng).map(|doc| Zeroizing::new(doc.as_ref().to_vec())).map_err(|_| Error::Random)
     }
 
     /// Loads a key from PKCS#8 DER.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self> {
-        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|_| Error::InvalidKey("Ed25519 PKCS#8"))?;
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| Error::InvalidKey("Ed25519 PKCS#8"))?;
         let kid = Self::public_jwk_of(&pair).thumbprint();
         Ok(SigningKey { pair, kid })
     }
@@ -156,8 +153,8 @@ pub fn verify<T: DeserializeOwned>(compact: &str, jwks: &Jwks, typ: &str) -> Res
     else {
         return Err(Error::Malformed("compact jws"));
     };
-    let header: Header = serde_json::from_slice(&unb64(header_b64, "jws header")?)
-        .map_err(|_| Error::Malformed("jws header"))?;
+    let header: Header =
+        serde_json::from_slice(&unb64(header_b64, "jws header")?).map_err(|_| Error::Malformed("jws header"))?;
     if header.alg != "EdDSA" || header.crit.is_some() {
         return Err(Error::Unsupported("jws header"));
     }
@@ -173,8 +170,8 @@ pub fn verify<T: DeserializeOwned>(compact: &str, jwks: &Jwks, typ: &str) -> Res
     UnparsedPublicKey::new(&ED25519, public)
         .verify(signing_input.as_bytes(), &signature)
         .map_err(|_| Error::BadSignature)?;
-    let claims = serde_json::from_slice(&unb64(payload_b64, "jws payload")?)
-        .map_err(|_| Error::Malformed("jws payload"))?;
+    let claims =
+        serde_json::from_slice(&unb64(payload_b64, "jws payload")?).map_err(|_| Error::Malformed("jws payload"))?;
     Ok(Verified { kid: header.kid, claims })
 }
 

@@ -157,8 +157,7 @@ impl PlayableLicense<'_> {
         let kid_text = kid.to_string();
         let wrapped = self.license.claims.keys.iter().find(|k| k.kid == kid_text).ok_or(Error::NoContentKey)?;
         let bytes = jwe::decrypt(&wrapped.jwe, device)?;
-        let key: Zeroizing<[u8; 32]> =
-            Zeroizing::new(bytes.as_slice().try_into().map_err(|_| Error::KeyUnwrap)?);
+        let key: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().map_err(|_| Error::KeyUnwrap)?);
         Ok(ContentKey::new(*kid, key))
     }
 }

@@ -257,7 +257,11 @@ impl Publication {
         while let Some((link, depth)) = stack.pop() {
             let (path, fragment) = link.href.split_once('#').unwrap_or((&link.href, ""));
             let track = tracks.iter().position(|t| t.href == path).ok_or(Error::Malformed("manifest: toc href"))?;
-            let offset = if fragment.is_empty() { 0.0 } else { fragment_start(fragment).ok_or(Error::Malformed("manifest: toc fragment"))? };
+            let offset = if fragment.is_empty() {
+                0.0
+            } else {
+                fragment_start(fragment).ok_or(Error::Malformed("manifest: toc fragment"))?
+            };
             let t = tracks.get(track).ok_or(Error::Malformed("manifest: toc href"))?;
             if offset > t.duration {
                 return Err(Error::Malformed("manifest: toc offset"));

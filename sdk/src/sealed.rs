@@ -109,9 +109,7 @@ impl ContentKey {
 
     fn file_key(&self, salt: &[u8; 32]) -> Result<LessSafeKey> {
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(self.key.as_ref());
-        let okm = prk
-            .expand(&[HKDF_INFO], &AES_256_GCM)
-            .map_err(|_| Error::InvalidKey("hkdf"))?;
+        let okm = prk.expand(&[HKDF_INFO], &AES_256_GCM).map_err(|_| Error::InvalidKey("hkdf"))?;
         Ok(LessSafeKey::new(UnboundKey::from(okm)))
     }
 }
@@ -145,14 +143,8 @@ impl SealedHeader {
             return Err(Error::Malformed("sealed header: length"));
         }
         let mut raw = [0u8; HEADER_LEN];
-        let fields: [&[u8]; 6] = [
-            MAGIC,
-            &[VERSION],
-            &chunk_size.to_be_bytes(),
-            &plaintext_len.to_be_bytes(),
-            &key_id.0,
-            &salt,
-        ];
+        let fields: [&[u8]; 6] =
+            [MAGIC, &[VERSION], &chunk_size.to_be_bytes(), &plaintext_len.to_be_bytes(), &key_id.0, &salt];
         let mut at = 0usize;
         for field in fields {
             let end = at.saturating_add(field.len());
@@ -396,7 +388,8 @@ impl Opener {
         if sealed.len() as u64 != span.bytes.end.saturating_sub(span.bytes.start) {
             return Err(Error::SealedLength);
         }
-        let mut out = Vec::with_capacity(usize::try_from(plain.end.saturating_sub(plain.start)).map_err(|_| Error::Range)?);
+        let mut out =
+            Vec::with_capacity(usize::try_from(plain.end.saturating_sub(plain.start)).map_err(|_| Error::Range)?);
         let mut chunk_buf = Vec::new();
         let mut index = span.first_chunk;
         let mut offset = 0usize;
@@ -410,7 +403,8 @@ impl Opener {
             let plaintext = self.open_chunk_in_place(index, &mut chunk_buf)?;
             let chunk_start = index.saturating_mul(c);
             let from = usize::try_from(plain.start.saturating_sub(chunk_start)).map_err(|_| Error::Range)?;
-            let to = usize::try_from(plain.end.saturating_sub(chunk_start)).map_err(|_| Error::Range)?.min(plaintext.len());
+            let to =
+                usize::try_from(plain.end.saturating_sub(chunk_start)).map_err(|_| Error::Range)?.min(plaintext.len());
             out.extend_from_slice(plaintext.get(from.min(to)..to).ok_or(Error::Range)?);
             offset = end;
             index = index.saturating_add(1);

@@ -24,7 +24,11 @@ pub const SEALED_MEDIA_TYPE: &str = "application/vnd.fount.sealed";
     responses((status = 200, description = "The whole sealed file"), (status = 206, description = "A byte range"),
               (status = 304, description = "Not modified"), (status = 404, body = crate::error::Problem),
               (status = 416, body = crate::error::Problem)))]
-pub async fn track(state: web::Data<AppState>, path: web::Path<(String, String)>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn track(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let (title, file) = path.into_inner();
     let row = state
         .repo
@@ -59,13 +63,17 @@ pub async fn track(state: web::Data<AppState>, path: web::Path<(String, String)>
                 start = ranges[0].start;
                 length = ranges[0].length;
                 response.status(actix_web::http::StatusCode::PARTIAL_CONTENT);
-                response.insert_header((header::CONTENT_RANGE, format!("bytes {}-{}/{}", start, start + length - 1, size)));
+                response
+                    .insert_header((header::CONTENT_RANGE, format!("bytes {}-{}/{}", start, start + length - 1, size)));
             }
             Ok(_) => {}
             Err(_) => {
-                return Err(ApiError::new(problem::RANGE_NOT_SATISFIABLE, format!("the file is {size} bytes; the range {range} is outside it"))
-                    .with("size", size)
-                    .header(header::CONTENT_RANGE, format!("bytes */{size}")));
+                return Err(ApiError::new(
+                    problem::RANGE_NOT_SATISFIABLE,
+                    format!("the file is {size} bytes; the range {range} is outside it"),
+                )
+                .with("size", size)
+                .header(header::CONTENT_RANGE, format!("bytes */{size}")));
             }
         }
     }

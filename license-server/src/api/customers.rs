@@ -31,7 +31,8 @@ pub async fn mint_token(
     if !(60..=MAX_TOKEN_TTL).contains(&ttl) {
         return Err(ApiError::validation(format!("`ttl_seconds` must be 60 to {MAX_TOKEN_TTL}")));
     }
-    let customer = state.repo.upsert_customer(&uuid::Uuid::new_v4().to_string(), &auth.store.id, &external, now()).await?;
+    let customer =
+        state.repo.upsert_customer(&uuid::Uuid::new_v4().to_string(), &auth.store.id, &external, now()).await?;
     let (token, expires_at) = mint_customer_token(&state, &auth.store.id, &customer.id, ttl)?;
     Ok(HttpResponse::Created().json(TokenView { token, expires_at, customer: external }))
 }
@@ -40,7 +41,11 @@ pub async fn mint_token(
 #[utoipa::path(get, path = "/v1/customers/{customer}/devices", tag = "store", security(("api_key" = [])),
     params(("customer" = String, Path, description = "The store's id for its user")),
     responses((status = 200, body = List<DeviceView>), (status = 404, body = crate::error::Problem)))]
-pub async fn devices(state: web::Data<AppState>, auth: StoreAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn devices(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let customer = existing(&state, &auth.store.id, &path).await?;
     let items = state.repo.devices(&customer.id).await?.into_iter().map(DeviceView::from).collect();
     Ok(HttpResponse::Ok().json(List::<DeviceView> { items }))
@@ -51,9 +56,17 @@ pub async fn devices(state: web::Data<AppState>, auth: StoreAuth, path: web::Pat
 #[utoipa::path(post, path = "/v1/customers/{customer}/devices/{device}/revoke", tag = "store", security(("api_key" = [])),
     params(("customer" = String, Path, description = "The store's id for its user"), ("device" = String, Path, description = "Device id")),
     responses((status = 200, body = DeviceView), (status = 404, body = crate::error::Problem)))]
-pub async fn revoke_device(state: web::Data<AppState>, auth: StoreAuth, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke_device(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (customer, device) = path.into_inner();
     let customer = existing(&state, &auth.store.id, &customer).await?;
-    let row = state.repo.revoke_device(&customer.id, &device, now()).await?.ok_or_else(|| ApiError::not_found("active device"))?;
+    let row = state
+        .repo
+        .revoke_device(&customer.id, &device, now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("active device"))?;
     Ok(HttpResponse::Ok().json(DeviceView::from(row)))
 }

@@ -18,12 +18,18 @@ use crate::state::{AppState, now};
     responses((status = 201, body = DeviceView), (status = 200, description = "Already registered", body = DeviceView),
               (status = 409, description = "Device limit reached", body = crate::error::Problem),
               (status = 422, body = crate::error::Problem)))]
-pub async fn register(state: web::Data<AppState>, auth: CustomerAuth, body: web::Json<RegisterDevice>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+    body: web::Json<RegisterDevice>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let jwk: Jwk = serde_json::from_value(b.jwk).map_err(|_| ApiError::validation("`jwk` must be a public JWK of kty EC or RSA"))?;
+    let jwk: Jwk = serde_json::from_value(b.jwk)
+        .map_err(|_| ApiError::validation("`jwk` must be a public JWK of kty EC or RSA"))?;
     let key = DevicePublicKey::from_jwk(&jwk).map_err(|e| ApiError::validation(format!("`jwk`: {e}")))?;
     let name = validate::opt_text("name", b.name.as_deref(), 100)?.unwrap_or_default();
-    let store = state.repo.store(&auth.store_id).await?.ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
+    let store =
+        state.repo.store(&auth.store_id).await?.ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
     let canonical = key.to_jwk();
     let device = NewDevice {
         store_id: auth.store_id.clone(),
@@ -36,10 +42,9 @@ pub async fn register(state: web::Data<AppState>, auth: CustomerAuth, body: web:
     match state.repo.register_device(&new_id, &device, store.device_limit, now()).await? {
         Registration::Registered(row) if row.id == new_id => Ok(HttpResponse::Created().json(DeviceView::from(row))),
         Registration::Registered(row) => Ok(HttpResponse::Ok().json(DeviceView::from(row))),
-        Registration::LimitReached { limit } => Err(ApiError::new(
-            problem::DEVICE_LIMIT,
-            format!("this customer already has {limit} active devices"),
-        )
-        .with("limit", limit)),
+        Registration::LimitReached { limit } => {
+            Err(ApiError::new(problem::DEVICE_LIMIT, format!("this customer already has {limit} active devices"))
+                .with("limit", limit))
+        }
     }
 }

@@ -16,7 +16,11 @@ use crate::state::{AppState, now};
     responses((status = 201, description = "Granted", body = EntitlementView),
               (status = 200, description = "Already granted with this reference", body = EntitlementView),
               (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn grant(state: web::Data<AppState>, auth: StoreAuth, body: web::Json<Grant>) -> Result<HttpResponse, ApiError> {
+pub async fn grant(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    body: web::Json<Grant>,
+) -> Result<HttpResponse, ApiError> {
     let g = body.into_inner();
     let (entitlement, created) = grant_entitlement(&state, &auth.store.id, g, "api").await?;
     let view = EntitlementView::from(entitlement);
@@ -36,7 +40,9 @@ pub async fn grant_entitlement(
     let t = now();
     let starts_at = g.starts_at.unwrap_or(t);
     match (g.kind, g.ends_at) {
-        (EntitlementKind::Purchase, Some(_)) => return Err(ApiError::validation("a purchase has no `ends_at`; use kind `rental`")),
+        (EntitlementKind::Purchase, Some(_)) => {
+            return Err(ApiError::validation("a purchase has no `ends_at`; use kind `rental`"));
+        }
         (EntitlementKind::Rental, None) => return Err(ApiError::validation("a rental needs `ends_at`")),
         (EntitlementKind::Rental, Some(end)) if end <= starts_at => {
             return Err(ApiError::validation("`ends_at` must be after `starts_at`"));
@@ -61,7 +67,11 @@ pub async fn grant_entitlement(
 /// Lists entitlements, newest first.
 #[utoipa::path(get, path = "/v1/entitlements", tag = "store", security(("api_key" = [])), params(Filter),
     responses((status = 200, body = List<EntitlementView>)))]
-pub async fn list(state: web::Data<AppState>, auth: StoreAuth, query: web::Query<Filter>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    query: web::Query<Filter>,
+) -> Result<HttpResponse, ApiError> {
     let customer = match &query.customer {
         Some(c) => match state.repo.customer(&auth.store.id, c).await? {
             Some(c) => Some(c.id),
@@ -84,7 +94,11 @@ pub async fn list(state: web::Data<AppState>, auth: StoreAuth, query: web::Query
 #[utoipa::path(post, path = "/v1/entitlements/{entitlement}/revoke", tag = "store", security(("api_key" = [])),
     params(("entitlement" = String, Path, description = "Entitlement id")),
     responses((status = 200, body = EntitlementView), (status = 404, body = crate::error::Problem)))]
-pub async fn revoke(state: web::Data<AppState>, auth: StoreAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let existing = match state.repo.entitlement(&path).await? {
         Some(e) if e.store_id == auth.store.id => e,
         _ => return Err(ApiError::not_found("entitlement")),

@@ -87,17 +87,24 @@ fn issued(state: &AppState, row: &LicenseRow, license: String) -> IssuedLicense 
     responses((status = 201, body = IssuedLicense),
               (status = 403, description = "Not entitled, rental ended, or device not registered", body = crate::error::Problem),
               (status = 404, body = crate::error::Problem)))]
-pub async fn acquire(state: web::Data<AppState>, auth: CustomerAuth, body: web::Json<Acquire>) -> Result<HttpResponse, ApiError> {
+pub async fn acquire(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+    body: web::Json<Acquire>,
+) -> Result<HttpResponse, ApiError> {
     let title = own_title(&state, &auth.store_id, &body.title).await?;
-    let device = state
-        .repo
-        .active_device(&auth.customer_id, &body.device)
-        .await?
-        .ok_or_else(|| ApiError::new(problem::DEVICE_NOT_REGISTERED, "no active device of this customer has this id"))?;
+    let device = state.repo.active_device(&auth.customer_id, &body.device).await?.ok_or_else(|| {
+        ApiError::new(problem::DEVICE_NOT_REGISTERED, "no active device of this customer has this id")
+    })?;
     let t = now();
     let ent = entitlement(&state, &auth.customer_id, &title.id, t).await?;
-    let store = state.repo.store(&auth.store_id).await?.ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
-    let customer = state.repo.customer_by_id(&auth.customer_id).await?.ok_or_else(|| ApiError::unauthorized("unknown customer"))?;
+    let store =
+        state.repo.store(&auth.store_id).await?.ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
+    let customer = state
+        .repo
+        .customer_by_id(&auth.customer_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown customer"))?;
     let not_before = ent.starts_at.max(t);
     let grant = LicenseGrant {
         store_id: store.id.clone(),
@@ -124,7 +131,8 @@ async fn customers_license(state: &AppState, auth: &CustomerAuth, id: &str) -> R
 }
 
 fn not_active(status: LicenseStatus) -> ApiError {
-    ApiError::new(problem::LICENSE_NOT_ACTIVE, format!("the license is {}", status.as_str())).with("license_status", status.as_str())
+    ApiError::new(problem::LICENSE_NOT_ACTIVE, format!("the license is {}", status.as_str()))
+        .with("license_status", status.as_str())
 }
 
 /// Renews a license: a fresh license with a new offline window, if it is still active and
@@ -132,7 +140,11 @@ fn not_active(status: LicenseStatus) -> ApiError {
 #[utoipa::path(post, path = "/v1/me/licenses/{license}/renew", tag = "customer", security(("customer_token" = [])),
     params(("license" = String, Path, description = "License id")),
     responses((status = 200, body = IssuedLicense), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-pub async fn renew(state: web::Data<AppState>, auth: CustomerAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn renew(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let row = customers_license(&state, &auth, &path).await?;
     let t = now();
     let status = effective_status(&row, t);
@@ -161,14 +173,19 @@ pub async fn renew(state: web::Data<AppState>, auth: CustomerAuth, path: web::Pa
 #[utoipa::path(post, path = "/v1/me/licenses/{license}/return", tag = "customer", security(("customer_token" = [])),
     params(("license" = String, Path, description = "License id")),
     responses((status = 200, body = Object, description = "The license status document"), (status = 409, body = crate::error::Problem)))]
-pub async fn give_back(state: web::Data<AppState>, auth: CustomerAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn give_back(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let row = customers_license(&state, &auth, &path).await?;
     let t = now();
     let status = effective_status(&row, t);
     if status != LicenseStatus::Active {
         return Err(not_active(status));
     }
-    let ended = state.repo.end_license(&row.id, "returned", t).await?.ok_or_else(|| not_active(LicenseStatus::Revoked))?;
+    let ended =
+        state.repo.end_license(&row.id, "returned", t).await?.ok_or_else(|| not_active(LicenseStatus::Revoked))?;
     Ok(HttpResponse::Ok().json(status_document(&state, &ended, t)))
 }
 
@@ -176,10 +193,22 @@ pub async fn give_back(state: web::Data<AppState>, auth: CustomerAuth, path: web
 pub fn status_document(state: &AppState, row: &LicenseRow, t: i64) -> StatusDocument {
     let status = effective_status(row, t);
     let base = &state.settings.public_url;
-    let mut links = vec![StatusLink { rel: "self".into(), href: status_url(state, &row.id), media_type: Some("application/json".into()) }];
+    let mut links = vec![StatusLink {
+        rel: "self".into(),
+        href: status_url(state, &row.id),
+        media_type: Some("application/json".into()),
+    }];
     if status == LicenseStatus::Active {
-        links.push(StatusLink { rel: "renew".into(), href: format!("{base}/v1/me/licenses/{}/renew", row.id), media_type: None });
-        links.push(StatusLink { rel: "return".into(), href: format!("{base}/v1/me/licenses/{}/return", row.id), media_type: None });
+        links.push(StatusLink {
+            rel: "renew".into(),
+            href: format!("{base}/v1/me/licenses/{}/renew", row.id),
+            media_type: None,
+        });
+        links.push(StatusLink {
+            rel: "return".into(),
+            href: format!("{base}/v1/me/licenses/{}/return", row.id),
+            media_type: None,
+        });
     }
     let message = match status {
         LicenseStatus::Active => "The license is active.",
@@ -193,7 +222,11 @@ pub fn status_document(state: &AppState, row: &LicenseRow, t: i64) -> StatusDocu
         message: message.into(),
         updated: StatusUpdated {
             license: row.issued_at,
-            status: if status == LicenseStatus::Expired { row.expires_at.unwrap_or(row.status_updated_at) } else { row.status_updated_at },
+            status: if status == LicenseStatus::Expired {
+                row.expires_at.unwrap_or(row.status_updated_at)
+            } else {
+                row.status_updated_at
+            },
         },
         renew_by: row.renew_by,
         links,
@@ -213,7 +246,11 @@ pub async fn status(state: web::Data<AppState>, path: web::Path<String>) -> Resu
 /// Lists the store's licenses, newest first.
 #[utoipa::path(get, path = "/v1/licenses", tag = "store", security(("api_key" = [])), params(Filter),
     responses((status = 200, body = List<LicenseView>)))]
-pub async fn list(state: web::Data<AppState>, auth: StoreAuth, query: web::Query<Filter>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    query: web::Query<Filter>,
+) -> Result<HttpResponse, ApiError> {
     let customer = match &query.customer {
         Some(c) => match state.repo.customer(&auth.store.id, c).await? {
             Some(c) => Some(c.id),
@@ -236,7 +273,11 @@ pub async fn list(state: web::Data<AppState>, auth: StoreAuth, query: web::Query
 #[utoipa::path(post, path = "/v1/licenses/{license}/revoke", tag = "store", security(("api_key" = [])),
     params(("license" = String, Path, description = "License id")),
     responses((status = 200, body = LicenseView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-pub async fn revoke(state: web::Data<AppState>, auth: StoreAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let row = match state.repo.license(&path).await? {
         Some(l) if l.store_id == auth.store.id => l,
         _ => return Err(ApiError::not_found("license")),
@@ -246,6 +287,7 @@ pub async fn revoke(state: web::Data<AppState>, auth: StoreAuth, path: web::Path
     if status != LicenseStatus::Active {
         return Err(not_active(status));
     }
-    let ended = state.repo.end_license(&row.id, "revoked", t).await?.ok_or_else(|| not_active(LicenseStatus::Revoked))?;
+    let ended =
+        state.repo.end_license(&row.id, "revoked", t).await?.ok_or_else(|| not_active(LicenseStatus::Revoked))?;
     Ok(HttpResponse::Ok().json(LicenseView::new(ended, t)))
 }

@@ -32,7 +32,10 @@ fn cors() -> Cors {
 /// A resource whose unknown methods get a problem+json 405.
 fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(|| async {
-        Err::<actix_web::HttpResponse, _>(ApiError::new(problem::METHOD_NOT_ALLOWED, "this resource does not accept this method"))
+        Err::<actix_web::HttpResponse, _>(ApiError::new(
+            problem::METHOD_NOT_ALLOWED,
+            "this resource does not accept this method",
+        ))
     }))
 }
 
@@ -47,11 +50,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(resource("/v1/titles").route(web::get().to(titles::list)).route(web::post().to(titles::create)))
         .service(resource("/v1/titles/{title}").route(web::get().to(titles::get)))
         .service(resource("/v1/titles/{title}/tracks").route(web::post().to(titles::upload)))
-        .service(resource("/v1/entitlements").route(web::get().to(entitlements::list)).route(web::post().to(entitlements::grant)))
+        .service(
+            resource("/v1/entitlements")
+                .route(web::get().to(entitlements::list))
+                .route(web::post().to(entitlements::grant)),
+        )
         .service(resource("/v1/entitlements/{entitlement}/revoke").route(web::post().to(entitlements::revoke)))
         .service(resource("/v1/customers/{customer}/tokens").route(web::post().to(customers::mint_token)))
         .service(resource("/v1/customers/{customer}/devices").route(web::get().to(customers::devices)))
-        .service(resource("/v1/customers/{customer}/devices/{device}/revoke").route(web::post().to(customers::revoke_device)))
+        .service(
+            resource("/v1/customers/{customer}/devices/{device}/revoke")
+                .route(web::post().to(customers::revoke_device)),
+        )
         .service(resource("/v1/licenses").route(web::get().to(licenses::list)))
         .service(resource("/v1/licenses/{license}/revoke").route(web::post().to(licenses::revoke)))
         // Customer API (customer token).

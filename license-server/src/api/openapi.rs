@@ -39,12 +39,18 @@ impl Modify for Security {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A store API key, `fsk_…`")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A store API key, `fsk_…`")).build(),
+            ),
         );
         components.add_security_scheme(
             "customer_token",
             SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").description(Some("A customer token from POST /v1/customers/{customer}/tokens")).build(),
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A customer token from POST /v1/customers/{customer}/tokens"))
+                    .build(),
             ),
         );
     }

@@ -27,14 +27,19 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/pub/{title}/manifest.json", tag = "public",
     params(("title" = String, Path, description = "Title id")),
     responses((status = 200, description = "application/audiobook+json", body = Object), (status = 404, body = crate::error::Problem)))]
-pub async fn manifest(state: web::Data<AppState>, path: web::Path<String>, req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn manifest(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let title = state.repo.title(&path).await?.ok_or_else(|| ApiError::not_found("title"))?;
     let tracks = state.repo.tracks(&title.id).await?;
     if tracks.is_empty() {
         return Err(ApiError::not_found("published title (it has no tracks yet)"));
     }
     let body = serde_json::to_vec(&publication::build(&title, &tracks)).map_err(ApiError::internal)?;
-    let etag = format!("\"{}\"", fount_sdk::encoding::b64(&ring::digest::digest(&ring::digest::SHA256, &body).as_ref()[..16]));
+    let etag =
+        format!("\"{}\"", fount_sdk::encoding::b64(&ring::digest::digest(&ring::digest::SHA256, &body).as_ref()[..16]));
     let mut response = HttpResponse::Ok();
     response.insert_header((header::ETAG, etag.clone())).insert_header((header::CACHE_CONTROL, "no-cache"));
     if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag) {
@@ -47,12 +52,12 @@ pub async fn manifest(state: web::Data<AppState>, path: web::Path<String>, req: 
 #[utoipa::path(get, path = "/health", tag = "public",
     responses((status = 200, body = Health), (status = 503, body = crate::error::Problem)))]
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state
-        .repo
-        .ping()
-        .await
-        .map_err(|_| ApiError::new(problem::UNAVAILABLE, "the database is not answering"))?;
-    Ok(HttpResponse::Ok().json(Health { status: "ok", database: state.repo.backend(), version: env!("CARGO_PKG_VERSION") }))
+    state.repo.ping().await.map_err(|_| ApiError::new(problem::UNAVAILABLE, "the database is not answering"))?;
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok",
+        database: state.repo.backend(),
+        version: env!("CARGO_PKG_VERSION"),
+    }))
 }
 
 /// The OpenAPI description of this API.
@@ -62,7 +67,8 @@ pub async fn openapi() -> HttpResponse {
 
 /// A page explaining a problem type: the target of every error's `type`.
 pub async fn problem_page(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let kind = problem::ALL.iter().find(|p| p.slug == path.as_str()).ok_or_else(|| ApiError::not_found("problem type"))?;
+    let kind =
+        problem::ALL.iter().find(|p| p.slug == path.as_str()).ok_or_else(|| ApiError::not_found("problem type"))?;
     let html = pages::ProblemPage { kind, all: problem::ALL }.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
 }

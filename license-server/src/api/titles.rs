@@ -26,7 +26,11 @@ pub async fn own_title(state: &AppState, store_id: &str, id: &str) -> Result<Tit
 #[utoipa::path(post, path = "/v1/titles", tag = "store", security(("api_key" = [])),
     request_body = CreateTitle,
     responses((status = 201, body = TitleView), (status = 401, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn create(state: web::Data<AppState>, auth: StoreAuth, body: web::Json<CreateTitle>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    body: web::Json<CreateTitle>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let fields = NewTitleFields {
         store_id: auth.store.id.clone(),
@@ -61,7 +65,11 @@ pub async fn list(state: web::Data<AppState>, auth: StoreAuth) -> Result<HttpRes
 #[utoipa::path(get, path = "/v1/titles/{title}", tag = "store", security(("api_key" = [])),
     params(("title" = String, Path, description = "Title id")),
     responses((status = 200, body = TitleView), (status = 404, body = crate::error::Problem)))]
-pub async fn get(state: web::Data<AppState>, auth: StoreAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let row = own_title(&state, &auth.store.id, &path).await?;
     let tracks = state.repo.tracks(&row.id).await?;
     Ok(HttpResponse::Ok().json(TitleView::new(&state.settings.public_url, &row, &tracks)))
@@ -95,11 +103,16 @@ pub async fn upload(
 ) -> Result<HttpResponse, ApiError> {
     let title = own_title(&state, &auth.store.id, &path).await?;
     let limit = state.settings.limits.upload_bytes;
-    let too_large = || ApiError::new(problem::PAYLOAD_TOO_LARGE, format!("uploads are limited to {limit} bytes")).with("limit", limit);
+    let too_large = || {
+        ApiError::new(problem::PAYLOAD_TOO_LARGE, format!("uploads are limited to {limit} bytes")).with("limit", limit)
+    };
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if !(media.starts_with("audio/") || media == "application/octet-stream" || media.is_empty()) {
-        return Err(ApiError::new(problem::UNSUPPORTED_MEDIA_TYPE, "send the audio file as the body, with an audio/* content type"));
+        return Err(ApiError::new(
+            problem::UNSUPPORTED_MEDIA_TYPE,
+            "send the audio file as the body, with an audio/* content type",
+        ));
     }
     if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > limit
@@ -120,7 +133,8 @@ pub async fn upload(
         let mut file = tokio::fs::File::create(&tmp).await.map_err(ApiError::internal)?;
         let mut received = 0u64;
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| ApiError::new(problem::INVALID_PARAMETER, format!("upload interrupted: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| ApiError::new(problem::INVALID_PARAMETER, format!("upload interrupted: {e}")))?;
             received += chunk.len() as u64;
             if received > limit {
                 return Err(too_large());

@@ -26,7 +26,9 @@ pub fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<S
 /// characters.
 pub fn ident(field: &str, value: &str) -> Result<String, ApiError> {
     if value.is_empty() || value.len() > 200 || !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::validation(format!("`{field}` must be 1 to 200 printable ASCII characters without spaces")));
+        return Err(ApiError::validation(format!(
+            "`{field}` must be 1 to 200 printable ASCII characters without spaces"
+        )));
     }
     Ok(value.to_owned())
 }

@@ -109,7 +109,11 @@ impl Kek {
         let (nonce, body) = rest.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KekError::Open)?;
         let mut body = Zeroizing::new(body.to_vec());
-        let len = self.key.open_in_place(nonce, Aad::from(Self::aad(purpose, id)), &mut body).map_err(|_| KekError::Open)?.len();
+        let len = self
+            .key
+            .open_in_place(nonce, Aad::from(Self::aad(purpose, id)), &mut body)
+            .map_err(|_| KekError::Open)?
+            .len();
         body.truncate(len);
         Ok(body)
     }

@@ -58,7 +58,8 @@ pub trait Repository: Send + Sync + 'static {
     async fn set_allowed_origins(&self, store_id: &str, origins_json: &str) -> DbResult<()>;
 
     /// Records an API key (its secret only as a hash).
-    async fn insert_api_key(&self, id: &str, store_id: &str, secret_hash: &[u8], label: &str, now: i64) -> DbResult<()>;
+    async fn insert_api_key(&self, id: &str, store_id: &str, secret_hash: &[u8], label: &str, now: i64)
+    -> DbResult<()>;
     /// An API key by its public id.
     async fn api_key(&self, id: &str) -> DbResult<Option<ApiKeyRow>>;
 
@@ -79,7 +80,8 @@ pub trait Repository: Send + Sync + 'static {
     async fn tracks(&self, title_id: &str) -> DbResult<Vec<TrackRow>>;
 
     /// The customer with this external id, created if new (with id `new_id`).
-    async fn upsert_customer(&self, new_id: &str, store_id: &str, external_id: &str, now: i64) -> DbResult<CustomerRow>;
+    async fn upsert_customer(&self, new_id: &str, store_id: &str, external_id: &str, now: i64)
+    -> DbResult<CustomerRow>;
     /// A customer by the store's id for it.
     async fn customer(&self, store_id: &str, external_id: &str) -> DbResult<Option<CustomerRow>>;
     /// A customer by Fount's id.
@@ -96,7 +98,8 @@ pub trait Repository: Send + Sync + 'static {
     async fn revoke_entitlement(&self, id: &str, now: i64) -> DbResult<Option<EntitlementRow>>;
     /// The entitlement that lets `customer` have `title` at `now`, or at a later start:
     /// not revoked and not ended; a purchase is preferred, then the rental ending last.
-    async fn usable_entitlement(&self, customer_id: &str, title_id: &str, now: i64) -> DbResult<Option<EntitlementRow>>;
+    async fn usable_entitlement(&self, customer_id: &str, title_id: &str, now: i64)
+    -> DbResult<Option<EntitlementRow>>;
 
     /// Registers a device, keeping the customer's active devices within `limit` even under
     /// concurrent registrations. The same key again returns the existing device.
@@ -113,7 +116,12 @@ pub trait Repository: Send + Sync + 'static {
     /// A license by id.
     async fn license(&self, id: &str) -> DbResult<Option<LicenseRow>>;
     /// A store's licenses, optionally filtered, newest first.
-    async fn licenses(&self, store_id: &str, customer_id: Option<&str>, title_id: Option<&str>) -> DbResult<Vec<LicenseRow>>;
+    async fn licenses(
+        &self,
+        store_id: &str,
+        customer_id: Option<&str>,
+        title_id: Option<&str>,
+    ) -> DbResult<Vec<LicenseRow>>;
     /// Moves an active license to `status` (`returned` or `revoked`). `None` if it was not active.
     async fn end_license(&self, id: &str, status: &str, now: i64) -> DbResult<Option<LicenseRow>>;
     /// Extends an active license's offline window. `None` if it was not active.

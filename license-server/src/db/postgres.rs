@@ -16,11 +16,8 @@ pub struct PostgresRepository {
 impl PostgresRepository {
     /// Connects to `url` (`postgres://…`) and migrates the database.
     pub async fn connect(url: &str) -> DbResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
+        let pool =
+            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         // Concurrent replicas starting together: sqlx takes an advisory lock while migrating.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresRepository { read: pool.clone(), write: pool })

@@ -123,7 +123,8 @@ pub fn probe(path: &Path, hint: Option<&str>) -> Result<Probed, ProbeError> {
     loop {
         match reader.next_packet() {
             Ok(Some(packet)) if packet.track_id == track_id => {
-                let dur = packet.dur.get().saturating_sub(packet.trim_start.get()).saturating_sub(packet.trim_end.get());
+                let dur =
+                    packet.dur.get().saturating_sub(packet.trim_start.get()).saturating_sub(packet.trim_end.get());
                 ticks = ticks.saturating_add(dur);
                 packets += 1;
             }

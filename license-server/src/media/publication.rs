@@ -37,14 +37,19 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
                 toc.push(Link { href: href.clone(), title: Some(t.name.clone()), ..Default::default() });
             }
             for c in chapters {
-                toc.push(Link { href: format!("{href}#t={}", (c.offset * 1000.0).round() / 1000.0), title: Some(c.title), ..Default::default() });
+                toc.push(Link {
+                    href: format!("{href}#t={}", (c.offset * 1000.0).round() / 1000.0),
+                    title: Some(c.title),
+                    ..Default::default()
+                });
             }
             Link {
                 href,
                 media_type: Some(t.media_type.clone()),
                 title: Some(t.name.clone()),
                 duration: Some(t.duration),
-                bitrate: (t.duration > 0.0).then(|| ((t.original_length as f64 * 8.0 / 1000.0 / t.duration) * 10.0).round() / 10.0),
+                bitrate: (t.duration > 0.0)
+                    .then(|| ((t.original_length as f64 * 8.0 / 1000.0 / t.duration) * 10.0).round() / 10.0),
                 properties: Some(Properties {
                     encrypted: Some(Encryption {
                         scheme: SEALED_SCHEME.into(),
@@ -75,7 +80,12 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
             modified: Some(rfc3339(title.updated_at)),
             other: Default::default(),
         },
-        links: vec![Link { href: "manifest.json".into(), rel: Some("self".into()), media_type: Some(manifest::MEDIA_TYPE.into()), ..Default::default() }],
+        links: vec![Link {
+            href: "manifest.json".into(),
+            rel: Some("self".into()),
+            media_type: Some(manifest::MEDIA_TYPE.into()),
+            ..Default::default()
+        }],
         reading_order,
         toc,
         resources,

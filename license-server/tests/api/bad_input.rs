@@ -6,7 +6,14 @@ use serde_json::json;
 use crate::on_both_databases;
 use crate::support::*;
 
-async fn raw(server: &TestServer, method: reqwest::Method, path: &str, bearer: Option<&str>, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+async fn raw(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    bearer: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
     let mut req = server.http.request(method, server.url(path)).header("content-type", content_type).body(body);
     if let Some(b) = bearer {
         req = req.bearer_auth(b);
@@ -79,7 +86,8 @@ on_both_databases! {
 async fn upload_over_the_limit_is_413() {
     let server = TestServer::start_with(Backend::Sqlite, |s| s.limits.upload_bytes = 100_000).await;
     let store = server.store(5).await;
-    let title = ok_json(server.post("/v1/titles", Some(&store.key), json!({"title": "Big"})).await, StatusCode::CREATED).await;
+    let title =
+        ok_json(server.post("/v1/titles", Some(&store.key), json!({"title": "Big"})).await, StatusCode::CREATED).await;
     let path = format!("/v1/titles/{}/tracks", title["id"].as_str().unwrap());
     let resp = raw(&server, reqwest::Method::POST, &path, Some(&store.key), "audio/mpeg", sample_mp3()).await;
     let p = problem(resp, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large").await;
@@ -102,6 +110,10 @@ async fn upload_over_the_limit_is_413() {
         // must not do is accept the upload.
         Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
     }
-    let title = ok_json(server.get(&format!("/v1/titles/{}", title["id"].as_str().unwrap()), Some(&store.key)).await, StatusCode::OK).await;
+    let title = ok_json(
+        server.get(&format!("/v1/titles/{}", title["id"].as_str().unwrap()), Some(&store.key)).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(title["tracks"].as_array().unwrap().len(), 0);
 }

@@ -145,7 +145,10 @@ impl TestServer {
     /// A new store with an API key, made with `fount-server store create` and `apikey create`.
     pub async fn store(&self, device_limit: i64) -> TestStore {
         let limit = device_limit.to_string();
-        let store: Value = serde_json::from_str(&self.cli(&["store", "create", "--name", "Test Store", "--device-limit", &limit]).await).expect("store json");
+        let store: Value = serde_json::from_str(
+            &self.cli(&["store", "create", "--name", "Test Store", "--device-limit", &limit]).await,
+        )
+        .expect("store json");
         let id = store["id"].as_str().expect("store id").to_owned();
         let key = self.cli(&["apikey", "create", "--store", &id]).await.trim().to_owned();
         TestStore { id, key }
@@ -169,7 +172,16 @@ impl TestServer {
 
     /// Creates a title and uploads `audio` to it; returns the title's JSON.
     pub async fn title_with_audio(&self, store: &TestStore, audio: Vec<u8>) -> Value {
-        let title = ok_json(self.post("/v1/titles", Some(&store.key), json!({"title": "A Book", "author": "An Author", "price": "9.99", "currency": "EUR"})).await, StatusCode::CREATED).await;
+        let title = ok_json(
+            self.post(
+                "/v1/titles",
+                Some(&store.key),
+                json!({"title": "A Book", "author": "An Author", "price": "9.99", "currency": "EUR"}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
         let id = title["id"].as_str().expect("id").to_owned();
         let track = self
             .http
@@ -185,7 +197,11 @@ impl TestServer {
     }
 
     pub async fn token(&self, store: &TestStore, customer: &str) -> String {
-        let v = ok_json(self.post(&format!("/v1/customers/{customer}/tokens"), Some(&store.key), json!({})).await, StatusCode::CREATED).await;
+        let v = ok_json(
+            self.post(&format!("/v1/customers/{customer}/tokens"), Some(&store.key), json!({})).await,
+            StatusCode::CREATED,
+        )
+        .await;
         v["token"].as_str().expect("token").to_owned()
     }
 
