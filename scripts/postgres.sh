@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests: `start DIR` prints the URL to connect to,
 # `stop DIR` stops it. It listens on 127.0.0.1 only, trusts local connections, and lives
-# entirely inside DIR.
+# entirely inside DIR. Tests run it without fsync (nothing to keep); benchmarks set
+# FOUNT_PG_FSYNC=on to measure what an operator would run.
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?data folder}
@@ -22,7 +23,7 @@ case "$cmd" in
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_pg "$bin/initdb" -D "$dir/data" --auth=trust --username=fount -E UTF8 >/dev/null
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off -c max_connections=400" start >/dev/null
+      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=${FOUNT_PG_FSYNC:-off} -c max_connections=400" start >/dev/null
     echo "postgres://fount@127.0.0.1:$port/postgres"
     ;;
   stop)

@@ -6,7 +6,8 @@
 //! A key is shown once, when created.
 //!
 //! **Customer tokens** are compact JWS signed with the license-signing key, `typ`
-//! `fount-customer+jwt`, naming the store (`aud`) and Fount's customer id (`sub`). A store's
+//! `fount-customer+jwt`, naming the store (`aud`), Fount's customer id (`sub`) and the store's
+//! own id for the customer (`ref`). A store's
 //! backend mints one for its own signed-in user through the API; the app sends it as a bearer
 //! token. They are short-lived (an hour by default) and verified without a database read.
 
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use crate::db::Store;
+use crate::db::{CustomerRow, Store};
 use crate::error::ApiError;
 use crate::state::{AppState, now};
 
@@ -78,7 +79,7 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 /// A request authenticated by a store's API key.
 pub struct StoreAuth {
     /// The store the key belongs to.
-    pub store: Store,
+    pub store: std::sync::Arc<Store>,
 }
 
 impl FromRequest for StoreAuth {
@@ -98,7 +99,7 @@ impl FromRequest for StoreAuth {
             if !bool::from(presented[..].ct_eq(&row.secret_hash)) || row.revoked_at.is_some() {
                 return Err(invalid());
             }
-            let store = state.repo.store(&row.store_id).await?.ok_or_else(invalid)?;
+            let store = state.store_cached(&row.store_id).await?.ok_or_else(invalid)?;
             Ok(StoreAuth { store })
         })
     }
@@ -113,6 +114,9 @@ pub struct CustomerClaims {
     pub aud: String,
     /// Fount's customer id.
     pub sub: String,
+    /// The store's id for its customer, so requests need not look it up.
+    #[serde(rename = "ref")]
+    pub customer_ref: String,
     /// Issued at.
     pub iat: i64,
     /// Expires at.
@@ -120,17 +124,13 @@ pub struct CustomerClaims {
 }
 
 /// Mints a customer token.
-pub fn mint_customer_token(
-    state: &AppState,
-    store_id: &str,
-    customer_id: &str,
-    ttl: i64,
-) -> Result<(String, i64), ApiError> {
+pub fn mint_customer_token(state: &AppState, customer: &CustomerRow, ttl: i64) -> Result<(String, i64), ApiError> {
     let iat = now();
     let claims = CustomerClaims {
         iss: state.settings.public_url.clone(),
-        aud: store_id.to_owned(),
-        sub: customer_id.to_owned(),
+        aud: customer.store_id.clone(),
+        sub: customer.id.clone(),
+        customer_ref: customer.external_id.clone(),
         iat,
         exp: iat.saturating_add(ttl),
     };
@@ -145,6 +145,8 @@ pub struct CustomerAuth {
     pub store_id: String,
     /// Fount's customer id.
     pub customer_id: String,
+    /// The store's id for its customer.
+    pub customer_ref: String,
 }
 
 impl CustomerAuth {
@@ -161,7 +163,7 @@ impl CustomerAuth {
         if claims.exp <= t {
             return Err(ApiError::unauthorized("the customer token has expired; mint a new one"));
         }
-        Ok(CustomerAuth { store_id: claims.aud, customer_id: claims.sub })
+        Ok(CustomerAuth { store_id: claims.aud, customer_id: claims.sub, customer_ref: claims.customer_ref })
     }
 }
 

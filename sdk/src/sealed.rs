@@ -383,32 +383,41 @@ impl Opener {
 
     /// Decrypts plaintext range `plain`, given `sealed`: exactly the bytes of
     /// [`SealedHeader::sealed_range`] for that range.
+    ///
+    /// Each chunk is copied once, into the output, and decrypted there; only the first chunk,
+    /// whose head may be cut, goes through a scratch buffer.
     pub fn read(&self, plain: Range<u64>, sealed: &[u8]) -> Result<Vec<u8>> {
         let span = self.header.sealed_range(plain.clone())?;
         if sealed.len() as u64 != span.bytes.end.saturating_sub(span.bytes.start) {
             return Err(Error::SealedLength);
         }
-        let mut out =
-            Vec::with_capacity(usize::try_from(plain.end.saturating_sub(plain.start)).map_err(|_| Error::Range)?);
-        let mut chunk_buf = Vec::new();
+        let want = usize::try_from(plain.end.saturating_sub(plain.start)).map_err(|_| Error::Range)?;
+        let mut out = Vec::with_capacity(sealed.len());
+        let c = u64::from(self.header.chunk_size);
         let mut index = span.first_chunk;
         let mut offset = 0usize;
-        let c = u64::from(self.header.chunk_size);
         while offset < sealed.len() {
             let range = self.header.chunk_range(index)?;
             let len = usize::try_from(range.end.saturating_sub(range.start)).map_err(|_| Error::Range)?;
             let end = offset.saturating_add(len);
-            chunk_buf.clear();
-            chunk_buf.extend_from_slice(sealed.get(offset..end).ok_or(Error::SealedLength)?);
-            let plaintext = self.open_chunk_in_place(index, &mut chunk_buf)?;
-            let chunk_start = index.saturating_mul(c);
-            let from = usize::try_from(plain.start.saturating_sub(chunk_start)).map_err(|_| Error::Range)?;
-            let to =
-                usize::try_from(plain.end.saturating_sub(chunk_start)).map_err(|_| Error::Range)?.min(plaintext.len());
-            out.extend_from_slice(plaintext.get(from.min(to)..to).ok_or(Error::Range)?);
+            let chunk = sealed.get(offset..end).ok_or(Error::SealedLength)?;
+            let skip =
+                usize::try_from(plain.start.saturating_sub(index.saturating_mul(c))).map_err(|_| Error::Range)?;
+            if skip > 0 {
+                let mut scratch = chunk.to_vec();
+                let plaintext = self.open_chunk_in_place(index, &mut scratch)?;
+                out.extend_from_slice(plaintext.get(skip..).ok_or(Error::Range)?);
+            } else {
+                let base = out.len();
+                out.extend_from_slice(chunk);
+                let tail = out.get_mut(base..).ok_or(Error::Range)?;
+                let n = self.open_chunk_in_place(index, tail)?.len();
+                out.truncate(base.saturating_add(n));
+            }
             offset = end;
             index = index.saturating_add(1);
         }
+        out.truncate(want);
         Ok(out)
     }
 }

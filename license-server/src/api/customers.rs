@@ -33,7 +33,7 @@ pub async fn mint_token(
     }
     let customer =
         state.repo.upsert_customer(&uuid::Uuid::new_v4().to_string(), &auth.store.id, &external, now()).await?;
-    let (token, expires_at) = mint_customer_token(&state, &auth.store.id, &customer.id, ttl)?;
+    let (token, expires_at) = mint_customer_token(&state, &customer, ttl)?;
     Ok(HttpResponse::Created().json(TokenView { token, expires_at, customer: external }))
 }
 

@@ -28,8 +28,10 @@ pub async fn register(
         .map_err(|_| ApiError::validation("`jwk` must be a public JWK of kty EC or RSA"))?;
     let key = DevicePublicKey::from_jwk(&jwk).map_err(|e| ApiError::validation(format!("`jwk`: {e}")))?;
     let name = validate::opt_text("name", b.name.as_deref(), 100)?.unwrap_or_default();
-    let store =
-        state.repo.store(&auth.store_id).await?.ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
+    let store = state
+        .store_cached(&auth.store_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
     let canonical = key.to_jwk();
     let device = NewDevice {
         store_id: auth.store_id.clone(),

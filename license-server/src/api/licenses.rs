@@ -12,7 +12,6 @@ use fount_sdk::status::{StatusLink, StatusUpdated};
 use fount_sdk::{DevicePublicKey, Jwk, LicenseStatus, StatusDocument, jwe};
 use ring::rand::SystemRandom;
 
-use super::titles::own_title;
 use super::views::{Acquire, Filter, IssuedLicense, LicenseView, List, effective_status};
 use crate::auth::{CustomerAuth, StoreAuth};
 use crate::db::{EntitlementRow, LicenseGrant, LicenseRow, Store, TitleRow};
@@ -25,14 +24,18 @@ fn status_url(state: &AppState, id: &str) -> String {
 }
 
 /// The entitlement that lets the customer have the title, or the reason there is none.
-async fn entitlement(state: &AppState, customer_id: &str, title_id: &str, t: i64) -> Result<EntitlementRow, ApiError> {
-    if let Some(e) = state.repo.usable_entitlement(customer_id, title_id, t).await? {
+async fn entitlement(
+    state: &AppState,
+    auth: &CustomerAuth,
+    title_id: &str,
+    t: i64,
+) -> Result<EntitlementRow, ApiError> {
+    if let Some(e) = state.repo.usable_entitlement(&auth.customer_id, title_id, t).await? {
         return Ok(e);
     }
-    let store_id = state.repo.customer_by_id(customer_id).await?.map(|c| c.store_id).unwrap_or_default();
     let ended = state
         .repo
-        .entitlements(&store_id, Some(customer_id))
+        .entitlements(&auth.store_id, Some(&auth.customer_id))
         .await?
         .into_iter()
         .any(|e| e.title_id == title_id && e.revoked_at.is_none() && e.ends_at.is_some_and(|end| end <= t));
@@ -92,24 +95,21 @@ pub async fn acquire(
     auth: CustomerAuth,
     body: web::Json<Acquire>,
 ) -> Result<HttpResponse, ApiError> {
-    let title = own_title(&state, &auth.store_id, &body.title).await?;
+    let title = cached_title(&state, &auth.store_id, &body.title).await?;
     let device = state.repo.active_device(&auth.customer_id, &body.device).await?.ok_or_else(|| {
         ApiError::new(problem::DEVICE_NOT_REGISTERED, "no active device of this customer has this id")
     })?;
     let t = now();
-    let ent = entitlement(&state, &auth.customer_id, &title.id, t).await?;
-    let store =
-        state.repo.store(&auth.store_id).await?.ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
-    let customer = state
-        .repo
-        .customer_by_id(&auth.customer_id)
+    let ent = entitlement(&state, &auth, &title.id, t).await?;
+    let store = state
+        .store_cached(&auth.store_id)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("unknown customer"))?;
+        .ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
     let not_before = ent.starts_at.max(t);
     let grant = LicenseGrant {
         store_id: store.id.clone(),
-        customer_id: customer.id,
-        customer_ref: customer.external_id,
+        customer_id: auth.customer_id.clone(),
+        customer_ref: auth.customer_ref.clone(),
         title_id: title.id.clone(),
         device_id: device.id.clone(),
         device_jkt: device.jkt.clone(),
@@ -121,6 +121,14 @@ pub async fn acquire(
     let row = state.repo.issue_license(&uuid::Uuid::new_v4().to_string(), &grant, t).await?;
     let compact = sign(&state, &row, &title, &device.public_jwk)?;
     Ok(HttpResponse::Created().json(issued(&state, &row, compact)))
+}
+
+/// The title, if in the customer's store, through the cache (only its key is used here).
+async fn cached_title(state: &AppState, store_id: &str, id: &str) -> Result<std::sync::Arc<TitleRow>, ApiError> {
+    match state.title_cached(id).await? {
+        Some(t) if t.store_id == store_id => Ok(t),
+        _ => Err(ApiError::not_found("title")),
+    }
 }
 
 async fn customers_license(state: &AppState, auth: &CustomerAuth, id: &str) -> Result<LicenseRow, ApiError> {
@@ -151,9 +159,9 @@ pub async fn renew(
     if status != LicenseStatus::Active {
         return Err(not_active(status));
     }
-    let ent = entitlement(&state, &auth.customer_id, &row.title_id, t).await?;
-    let store = state.repo.store(&row.store_id).await?.ok_or_else(|| ApiError::not_found("store"))?;
-    let title = own_title(&state, &row.store_id, &row.title_id).await?;
+    let ent = entitlement(&state, &auth, &row.title_id, t).await?;
+    let store = state.store_cached(&row.store_id).await?.ok_or_else(|| ApiError::not_found("store"))?;
+    let title = cached_title(&state, &row.store_id, &row.title_id).await?;
     let device = state
         .repo
         .active_device(&auth.customer_id, &row.device_jkt)

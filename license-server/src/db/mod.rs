@@ -29,6 +29,9 @@ pub enum DbError {
     /// Migrations failed to apply.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The thread that runs writes is gone (the server is shutting down).
+    #[error("database writer: {0}")]
+    Writer(String),
 }
 
 impl DbError {
@@ -84,8 +87,6 @@ pub trait Repository: Send + Sync + 'static {
     -> DbResult<CustomerRow>;
     /// A customer by the store's id for it.
     async fn customer(&self, store_id: &str, external_id: &str) -> DbResult<Option<CustomerRow>>;
-    /// A customer by Fount's id.
-    async fn customer_by_id(&self, id: &str) -> DbResult<Option<CustomerRow>>;
 
     /// Grants an entitlement. With a `reference` already used in this store, returns the
     /// existing entitlement instead and `false`.

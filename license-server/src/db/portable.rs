@@ -1,9 +1,11 @@
 //! The SQL both backends share, written once.
 //!
 //! `portable_repository!` implements [`Repository`](super::Repository) for a backend struct
-//! with two pools, `read` and `write`, whose driver is inferred from the pools. The backend
-//! passes the one thing its dialect spells differently: the statement that locks a row inside
-//! a write transaction. Everything else is plain SQL both SQLite and PostgreSQL accept.
+//! with a `read` pool and an `on_writer` method, which runs a closure with the write pool
+//! wherever that backend wants writes to run (SQLite: on its own thread; PostgreSQL: right
+//! here). Write closures own their arguments, so they can move. The backend also passes the
+//! one thing its dialect spells differently: the statement that locks a row inside a write
+//! transaction. Everything else is plain SQL both SQLite and PostgreSQL accept.
 
 macro_rules! portable_repository {
     (
@@ -24,15 +26,17 @@ macro_rules! portable_repository {
             }
 
             async fn create_store(&self, id: &str, name: &str, device_limit: i64, now: i64) -> $crate::db::DbResult<$crate::db::Store> {
-                Ok(sqlx::query_as(
-                    "INSERT INTO stores (id, name, device_limit, created_at) VALUES ($1, $2, $3, $4) RETURNING *",
-                )
-                .bind(id)
-                .bind(name)
-                .bind(device_limit)
-                .bind(now)
-                .fetch_one(&self.write)
-                .await?)
+                let (id, name) = (id.to_owned(), name.to_owned());
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as("INSERT INTO stores (id, name, device_limit, created_at) VALUES ($1, $2, $3, $4) RETURNING *")
+                        .bind(id)
+                        .bind(name)
+                        .bind(device_limit)
+                        .bind(now)
+                        .fetch_one(&pool)
+                        .await?)
+                })
+                .await
             }
 
             async fn store(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::Store>> {
@@ -40,24 +44,28 @@ macro_rules! portable_repository {
             }
 
             async fn set_allowed_origins(&self, store_id: &str, origins_json: &str) -> $crate::db::DbResult<()> {
-                sqlx::query("UPDATE stores SET allowed_origins = $2 WHERE id = $1")
-                    .bind(store_id)
-                    .bind(origins_json)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
+                let (store_id, origins_json) = (store_id.to_owned(), origins_json.to_owned());
+                self.on_writer(move |pool| async move {
+                    sqlx::query("UPDATE stores SET allowed_origins = $2 WHERE id = $1").bind(store_id).bind(origins_json).execute(&pool).await?;
+                    Ok(())
+                })
+                .await
             }
 
             async fn insert_api_key(&self, id: &str, store_id: &str, secret_hash: &[u8], label: &str, now: i64) -> $crate::db::DbResult<()> {
-                sqlx::query("INSERT INTO api_keys (id, store_id, secret_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(store_id)
-                    .bind(secret_hash)
-                    .bind(label)
-                    .bind(now)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
+                let (id, store_id, secret_hash, label) = (id.to_owned(), store_id.to_owned(), secret_hash.to_vec(), label.to_owned());
+                self.on_writer(move |pool| async move {
+                    sqlx::query("INSERT INTO api_keys (id, store_id, secret_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(id)
+                        .bind(store_id)
+                        .bind(secret_hash)
+                        .bind(label)
+                        .bind(now)
+                        .execute(&pool)
+                        .await?;
+                    Ok(())
+                })
+                .await
             }
 
             async fn api_key(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::ApiKeyRow>> {
@@ -68,48 +76,51 @@ macro_rules! portable_repository {
             }
 
             async fn signing_keys(&self) -> $crate::db::DbResult<Vec<$crate::db::SigningKeyRow>> {
-                Ok(sqlx::query_as("SELECT * FROM signing_keys ORDER BY created_at DESC, kid")
-                    .fetch_all(&self.read)
-                    .await?)
+                Ok(sqlx::query_as("SELECT * FROM signing_keys ORDER BY created_at DESC, kid").fetch_all(&self.read).await?)
             }
 
             async fn insert_signing_key(&self, row: &$crate::db::SigningKeyRow) -> $crate::db::DbResult<()> {
-                sqlx::query("INSERT INTO signing_keys (kid, public_jwk, private_key, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&row.kid)
-                    .bind(&row.public_jwk)
-                    .bind(&row.private_key)
-                    .bind(row.created_at)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
+                let row = row.clone();
+                self.on_writer(move |pool| async move {
+                    sqlx::query("INSERT INTO signing_keys (kid, public_jwk, private_key, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(row.kid)
+                        .bind(row.public_jwk)
+                        .bind(row.private_key)
+                        .bind(row.created_at)
+                        .execute(&pool)
+                        .await?;
+                    Ok(())
+                })
+                .await
             }
 
             async fn insert_title(&self, t: &$crate::db::NewTitle, now: i64) -> $crate::db::DbResult<$crate::db::TitleRow> {
-                Ok(sqlx::query_as(
-                    "INSERT INTO titles (id, store_id, name, author, language, price, currency, checkout_url, cover_url, key_id, content_key, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *",
-                )
-                .bind(&t.id)
-                .bind(&t.store_id)
-                .bind(&t.name)
-                .bind(&t.author)
-                .bind(&t.language)
-                .bind(&t.price)
-                .bind(&t.currency)
-                .bind(&t.checkout_url)
-                .bind(&t.cover_url)
-                .bind(&t.key_id)
-                .bind(&t.content_key)
-                .bind(now)
-                .fetch_one(&self.write)
-                .await?)
+                let t = t.clone();
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as(
+                        "INSERT INTO titles (id, store_id, name, author, language, price, currency, checkout_url, cover_url, key_id, content_key, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *",
+                    )
+                    .bind(t.id)
+                    .bind(t.store_id)
+                    .bind(t.name)
+                    .bind(t.author)
+                    .bind(t.language)
+                    .bind(t.price)
+                    .bind(t.currency)
+                    .bind(t.checkout_url)
+                    .bind(t.cover_url)
+                    .bind(t.key_id)
+                    .bind(t.content_key)
+                    .bind(now)
+                    .fetch_one(&pool)
+                    .await?)
+                })
+                .await
             }
 
             async fn titles(&self, store_id: &str) -> $crate::db::DbResult<Vec<$crate::db::TitleRow>> {
-                Ok(sqlx::query_as("SELECT * FROM titles WHERE store_id = $1 ORDER BY created_at, id")
-                    .bind(store_id)
-                    .fetch_all(&self.read)
-                    .await?)
+                Ok(sqlx::query_as("SELECT * FROM titles WHERE store_id = $1 ORDER BY created_at, id").bind(store_id).fetch_all(&self.read).await?)
             }
 
             async fn title(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::TitleRow>> {
@@ -117,54 +128,59 @@ macro_rules! portable_repository {
             }
 
             async fn append_track(&self, title_id: &str, t: &$crate::db::NewTrack, now: i64) -> $crate::db::DbResult<$crate::db::TrackRow> {
-                let mut tx = self.write.begin().await?;
-                // Two uploads to one title must not pick the same position.
-                sqlx::query($lock_title).bind(title_id).execute(&mut *tx).await?;
-                let row = sqlx::query_as(
-                    "INSERT INTO tracks (title_id, position, name, media_type, duration, original_length, sealed_length, file, sha256, chapters, created_at) \
-                     SELECT $1, COALESCE(MAX(position) + 1, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM tracks WHERE title_id = $1 \
-                     RETURNING *",
-                )
-                .bind(title_id)
-                .bind(&t.name)
-                .bind(&t.media_type)
-                .bind(t.duration)
-                .bind(t.original_length)
-                .bind(t.sealed_length)
-                .bind(&t.file)
-                .bind(&t.sha256)
-                .bind(&t.chapters)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE titles SET updated_at = $2 WHERE id = $1").bind(title_id).bind(now).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(row)
+                let (title_id, t) = (title_id.to_owned(), t.clone());
+                self.on_writer(move |pool| async move {
+                    let mut tx = pool.begin().await?;
+                    // Two uploads to one title must not pick the same position.
+                    sqlx::query($lock_title).bind(&title_id).execute(&mut *tx).await?;
+                    let row = sqlx::query_as(
+                        "INSERT INTO tracks (title_id, position, name, media_type, duration, original_length, sealed_length, file, sha256, chapters, created_at) \
+                         SELECT $1, COALESCE(MAX(position) + 1, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM tracks WHERE title_id = $1 \
+                         RETURNING *",
+                    )
+                    .bind(&title_id)
+                    .bind(t.name)
+                    .bind(t.media_type)
+                    .bind(t.duration)
+                    .bind(t.original_length)
+                    .bind(t.sealed_length)
+                    .bind(t.file)
+                    .bind(t.sha256)
+                    .bind(t.chapters)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query("UPDATE titles SET updated_at = $2 WHERE id = $1").bind(&title_id).bind(now).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(row)
+                })
+                .await
             }
 
             async fn tracks(&self, title_id: &str) -> $crate::db::DbResult<Vec<$crate::db::TrackRow>> {
-                Ok(sqlx::query_as("SELECT * FROM tracks WHERE title_id = $1 ORDER BY position")
-                    .bind(title_id)
-                    .fetch_all(&self.read)
-                    .await?)
+                Ok(sqlx::query_as("SELECT * FROM tracks WHERE title_id = $1 ORDER BY position").bind(title_id).fetch_all(&self.read).await?)
             }
 
             async fn upsert_customer(&self, new_id: &str, store_id: &str, external_id: &str, now: i64) -> $crate::db::DbResult<$crate::db::CustomerRow> {
                 if let Some(existing) = self.customer(store_id, external_id).await? {
                     return Ok(existing);
                 }
-                // A concurrent first sight of the same customer: the conflict keeps one row
-                // and the no-op update makes RETURNING give it back.
-                Ok(sqlx::query_as(
-                    "INSERT INTO customers (id, store_id, external_id, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (store_id, external_id) DO UPDATE SET external_id = excluded.external_id RETURNING *",
-                )
-                .bind(new_id)
-                .bind(store_id)
-                .bind(external_id)
-                .bind(now)
-                .fetch_one(&self.write)
-                .await?)
+                let (new_id, store_id, external_id) = (new_id.to_owned(), store_id.to_owned(), external_id.to_owned());
+                self.on_writer(move |pool| async move {
+                    // A concurrent first sight of the same customer: the conflict keeps one row
+                    // and the no-op update makes RETURNING give it back.
+                    Ok(sqlx::query_as(
+                        "INSERT INTO customers (id, store_id, external_id, created_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (store_id, external_id) DO UPDATE SET external_id = excluded.external_id RETURNING *",
+                    )
+                    .bind(new_id)
+                    .bind(store_id)
+                    .bind(external_id)
+                    .bind(now)
+                    .fetch_one(&pool)
+                    .await?)
+                })
+                .await
             }
 
             async fn customer(&self, store_id: &str, external_id: &str) -> $crate::db::DbResult<Option<$crate::db::CustomerRow>> {
@@ -175,37 +191,38 @@ macro_rules! portable_repository {
                     .await?)
             }
 
-            async fn customer_by_id(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::CustomerRow>> {
-                Ok(sqlx::query_as("SELECT * FROM customers WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
-            }
 
             async fn grant(&self, new_id: &str, g: &$crate::db::NewEntitlement, now: i64) -> $crate::db::DbResult<($crate::db::EntitlementRow, bool)> {
-                let inserted: Option<$crate::db::EntitlementRow> = sqlx::query_as(
-                    "INSERT INTO entitlements (id, store_id, customer_id, customer_ref, title_id, kind, starts_at, ends_at, source, reference, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (store_id, reference) DO NOTHING RETURNING *",
-                )
-                .bind(new_id)
-                .bind(&g.store_id)
-                .bind(&g.customer_id)
-                .bind(&g.customer_ref)
-                .bind(&g.title_id)
-                .bind(&g.kind)
-                .bind(g.starts_at)
-                .bind(g.ends_at)
-                .bind(&g.source)
-                .bind(&g.reference)
-                .bind(now)
-                .fetch_optional(&self.write)
-                .await?;
-                if let Some(row) = inserted {
-                    return Ok((row, true));
-                }
-                let existing = sqlx::query_as("SELECT * FROM entitlements WHERE store_id = $1 AND reference = $2")
+                let (new_id, g) = (new_id.to_owned(), g.clone());
+                self.on_writer(move |pool| async move {
+                    let inserted: Option<$crate::db::EntitlementRow> = sqlx::query_as(
+                        "INSERT INTO entitlements (id, store_id, customer_id, customer_ref, title_id, kind, starts_at, ends_at, source, reference, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (store_id, reference) DO NOTHING RETURNING *",
+                    )
+                    .bind(new_id)
                     .bind(&g.store_id)
+                    .bind(&g.customer_id)
+                    .bind(&g.customer_ref)
+                    .bind(&g.title_id)
+                    .bind(&g.kind)
+                    .bind(g.starts_at)
+                    .bind(g.ends_at)
+                    .bind(&g.source)
                     .bind(&g.reference)
-                    .fetch_one(&self.write)
+                    .bind(now)
+                    .fetch_optional(&pool)
                     .await?;
-                Ok((existing, false))
+                    if let Some(row) = inserted {
+                        return Ok((row, true));
+                    }
+                    let existing = sqlx::query_as("SELECT * FROM entitlements WHERE store_id = $1 AND reference = $2")
+                        .bind(&g.store_id)
+                        .bind(&g.reference)
+                        .fetch_one(&pool)
+                        .await?;
+                    Ok((existing, false))
+                })
+                .await
             }
 
             async fn entitlement(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::EntitlementRow>> {
@@ -223,23 +240,24 @@ macro_rules! portable_repository {
             }
 
             async fn revoke_entitlement(&self, id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::EntitlementRow>> {
-                let mut tx = self.write.begin().await?;
-                let row: Option<$crate::db::EntitlementRow> = sqlx::query_as(
-                    "UPDATE entitlements SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *",
-                )
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE entitlement_id = $1 AND status = 'active'",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(row)
+                let id = id.to_owned();
+                self.on_writer(move |pool| async move {
+                    let mut tx = pool.begin().await?;
+                    let row: Option<$crate::db::EntitlementRow> =
+                        sqlx::query_as("UPDATE entitlements SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *")
+                            .bind(&id)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    sqlx::query("UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE entitlement_id = $1 AND status = 'active'")
+                        .bind(&id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(row)
+                })
+                .await
             }
 
             async fn usable_entitlement(&self, customer_id: &str, title_id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::EntitlementRow>> {
@@ -256,48 +274,49 @@ macro_rules! portable_repository {
             }
 
             async fn register_device(&self, new_id: &str, d: &$crate::db::NewDevice, limit: i64, now: i64) -> $crate::db::DbResult<$crate::db::Registration> {
-                let mut tx = self.write.begin().await?;
-                // Serialises registrations of one customer: the count below cannot go stale.
-                sqlx::query($lock_customer).bind(&d.customer_id).execute(&mut *tx).await?;
-                let existing: Option<$crate::db::DeviceRow> =
-                    sqlx::query_as("SELECT * FROM devices WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL")
+                let (new_id, d) = (new_id.to_owned(), d.clone());
+                self.on_writer(move |pool| async move {
+                    let mut tx = pool.begin().await?;
+                    // Serialises registrations of one customer: the count below cannot go stale.
+                    sqlx::query($lock_customer).bind(&d.customer_id).execute(&mut *tx).await?;
+                    let existing: Option<$crate::db::DeviceRow> =
+                        sqlx::query_as("SELECT * FROM devices WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL")
+                            .bind(&d.customer_id)
+                            .bind(&d.jkt)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if let Some(device) = existing {
+                        tx.commit().await?;
+                        return Ok($crate::db::Registration::Registered(device));
+                    }
+                    let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE customer_id = $1 AND revoked_at IS NULL")
                         .bind(&d.customer_id)
-                        .bind(&d.jkt)
-                        .fetch_optional(&mut *tx)
+                        .fetch_one(&mut *tx)
                         .await?;
-                if let Some(device) = existing {
-                    tx.commit().await?;
-                    return Ok($crate::db::Registration::Registered(device));
-                }
-                let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE customer_id = $1 AND revoked_at IS NULL")
+                    if active >= limit {
+                        tx.rollback().await?;
+                        return Ok($crate::db::Registration::LimitReached { limit });
+                    }
+                    let device = sqlx::query_as(
+                        "INSERT INTO devices (id, store_id, customer_id, jkt, public_jwk, name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+                    )
+                    .bind(new_id)
+                    .bind(d.store_id)
                     .bind(&d.customer_id)
+                    .bind(d.jkt)
+                    .bind(d.public_jwk)
+                    .bind(d.name)
+                    .bind(now)
                     .fetch_one(&mut *tx)
                     .await?;
-                if active >= limit {
-                    tx.rollback().await?;
-                    return Ok($crate::db::Registration::LimitReached { limit });
-                }
-                let device = sqlx::query_as(
-                    "INSERT INTO devices (id, store_id, customer_id, jkt, public_jwk, name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
-                )
-                .bind(new_id)
-                .bind(&d.store_id)
-                .bind(&d.customer_id)
-                .bind(&d.jkt)
-                .bind(&d.public_jwk)
-                .bind(&d.name)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok($crate::db::Registration::Registered(device))
+                    tx.commit().await?;
+                    Ok($crate::db::Registration::Registered(device))
+                })
+                .await
             }
 
             async fn devices(&self, customer_id: &str) -> $crate::db::DbResult<Vec<$crate::db::DeviceRow>> {
-                Ok(sqlx::query_as("SELECT * FROM devices WHERE customer_id = $1 ORDER BY created_at, id")
-                    .bind(customer_id)
-                    .fetch_all(&self.read)
-                    .await?)
+                Ok(sqlx::query_as("SELECT * FROM devices WHERE customer_id = $1 ORDER BY created_at, id").bind(customer_id).fetch_all(&self.read).await?)
             }
 
             async fn active_device(&self, customer_id: &str, jkt: &str) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
@@ -309,49 +328,57 @@ macro_rules! portable_repository {
             }
 
             async fn revoke_device(&self, customer_id: &str, jkt: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
-                let mut tx = self.write.begin().await?;
-                let row: Option<$crate::db::DeviceRow> = sqlx::query_as(
-                    "UPDATE devices SET revoked_at = $3 WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL RETURNING *",
-                )
-                .bind(customer_id)
-                .bind(jkt)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(device) = &row {
-                    sqlx::query("UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE device_id = $1 AND status = 'active'")
-                        .bind(&device.id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(row)
+                let (customer_id, jkt) = (customer_id.to_owned(), jkt.to_owned());
+                self.on_writer(move |pool| async move {
+                    let mut tx = pool.begin().await?;
+                    let row: Option<$crate::db::DeviceRow> = sqlx::query_as(
+                        "UPDATE devices SET revoked_at = $3 WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL RETURNING *",
+                    )
+                    .bind(customer_id)
+                    .bind(jkt)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(device) = &row {
+                        sqlx::query("UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE device_id = $1 AND status = 'active'")
+                            .bind(&device.id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row)
+                })
+                .await
             }
 
             async fn issue_license(&self, new_id: &str, g: &$crate::db::LicenseGrant, now: i64) -> $crate::db::DbResult<$crate::db::LicenseRow> {
-                Ok(sqlx::query_as(
-                    "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12) \
-                     ON CONFLICT (device_id, title_id) WHERE status = 'active' DO UPDATE SET \
-                     entitlement_id = excluded.entitlement_id, not_before = excluded.not_before, expires_at = excluded.expires_at, \
-                     renew_by = excluded.renew_by, issued_at = excluded.issued_at \
-                     RETURNING *",
-                )
-                .bind(new_id)
-                .bind(&g.store_id)
-                .bind(&g.customer_id)
-                .bind(&g.customer_ref)
-                .bind(&g.title_id)
-                .bind(&g.device_id)
-                .bind(&g.device_jkt)
-                .bind(&g.entitlement_id)
-                .bind(g.not_before)
-                .bind(g.expires_at)
-                .bind(g.renew_by)
-                .bind(now)
-                .fetch_one(&self.write)
-                .await?)
+                let (new_id, g) = (new_id.to_owned(), g.clone());
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as(
+                        "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12) \
+                         ON CONFLICT (device_id, title_id) WHERE status = 'active' DO UPDATE SET \
+                         entitlement_id = excluded.entitlement_id, not_before = excluded.not_before, expires_at = excluded.expires_at, \
+                         renew_by = excluded.renew_by, issued_at = excluded.issued_at \
+                         RETURNING *",
+                    )
+                    .bind(new_id)
+                    .bind(g.store_id)
+                    .bind(g.customer_id)
+                    .bind(g.customer_ref)
+                    .bind(g.title_id)
+                    .bind(g.device_id)
+                    .bind(g.device_jkt)
+                    .bind(g.entitlement_id)
+                    .bind(g.not_before)
+                    .bind(g.expires_at)
+                    .bind(g.renew_by)
+                    .bind(now)
+                    .fetch_one(&pool)
+                    .await?)
+                })
+                .await
             }
 
             async fn license(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {
@@ -371,25 +398,29 @@ macro_rules! portable_repository {
             }
 
             async fn end_license(&self, id: &str, status: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {
-                Ok(sqlx::query_as(
-                    "UPDATE licenses SET status = $2, status_updated_at = $3 WHERE id = $1 AND status = 'active' RETURNING *",
-                )
-                .bind(id)
-                .bind(status)
-                .bind(now)
-                .fetch_optional(&self.write)
-                .await?)
+                let (id, status) = (id.to_owned(), status.to_owned());
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as("UPDATE licenses SET status = $2, status_updated_at = $3 WHERE id = $1 AND status = 'active' RETURNING *")
+                        .bind(id)
+                        .bind(status)
+                        .bind(now)
+                        .fetch_optional(&pool)
+                        .await?)
+                })
+                .await
             }
 
             async fn renew_license(&self, id: &str, renew_by: i64, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {
-                Ok(sqlx::query_as(
-                    "UPDATE licenses SET renew_by = $2, issued_at = $3 WHERE id = $1 AND status = 'active' RETURNING *",
-                )
-                .bind(id)
-                .bind(renew_by)
-                .bind(now)
-                .fetch_optional(&self.write)
-                .await?)
+                let id = id.to_owned();
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as("UPDATE licenses SET renew_by = $2, issued_at = $3 WHERE id = $1 AND status = 'active' RETURNING *")
+                        .bind(id)
+                        .bind(renew_by)
+                        .bind(now)
+                        .fetch_optional(&pool)
+                        .await?)
+                })
+                .await
             }
         }
     };

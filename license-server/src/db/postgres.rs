@@ -1,6 +1,7 @@
 //! The PostgreSQL backend, for when one box is not enough: many server replicas share one
 //! database. Row locks (`FOR UPDATE`) serialise the transactions that must not interleave.
 
+use std::future::Future;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -21,6 +22,17 @@ impl PostgresRepository {
         // Concurrent replicas starting together: sqlx takes an advisory lock while migrating.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresRepository { read: pool.clone(), write: pool })
+    }
+
+    /// Runs a write here: PostgreSQL has a pool of connections, so no one write holds up
+    /// the rest.
+    async fn on_writer<T, F, Fut>(&self, f: F) -> DbResult<T>
+    where
+        F: FnOnce(PgPool) -> Fut,
+        Fut: Future<Output = DbResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        f(self.write.clone()).await
     }
 }
 

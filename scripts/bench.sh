@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Fount's benchmarks. Each compares against a reference measured in the same run, because
+# these machines are shared and noisy; docs/benchmarks.md records the results.
+#
+#   scripts/bench.sh [decrypt] [issuance]     (default: both)
+#
+# decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
+# issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
+#           PostgreSQL, beside the crypto ceiling (sign + wrap per license, in process).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+what=${*:-decrypt issuance}
+need_apt openssl wrk postgresql
+results=$(mktemp)
+
+if [[ $what == *decrypt* ]]; then
+  echo "==> decryption throughput"
+  cargo bench -q -p fount-sdk --bench decrypt | tee -a "$results"
+  openssl_kbs=$(openssl speed -evp aes-256-gcm -decrypt -bytes 65536 -seconds 3 2>/dev/null | awk '/^AES-256-GCM/ {sub("k","",$2); print $2}')
+  echo "{\"bench\":\"openssl_decrypt\",\"chunk_bytes\":65536,\"mb_per_s\":$(awk "BEGIN {printf \"%.1f\", $openssl_kbs / 1000}")}" | tee -a "$results"
+fi
+
+run_issuance() { # backend database_url
+  local backend=$1 url=$2 data port pid
+  data=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  export FOUNT_DATA=$data FOUNT_LOG=warn
+  if [ -n "$url" ]; then export FOUNT_DATABASE_URL=$url; else unset FOUNT_DATABASE_URL; fi
+  local bin=target/release/fount-server
+  store=$($bin store create --name Bench --device-limit 5 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  key=$($bin apikey create --store "$store" 2>/dev/null)
+  title=$($bin package --store "$store" --new-title Bench examples/media/sample.mp3 2>/dev/null)
+  $bin serve --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  target/release/examples/issuance_bench setup "http://127.0.0.1:$port" "$key" "$title" 256 "$data/clients"
+  # Warm up, then measure.
+  FOUNT_BENCH_CLIENTS=$data/clients wrk -t2 -c64 -d3s -s scripts/bench/acquire.lua "http://127.0.0.1:$port" >/dev/null
+  FOUNT_BENCH_CLIENTS=$data/clients wrk -t2 -c64 -d15s --latency -s scripts/bench/acquire.lua "http://127.0.0.1:$port" | tee "$data/wrk"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  python3 - "$backend" "$data/wrk" <<'PY' | tee -a "$results"
+import json, re, sys
+backend, text = sys.argv[1], open(sys.argv[2]).read()
+def ms(label):
+    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
+    value, unit = float(m.group(1)), m.group(2)
+    return round(value * {"us": 0.001, "ms": 1, "s": 1000}[unit], 2)
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(json.dumps({"bench": "license_issuance", "database": backend, "connections": 64,
+                  "licenses_per_s": round(rps), "p50_ms": ms("50%"), "p99_ms": ms("99%"),
+                  "non_2xx": int(errors.group(1)) if errors else 0}))
+PY
+  rm -rf "$data"
+}
+
+if [[ $what == *issuance* ]]; then
+  echo "==> license issuance"
+  cargo build -q --release -p fount-server --bin fount-server --example issuance_bench
+  target/release/examples/issuance_bench ceiling 3 | tee -a "$results"
+  run_issuance sqlite ""
+  pg=$(mktemp -d)
+  trap 'scripts/postgres.sh stop "$pg/pg"; rm -rf "$pg"' EXIT
+  run_issuance postgres "$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pg/pg")"
+fi
+
+echo "==> summary"
+python3 - "$results" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+by = lambda **kw: next((r for r in rows if all(r.get(k) == v for k, v in kw.items())), None)
+ossl = by(bench="openssl_decrypt")
+for mode in ("in_place", "read"):
+    r = by(bench="sdk_decrypt", mode=mode)
+    if r and ossl:
+        print(f"decrypt {mode:8s} {r['mb_per_s']:8.0f} MB/s  openssl {ossl['mb_per_s']:.0f} MB/s  ratio {r['mb_per_s'] / ossl['mb_per_s']:.2f} (target >= 0.8)")
+ceiling = max((r for r in rows if r["bench"] == "crypto_ceiling"), key=lambda r: r["threads"], default=None)
+for db in ("sqlite", "postgres"):
+    r = by(bench="license_issuance", database=db)
+    if r:
+        share = f"  {r['licenses_per_s'] / ceiling['licenses_per_s']:.2f} of the crypto ceiling ({ceiling['licenses_per_s']}/s)" if ceiling else ""
+        print(f"issuance {db:8s} {r['licenses_per_s']:6d} licenses/s  p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  non-2xx {r['non_2xx']}{share}")
+PY
+rm -f "$results"
