@@ -9,6 +9,19 @@ use crate::db::CustomerRow;
 use crate::error::ApiError;
 use crate::state::{AppState, now};
 
+/// Resolves a `?customer=` filter: `Some(None)` for no filter, `Some(Some(id))` for a known
+/// customer, `None` for a customer the store has never had (whose lists are empty).
+pub async fn customer_filter(
+    state: &AppState,
+    store_id: &str,
+    customer: Option<&str>,
+) -> Result<Option<Option<String>>, ApiError> {
+    match customer {
+        None => Ok(Some(None)),
+        Some(c) => Ok(state.repo.customer(store_id, c).await?.map(|row| Some(row.id))),
+    }
+}
+
 async fn existing(state: &AppState, store_id: &str, customer: &str) -> Result<CustomerRow, ApiError> {
     state.repo.customer(store_id, customer).await?.ok_or_else(|| ApiError::not_found("customer"))
 }

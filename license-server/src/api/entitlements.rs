@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::customers::customer_filter;
 use super::titles::own_title;
 use super::validate;
 use super::views::{EntitlementKind, EntitlementView, Filter, Grant, List};
@@ -72,12 +73,8 @@ pub async fn list(
     auth: StoreAuth,
     query: web::Query<Filter>,
 ) -> Result<HttpResponse, ApiError> {
-    let customer = match &query.customer {
-        Some(c) => match state.repo.customer(&auth.store.id, c).await? {
-            Some(c) => Some(c.id),
-            None => return Ok(HttpResponse::Ok().json(List::<EntitlementView> { items: vec![] })),
-        },
-        None => None,
+    let Some(customer) = customer_filter(&state, &auth.store.id, query.customer.as_deref()).await? else {
+        return Ok(HttpResponse::Ok().json(List::<EntitlementView> { items: vec![] }));
     };
     let items = state
         .repo

@@ -12,6 +12,7 @@ use fount_sdk::status::{StatusLink, StatusUpdated};
 use fount_sdk::{DevicePublicKey, Jwk, LicenseStatus, StatusDocument, jwe};
 use ring::rand::SystemRandom;
 
+use super::customers::customer_filter;
 use super::views::{Acquire, Filter, IssuedLicense, LicenseView, List, effective_status};
 use crate::auth::{CustomerAuth, StoreAuth};
 use crate::db::{EntitlementRow, LicenseGrant, LicenseRow, Store, TitleRow};
@@ -138,6 +139,14 @@ async fn customers_license(state: &AppState, auth: &CustomerAuth, id: &str) -> R
     }
 }
 
+/// Refuses unless the license is active at `t`.
+fn ensure_active(row: &LicenseRow, t: i64) -> Result<(), ApiError> {
+    match effective_status(row, t) {
+        LicenseStatus::Active => Ok(()),
+        other => Err(not_active(other)),
+    }
+}
+
 fn not_active(status: LicenseStatus) -> ApiError {
     ApiError::new(problem::LICENSE_NOT_ACTIVE, format!("the license is {}", status.as_str()))
         .with("license_status", status.as_str())
@@ -155,10 +164,7 @@ pub async fn renew(
 ) -> Result<HttpResponse, ApiError> {
     let row = customers_license(&state, &auth, &path).await?;
     let t = now();
-    let status = effective_status(&row, t);
-    if status != LicenseStatus::Active {
-        return Err(not_active(status));
-    }
+    ensure_active(&row, t)?;
     let ent = entitlement(&state, &auth, &row.title_id, t).await?;
     let store = state.store_cached(&row.store_id).await?.ok_or_else(|| ApiError::not_found("store"))?;
     let title = cached_title(&state, &row.store_id, &row.title_id).await?;
@@ -188,10 +194,7 @@ pub async fn give_back(
 ) -> Result<HttpResponse, ApiError> {
     let row = customers_license(&state, &auth, &path).await?;
     let t = now();
-    let status = effective_status(&row, t);
-    if status != LicenseStatus::Active {
-        return Err(not_active(status));
-    }
+    ensure_active(&row, t)?;
     let ended =
         state.repo.end_license(&row.id, "returned", t).await?.ok_or_else(|| not_active(LicenseStatus::Revoked))?;
     Ok(HttpResponse::Ok().json(status_document(&state, &ended, t)))
@@ -259,12 +262,8 @@ pub async fn list(
     auth: StoreAuth,
     query: web::Query<Filter>,
 ) -> Result<HttpResponse, ApiError> {
-    let customer = match &query.customer {
-        Some(c) => match state.repo.customer(&auth.store.id, c).await? {
-            Some(c) => Some(c.id),
-            None => return Ok(HttpResponse::Ok().json(List::<LicenseView> { items: vec![] })),
-        },
-        None => None,
+    let Some(customer) = customer_filter(&state, &auth.store.id, query.customer.as_deref()).await? else {
+        return Ok(HttpResponse::Ok().json(List::<LicenseView> { items: vec![] }));
     };
     let t = now();
     let items = state
@@ -291,10 +290,7 @@ pub async fn revoke(
         _ => return Err(ApiError::not_found("license")),
     };
     let t = now();
-    let status = effective_status(&row, t);
-    if status != LicenseStatus::Active {
-        return Err(not_active(status));
-    }
+    ensure_active(&row, t)?;
     let ended =
         state.repo.end_license(&row.id, "revoked", t).await?.ok_or_else(|| not_active(LicenseStatus::Revoked))?;
     Ok(HttpResponse::Ok().json(LicenseView::new(ended, t)))

@@ -8,10 +8,11 @@ use tokio::io::AsyncWriteExt as _;
 use super::validate;
 use super::views::{CreateTitle, List, TitleView, TrackView};
 use crate::auth::StoreAuth;
+use crate::db::TitleFields;
 use crate::db::TitleRow;
 use crate::error::{ApiError, problem};
 use crate::media::package::add_track;
-use crate::operations::{NewTitleFields, create_title_with};
+use crate::operations::create_title_with;
 use crate::state::AppState;
 
 /// The title `id` if it belongs to `store_id`; another store's title is "not found".
@@ -32,7 +33,7 @@ pub async fn create(
     body: web::Json<CreateTitle>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let fields = NewTitleFields {
+    let fields = TitleFields {
         store_id: auth.store.id.clone(),
         name: validate::text("title", &b.title, 500)?,
         author: validate::opt_text("author", b.author.as_deref(), 500)?,

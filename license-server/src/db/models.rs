@@ -202,11 +202,9 @@ pub struct LicenseRow {
     pub status_updated_at: i64,
 }
 
-/// What a new title needs.
-#[derive(Debug, Clone)]
-pub struct NewTitle {
-    /// Id.
-    pub id: String,
+/// The fields of a title its store chooses (checked by the caller).
+#[derive(Debug, Default, Clone)]
+pub struct TitleFields {
     /// Store.
     pub store_id: String,
     /// Title.
@@ -223,10 +221,19 @@ pub struct NewTitle {
     pub checkout_url: Option<String>,
     /// Cover.
     pub cover_url: Option<String>,
+}
+
+/// What a new title needs: its fields, its id and its content key.
+#[derive(Debug, Clone)]
+pub struct NewTitle {
+    /// Id.
+    pub id: String,
     /// Content key id.
     pub key_id: String,
     /// Sealed content key.
     pub content_key: Vec<u8>,
+    /// The rest.
+    pub fields: TitleFields,
 }
 
 /// What a new track needs.

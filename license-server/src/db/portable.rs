@@ -95,13 +95,13 @@ macro_rules! portable_repository {
             }
 
             async fn insert_title(&self, t: &$crate::db::NewTitle, now: i64) -> $crate::db::DbResult<$crate::db::TitleRow> {
-                let t = t.clone();
+                let (id, key_id, content_key, t) = (t.id.clone(), t.key_id.clone(), t.content_key.clone(), t.fields.clone());
                 self.on_writer(move |pool| async move {
                     Ok(sqlx::query_as(
                         "INSERT INTO titles (id, store_id, name, author, language, price, currency, checkout_url, cover_url, key_id, content_key, created_at, updated_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *",
                     )
-                    .bind(t.id)
+                    .bind(id)
                     .bind(t.store_id)
                     .bind(t.name)
                     .bind(t.author)
@@ -110,8 +110,8 @@ macro_rules! portable_repository {
                     .bind(t.currency)
                     .bind(t.checkout_url)
                     .bind(t.cover_url)
-                    .bind(t.key_id)
-                    .bind(t.content_key)
+                    .bind(key_id)
+                    .bind(content_key)
                     .bind(now)
                     .fetch_one(&pool)
                     .await?)
