@@ -13,15 +13,21 @@
 //! ASCII of the encoded protected header, as RFC 7516 §5.1 prescribes.
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+#[cfg(feature = "software-keys")]
 use ring::agreement::{self, ECDH_P256, EphemeralPrivateKey};
+#[cfg(feature = "software-keys")]
 use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
+#[cfg(feature = "software-keys")]
 use crate::device::{DeviceKey, RingRng};
-use crate::encoding::{b64, unb64, unb64_array};
-use crate::jwk::{DevicePublicKey, Jwk};
+use crate::encoding::{unb64, unb64_array};
+#[cfg(feature = "software-keys")]
+use crate::encoding::b64;
+use crate::jwk::Jwk;
+#[cfg(feature = "software-keys")]
+use crate::jwk::DevicePublicKey;
 use crate::{Error, Result};
 
 /// The content encryption algorithm of every Fount JWE.
@@ -50,17 +56,19 @@ struct Header {
 /// SuppPubInfo`, each variable-length field prefixed by its 32-bit big-endian length.
 fn concat_kdf(z: &[u8], alg_id: &str, apu: &[u8], apv: &[u8]) -> Zeroizing<[u8; 32]> {
     let len = |b: &[u8]| u32::try_from(b.len()).unwrap_or(u32::MAX).to_be_bytes();
-    let mut h = Sha256::new();
-    h.update(1u32.to_be_bytes());
+    let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+    h.update(&1u32.to_be_bytes());
     h.update(z);
-    h.update(len(alg_id.as_bytes()));
+    h.update(&len(alg_id.as_bytes()));
     h.update(alg_id.as_bytes());
-    h.update(len(apu));
+    h.update(&len(apu));
     h.update(apu);
-    h.update(len(apv));
+    h.update(&len(apv));
     h.update(apv);
-    h.update(256u32.to_be_bytes());
-    Zeroizing::new(h.finalize().into())
+    h.update(&256u32.to_be_bytes());
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(h.finish().as_ref());
+    out
 }
 
 fn gcm_key(key: &[u8]) -> Result<LessSafeKey> {
@@ -68,6 +76,7 @@ fn gcm_key(key: &[u8]) -> Result<LessSafeKey> {
 }
 
 /// Encrypts `plaintext` (a content key) to a device's public key. Used by the server.
+#[cfg(feature = "software-keys")]
 pub fn encrypt(recipient: &DevicePublicKey, plaintext: &[u8], rng: &dyn SecureRandom) -> Result<String> {
     let kid = Some(recipient.device_id().as_str().to_owned());
     let (header, encrypted_key, cek) = match recipient {
@@ -101,7 +110,7 @@ pub fn encrypt(recipient: &DevicePublicKey, plaintext: &[u8], rng: &dyn SecureRa
             let mut cek = Zeroizing::new([0u8; 32]);
             rng.fill(cek.as_mut()).map_err(|_| Error::Random)?;
             let wrapped = public
-                .encrypt(&mut RingRng(rng), rsa::Oaep::new::<Sha256>(), cek.as_ref())
+                .encrypt(&mut RingRng(rng), rsa::Oaep::new::<sha2::Sha256>(), cek.as_ref())
                 .map_err(|_| Error::InvalidKey("RSA encryption failed"))?;
             let header = Header {
                 alg: "RSA-OAEP-256".into(),
@@ -126,53 +135,149 @@ pub fn encrypt(recipient: &DevicePublicKey, plaintext: &[u8], rng: &dyn SecureRa
     Ok(format!("{header_b64}.{}.{}.{}.{}", b64(encrypted_key), b64(iv), b64(body), b64(tag.as_ref())))
 }
 
-/// Decrypts a compact JWE addressed to `key`, asking the key for its private-key operation.
-pub fn decrypt(compact: &str, key: &dyn DeviceKey) -> Result<Zeroizing<Vec<u8>>> {
-    let mut parts = compact.split('.');
-    let (Some(header_b64), Some(ek), Some(iv), Some(ct), Some(tag), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::Malformed("compact jwe"));
-    };
-    let header: Header =
-        serde_json::from_slice(&unb64(header_b64, "jwe header")?).map_err(|_| Error::Malformed("jwe header"))?;
-    if header.enc != ENC || header.zip.is_some() || header.crit.is_some() {
-        return Err(Error::Unsupported("jwe header"));
-    }
-    let encrypted_key = unb64(ek, "jwe encrypted key")?;
-    let cek: Zeroizing<Vec<u8>> = match header.alg.as_str() {
-        "ECDH-ES" => {
-            if !encrypted_key.is_empty() {
-                return Err(Error::Malformed("jwe encrypted key"));
-            }
-            let epk = header.epk.as_ref().ok_or(Error::Malformed("jwe epk"))?;
-            // from_jwk checks the point is on the curve: an invalid-curve point never reaches
-            // the key store.
-            let sec1 = DevicePublicKey::from_jwk(epk)?.p256_sec1().ok_or(Error::Unsupported("jwe epk"))?;
-            let z = key.ecdh_p256(&sec1)?;
-            let apu = header.apu.as_deref().map(|v| unb64(v, "jwe apu")).transpose()?.unwrap_or_default();
-            let apv = header.apv.as_deref().map(|v| unb64(v, "jwe apv")).transpose()?.unwrap_or_default();
-            Zeroizing::new(concat_kdf(z.as_ref(), ENC, &apu, &apv).to_vec())
-        }
-        "RSA-OAEP-256" => key.rsa_oaep_sha256_decrypt(&encrypted_key)?,
-        _ => return Err(Error::Unsupported("jwe alg")),
-    };
-    if cek.len() != 32 {
-        return Err(Error::KeyUnwrap);
-    }
-    let iv: [u8; 12] = unb64_array(iv, "jwe iv")?;
-    let tag: [u8; 16] = unb64_array(tag, "jwe tag")?;
-    let mut body = Zeroizing::new(unb64(ct, "jwe ciphertext")?);
-    body.extend_from_slice(&tag);
-    let plain_len = gcm_key(&cek)?
-        .open_in_place(Nonce::assume_unique_for_key(iv), Aad::from(header_b64.as_bytes()), &mut body)
-        .map_err(|_| Error::KeyUnwrap)?
-        .len();
-    body.truncate(plain_len);
-    Ok(body)
+/// The private-key operation a JWE needs from the device key, as the core asks for it.
+///
+/// This is the only thing the core needs of a device's private key, so a host whose key lives
+/// in hardware (or behind an asynchronous API such as WebCrypto) performs it and hands the
+/// result to [`PendingUnwrap::finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOperation {
+    /// ECDH on P-256 with this peer point (uncompressed SEC1, 65 bytes); the result is the
+    /// shared secret's x coordinate (32 bytes).
+    EcdhP256 {
+        /// The sender's ephemeral public key.
+        peer: [u8; 65],
+    },
+    /// RSAES-OAEP-SHA-256 decryption of this ciphertext; the result is the plaintext.
+    RsaOaepSha256 {
+        /// The encrypted key.
+        ciphertext: Vec<u8>,
+    },
 }
 
-#[cfg(test)]
+#[cfg(feature = "software-keys")]
+impl KeyOperation {
+    /// Performs the operation with a key the core can call synchronously.
+    pub fn perform(&self, key: &dyn DeviceKey) -> Result<Zeroizing<Vec<u8>>> {
+        Ok(match self {
+            KeyOperation::EcdhP256 { peer } => Zeroizing::new(key.ecdh_p256(peer)?.to_vec()),
+            KeyOperation::RsaOaepSha256 { ciphertext } => key.rsa_oaep_sha256_decrypt(ciphertext)?,
+        })
+    }
+}
+
+/// A parsed JWE waiting for its private-key operation.
+#[derive(Debug, Clone)]
+pub struct PendingUnwrap {
+    header_b64: String,
+    operation: KeyOperation,
+    apu: Vec<u8>,
+    apv: Vec<u8>,
+    iv: [u8; 12],
+    body: Vec<u8>,
+}
+
+impl PendingUnwrap {
+    /// Parses and checks a compact JWE: five parts, `enc` `A256GCM`, no `zip` or `crit`, and
+    /// an `alg` of `ECDH-ES` (with an `epk` on P-256 and an empty encrypted key) or
+    /// `RSA-OAEP-256`.
+    pub fn parse(compact: &str) -> Result<Self> {
+        let mut parts = compact.split('.');
+        let (Some(header_b64), Some(ek), Some(iv), Some(ct), Some(tag), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::Malformed("compact jwe"));
+        };
+        let header: Header =
+            serde_json::from_slice(&unb64(header_b64, "jwe header")?).map_err(|_| Error::Malformed("jwe header"))?;
+        if header.enc != ENC || header.zip.is_some() || header.crit.is_some() {
+            return Err(Error::Unsupported("jwe header"));
+        }
+        let encrypted_key = unb64(ek, "jwe encrypted key")?;
+        let operation = match header.alg.as_str() {
+            "ECDH-ES" => {
+                if !encrypted_key.is_empty() {
+                    return Err(Error::Malformed("jwe encrypted key"));
+                }
+                let epk = header.epk.as_ref().ok_or(Error::Malformed("jwe epk"))?;
+                KeyOperation::EcdhP256 { peer: epk_point(epk)? }
+            }
+            "RSA-OAEP-256" => KeyOperation::RsaOaepSha256 { ciphertext: encrypted_key },
+            _ => return Err(Error::Unsupported("jwe alg")),
+        };
+        let decode_opt = |v: &Option<String>, what| v.as_deref().map(|v| unb64(v, what)).transpose();
+        let mut body = unb64(ct, "jwe ciphertext")?;
+        body.extend_from_slice(&unb64_array::<16>(tag, "jwe tag")?);
+        Ok(PendingUnwrap {
+            header_b64: header_b64.to_owned(),
+            operation,
+            apu: decode_opt(&header.apu, "jwe apu")?.unwrap_or_default(),
+            apv: decode_opt(&header.apv, "jwe apv")?.unwrap_or_default(),
+            iv: unb64_array(iv, "jwe iv")?,
+            body,
+        })
+    }
+
+    /// The private-key operation to perform.
+    pub fn operation(&self) -> &KeyOperation {
+        &self.operation
+    }
+
+    /// Completes the unwrap with the operation's result and returns the plaintext.
+    pub fn finish(self, secret: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let cek: Zeroizing<Vec<u8>> = match self.operation {
+            KeyOperation::EcdhP256 { .. } => {
+                if secret.len() != 32 {
+                    return Err(Error::KeyUnwrap);
+                }
+                Zeroizing::new(concat_kdf(secret, ENC, &self.apu, &self.apv).to_vec())
+            }
+            KeyOperation::RsaOaepSha256 { .. } => Zeroizing::new(secret.to_vec()),
+        };
+        if cek.len() != 32 {
+            return Err(Error::KeyUnwrap);
+        }
+        let mut body = Zeroizing::new(self.body);
+        let plain_len = gcm_key(&cek)?
+            .open_in_place(Nonce::assume_unique_for_key(self.iv), Aad::from(self.header_b64.as_bytes()), &mut body)
+            .map_err(|_| Error::KeyUnwrap)?
+            .len();
+        body.truncate(plain_len);
+        Ok(body)
+    }
+}
+
+/// The uncompressed point of an `epk`. With software keys, the point is checked to be on the
+/// curve here; without them (a wasm build whose key lives in WebCrypto), the host's key store
+/// checks it when it imports the point, as WebCrypto's `importKey` does.
+fn epk_point(epk: &Jwk) -> Result<[u8; 65]> {
+    #[cfg(feature = "software-keys")]
+    {
+        DevicePublicKey::from_jwk(epk)?.p256_sec1().ok_or(Error::Unsupported("jwe epk"))
+    }
+    #[cfg(not(feature = "software-keys"))]
+    {
+        let Jwk::Ec { crv, x, y } = epk else { return Err(Error::Unsupported("jwe epk")) };
+        if crv != "P-256" {
+            return Err(Error::Unsupported("jwe epk"));
+        }
+        let mut point = [0u8; 65];
+        point[0] = 0x04;
+        point[1..33].copy_from_slice(&unb64_array::<32>(x, "jwk x")?);
+        point[33..].copy_from_slice(&unb64_array::<32>(y, "jwk y")?);
+        Ok(point)
+    }
+}
+
+/// Decrypts a compact JWE addressed to `key`, asking the key for its private-key operation.
+#[cfg(feature = "software-keys")]
+pub fn decrypt(compact: &str, key: &dyn DeviceKey) -> Result<Zeroizing<Vec<u8>>> {
+    let pending = PendingUnwrap::parse(compact)?;
+    let secret = pending.operation().perform(key)?;
+    pending.finish(&secret)
+}
+
+#[cfg(all(test, feature = "software-keys"))]
 mod tests {
     use super::*;
     use crate::device::SoftwareDeviceKey;

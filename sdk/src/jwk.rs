@@ -7,7 +7,6 @@
 //! a second id.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::encoding::{b64, unb64};
 use crate::{Error, Result};
@@ -50,6 +49,11 @@ pub enum Jwk {
 }
 
 impl Jwk {
+    /// The device id of this key (its thumbprint).
+    pub fn device_id(&self) -> DeviceId {
+        DeviceId(self.thumbprint())
+    }
+
     /// The RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order,
     /// without white space, base64url-encoded.
     pub fn thumbprint(&self) -> String {
@@ -62,7 +66,7 @@ impl Jwk {
             Jwk::Rsa { n, e } => format!(r#"{{"e":{},"kty":"RSA","n":{}}}"#, s(e), s(n)),
             Jwk::Okp { crv, x } => format!(r#"{{"crv":{},"kty":"OKP","x":{}}}"#, s(crv), s(x)),
         };
-        b64(Sha256::digest(canonical.as_bytes()))
+        b64(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()))
     }
 }
 
@@ -94,6 +98,7 @@ impl core::fmt::Display for DeviceId {
 }
 
 /// A device's public key, checked: a point on P-256, or an RSA key of 2048 to 4096 bits.
+#[cfg(feature = "software-keys")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DevicePublicKey {
     /// NIST P-256, for `ECDH-ES` key agreement.
@@ -102,6 +107,7 @@ pub enum DevicePublicKey {
     Rsa(rsa::RsaPublicKey),
 }
 
+#[cfg(feature = "software-keys")]
 impl DevicePublicKey {
     /// Parses and checks a JWK. Refuses other curves, off-curve points, small or oversized RSA
     /// moduli, and non-canonical encodings.
@@ -179,7 +185,7 @@ impl DevicePublicKey {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "software-keys"))]
 mod tests {
     use super::*;
 

@@ -15,11 +15,15 @@
 //! * [`jwe`]: content keys wrapped to a device (`ECDH-ES` or `RSA-OAEP-256`, with `A256GCM`);
 //! * [`sealed`]: sealed assets, chunked AES-256-GCM with random access;
 //! * [`manifest`] and [`position`]: Readium audiobook manifests, the timeline, locators;
-//! * [`status`]: license status documents.
+//! * [`status`]: license status documents;
+//! * [`client`]: what an app does (register, acquire, open, read, bookmarks) over HTTP, storage,
+//!   a clock and a key store that its host injects.
 //!
 //! The byte-level formats are specified in `docs/formats.md`, with test vectors.
 //!
 //! ## Example: from a license to plaintext
+//!
+//! (With the default `software-keys` feature.)
 //!
 //! ```
 //! use fount_sdk::{ClockGuard, ContentKey, DeviceKey, Jwks, SigningKey, SoftwareDeviceKey};
@@ -78,7 +82,9 @@
     )
 )]
 
+pub mod client;
 pub mod clock;
+#[cfg(feature = "software-keys")]
 pub mod device;
 pub mod encoding;
 mod error;
@@ -92,12 +98,18 @@ pub mod sealed;
 pub mod status;
 
 pub use clock::{ClockGuard, TrustedTime};
+#[cfg(feature = "software-keys")]
 pub use device::{DeviceKey, SoftwareDeviceKey};
 pub use error::{Error, KeyStoreError, Result};
-pub use jwk::{DeviceId, DevicePublicKey, Jwk};
+#[cfg(feature = "software-keys")]
+pub use jwk::DevicePublicKey;
+pub use jwk::{DeviceId, Jwk};
 pub use jws::{Jwks, SigningKey};
 pub use license::{LicenseClaims, PlayableLicense, VerifiedLicense};
 pub use manifest::{Manifest, Publication};
 pub use position::{Bookmark, Locator};
 pub use sealed::{ContentKey, KeyId};
 pub use status::{LicenseStatus, StatusDocument};
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("fount_sdk");

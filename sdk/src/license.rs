@@ -13,14 +13,17 @@
 //! and four Fount claims: `title`, `renew_by`, `status` and `keys`.
 
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::clock::{ClockGuard, TrustedTime};
+#[cfg(feature = "software-keys")]
 use crate::device::DeviceKey;
+use crate::jwe::PendingUnwrap;
 use crate::jwk::DeviceId;
 use crate::jws::{self, Jwks, SigningKey};
-use crate::sealed::{ContentKey, KeyId};
-use crate::{Error, Result, jwe};
+#[cfg(feature = "software-keys")]
+use crate::sealed::ContentKey;
+use crate::sealed::KeyId;
+use crate::{Error, Result};
 
 /// The JOSE `typ` of a license (explicit typing, RFC 8725 §3.11).
 pub const LICENSE_TYP: &str = "fount-license+jwt";
@@ -152,12 +155,20 @@ impl PlayableLicense<'_> {
         &self.license.claims
     }
 
-    /// Unwraps the content key with id `kid`, using the device key's private-key operation.
-    pub fn content_key(&self, kid: &KeyId, device: &dyn DeviceKey) -> Result<ContentKey> {
+    /// The JWE carrying content key `kid`, parsed and waiting for the device key's private-key
+    /// operation. Hosts whose key store is asynchronous (WebCrypto) or in hardware go this way,
+    /// then [`ContentKey::from_unwrapped`](crate::ContentKey::from_unwrapped).
+    pub fn pending_key(&self, kid: &KeyId) -> Result<PendingUnwrap> {
         let kid_text = kid.to_string();
         let wrapped = self.license.claims.keys.iter().find(|k| k.kid == kid_text).ok_or(Error::NoContentKey)?;
-        let bytes = jwe::decrypt(&wrapped.jwe, device)?;
-        let key: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().map_err(|_| Error::KeyUnwrap)?);
-        Ok(ContentKey::new(*kid, key))
+        PendingUnwrap::parse(&wrapped.jwe)
+    }
+
+    /// Unwraps the content key with id `kid`, using the device key's private-key operation.
+    #[cfg(feature = "software-keys")]
+    pub fn content_key(&self, kid: &KeyId, device: &dyn DeviceKey) -> Result<ContentKey> {
+        let pending = self.pending_key(kid)?;
+        let secret = pending.operation().perform(device)?;
+        ContentKey::from_unwrapped(*kid, &pending.finish(&secret)?)
     }
 }

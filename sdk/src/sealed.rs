@@ -88,6 +88,12 @@ impl ContentKey {
         ContentKey { id, key }
     }
 
+    /// A key unwrapped from a license: exactly 32 bytes.
+    pub fn from_unwrapped(id: KeyId, bytes: &[u8]) -> Result<Self> {
+        let key: [u8; 32] = bytes.try_into().map_err(|_| Error::KeyUnwrap)?;
+        Ok(ContentKey { id, key: Zeroizing::new(key) })
+    }
+
     /// A new random key with a new random id.
     pub fn generate(rng: &dyn SecureRandom) -> Result<Self> {
         let mut id = [0u8; 16];

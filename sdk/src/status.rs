@@ -12,6 +12,7 @@ use crate::{Error, Result};
 /// The state of a license on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum LicenseStatus {
     /// Issued and usable.
     Active,

@@ -8,6 +8,7 @@ mod support;
 
 mod assets;
 mod bad_input;
+mod client;
 mod demo;
 mod devices;
 mod keys;

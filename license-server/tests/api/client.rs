@@ -1,0 +1,178 @@
+//! The SDK's client against the live server, through an in-memory host: the same flow every
+//! binding's tests run in its own language.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use fount_sdk::LicenseStatus;
+use fount_sdk::client::{Client, FountError, Host, HostError, HttpHeader, HttpRequest, HttpResponse, KeyChoice, SoftwareKeyStore};
+use serde_json::json;
+
+use crate::on_both_databases;
+use crate::support::*;
+
+/// HTTP with reqwest, storage in a map, a clock the test can move, a network it can cut.
+#[derive(Default)]
+struct TestHost {
+    http: reqwest::Client,
+    store: Mutex<BTreeMap<String, Vec<u8>>>,
+    offline: AtomicBool,
+    skew: AtomicI64,
+    requests: AtomicI64,
+}
+
+impl Host for TestHost {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HostError> {
+        if self.offline.load(Ordering::SeqCst) {
+            return Err(HostError::new("offline"));
+        }
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| HostError::new(e.to_string()))?;
+        let mut req = self.http.request(method, &request.url).body(request.body);
+        for h in &request.headers {
+            req = req.header(&h.name, &h.value);
+        }
+        let resp = req.send().await.map_err(|e| HostError::new(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| HttpHeader { name: k.to_string(), value: v.to_str().unwrap_or("").to_owned() })
+            .collect();
+        let body = resp.bytes().await.map_err(|e| HostError::new(e.to_string()))?.to_vec();
+        Ok(HttpResponse { status, headers, body })
+    }
+    async fn load(&self, key: &str) -> Result<Option<Vec<u8>>, HostError> {
+        Ok(self.store.lock().unwrap().get(key).cloned())
+    }
+    async fn save(&self, key: &str, value: Vec<u8>) -> Result<(), HostError> {
+        self.store.lock().unwrap().insert(key.to_owned(), value);
+        Ok(())
+    }
+    async fn remove(&self, key: &str) -> Result<(), HostError> {
+        self.store.lock().unwrap().remove(key);
+        Ok(())
+    }
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, HostError> {
+        Ok(self.store.lock().unwrap().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+    }
+    fn now(&self) -> i64 {
+        now() + self.skew.load(Ordering::SeqCst)
+    }
+}
+
+type TestClient = Client<TestHost, KeyChoice<SoftwareKeyStore>>;
+
+async fn client_at(url: &str) -> Result<TestClient, fount_sdk::client::ClientError> {
+    let host = TestHost::default();
+    let keys = KeyChoice::open(&host, None).await?;
+    Client::new(url, host, keys).await
+}
+
+async fn client(server: &TestServer) -> TestClient {
+    client_at(&server.base).await.unwrap()
+}
+
+fn code<T>(r: Result<T, fount_sdk::client::ClientError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(e) => FountError::from(e).code(),
+    }
+}
+
+on_both_databases! {
+    async fn client_whole_path(server: TestServer) {
+        let store = server.store(5).await;
+        let title = server.title_with_audio(&store, sample_mp3()).await;
+        let title_id = title["id"].as_str().unwrap();
+        let token = server.token(&store, "gina").await;
+        let c = client(&server).await;
+
+        // Not entitled yet, then entitled.
+        let device = c.register_device(&token, "Gina's phone").await.unwrap();
+        assert_eq!(device.id, c.device_id());
+        assert!(device.active);
+        assert_eq!(code(c.acquire_license(&token, title_id).await), "not_entitled");
+        server.grant(&store, "gina", title_id, json!({})).await;
+        let license = c.acquire_license(&token, title_id).await.unwrap();
+        assert_eq!((license.title_id.as_str(), license.status), (title_id, LicenseStatus::Active));
+        assert_eq!(c.licenses().await.unwrap(), vec![license.clone()]);
+
+        // Open, read ranges: identical to the original.
+        let audio = sample_mp3();
+        let open = c.open_title(title_id).await.unwrap();
+        assert_eq!(open.tracks().len(), 1);
+        assert_eq!(open.tracks()[0].length, audio.len() as u64);
+        assert_eq!(open.chapters().iter().map(|c| c.title.as_str()).collect::<Vec<_>>(), ["The Spring", "The Keeper", "The Library"]);
+        for (offset, len) in [(0u64, 1000u64), (65_000, 200_000), (audio.len() as u64 - 10, 100)] {
+            let got = open.read(0, offset, len).await.unwrap();
+            let end = (offset + len).min(audio.len() as u64) as usize;
+            assert_eq!(got, audio[offset as usize..end]);
+        }
+        assert_eq!(code(open.read(0, audio.len() as u64, 1).await), "invalid_input");
+        assert_eq!(code(open.read(7, 0, 1).await), "invalid_input");
+
+        // Download, then everything works with the network cut.
+        open.download().await.unwrap();
+        assert!(open.is_downloaded());
+        c.host().offline.store(true, Ordering::SeqCst);
+        let offline = c.open_title(title_id).await.unwrap();
+        let mut whole = Vec::new();
+        while (whole.len() as u64) < audio.len() as u64 {
+            whole.extend(offline.read(0, whole.len() as u64, 100_000).await.unwrap());
+        }
+        assert_eq!(whole, audio);
+        offline.save_position(20.5).await.unwrap();
+        assert!((offline.position().await.unwrap().unwrap() - 20.5).abs() < 0.01);
+        let mark = offline.add_bookmark(14.0, Some("the keeper".into())).await.unwrap();
+        assert_eq!(mark.chapter.as_deref(), Some("The Keeper"));
+        assert_eq!(offline.bookmarks().await.unwrap().len(), 1);
+        assert!(offline.remove_bookmark(&mark.id).await.unwrap());
+        assert_eq!(offline.locate(30.0).chapter, Some(2));
+        assert_eq!(code(c.check_status(&license.id).await), "network");
+        c.host().offline.store(false, Ordering::SeqCst);
+
+        // A clock set back an hour is refused; put right, it plays.
+        c.host().skew.store(-3600, Ordering::SeqCst);
+        assert_eq!(code(c.open_title(title_id).await), "clock_rolled_back");
+        c.host().skew.store(0, Ordering::SeqCst);
+
+        // Renew, then the store revokes: the device learns at its status check.
+        let renewed = c.renew_license(&token, &license.id).await.unwrap();
+        assert_eq!(renewed.id, license.id);
+        server.post(&format!("/v1/licenses/{}/revoke", license.id), Some(&store.key), json!({})).await;
+        assert!(c.open_title(title_id).await.is_ok(), "offline, the device does not know yet");
+        let checked = c.check_status(&license.id).await.unwrap();
+        assert_eq!(checked.status, LicenseStatus::Revoked);
+        assert!(!checked.downloaded, "an ended license's downloads are removed");
+        assert_eq!(code(c.open_title(title_id).await), "revoked");
+        assert_eq!(code(c.renew_license(&token, &license.id).await), "revoked");
+    }
+
+    async fn client_errors_and_return(server: TestServer) {
+        let f = Fixture::new(&server).await;
+        server.grant(&f.store, &f.customer, &f.title_id, json!({})).await;
+        let c = client(&server).await;
+        // Not registered yet.
+        assert_eq!(code(c.acquire_license(&f.token, &f.title_id).await), "device_not_registered");
+        assert_eq!(code(c.register_device("not-a-token", "x").await), "unauthorized");
+        c.register_device(&f.token, "laptop").await.unwrap();
+        assert_eq!(code(c.acquire_license(&f.token, "no-such-title").await), "not_found");
+        assert_eq!(code(c.acquire_license(&f.token, "../../etc").await), "invalid_input");
+        assert_eq!(code(c.open_title(&f.title_id).await), "not_licensed");
+        let license = c.acquire_license(&f.token, &f.title_id).await.unwrap();
+        let returned = c.return_license(&f.token, &license.id).await.unwrap();
+        assert_eq!(returned.status, LicenseStatus::Returned);
+        assert_eq!(code(c.open_title(&f.title_id).await), "returned");
+        // A device over the store's limit.
+        let store = server.store(1).await;
+        let token = server.token(&store, "solo").await;
+        client(&server).await.register_device(&token, "one").await.unwrap();
+        assert_eq!(code(client(&server).await.register_device(&token, "two").await), "device_limit_reached");
+        // A server that is not there; a URL that is not one.
+        let nowhere = client_at("http://127.0.0.1:9").await.unwrap();
+        assert_eq!(code(nowhere.register_device("t", "x").await), "network");
+        assert_eq!(code(client_at("ftp://x").await), "invalid_input");
+    }
+}

@@ -1,0 +1,109 @@
+//! The Fount HTTP API as the client speaks it: building requests, reading responses and
+//! problems. Pure functions; sending is the host's.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{ClientError, ServerProblem};
+use super::host::{HttpHeader, HttpRequest, HttpResponse};
+
+/// A license as the server issues it (`POST /v1/me/licenses`, `…/renew`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct IssuedLicense {
+    pub license: String,
+}
+
+/// A device as the server returns it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeviceView {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+}
+
+fn header(name: &str, value: &str) -> HttpHeader {
+    HttpHeader { name: name.into(), value: value.into() }
+}
+
+/// A GET.
+pub(crate) fn get(url: String) -> HttpRequest {
+    HttpRequest { method: "GET".into(), url, headers: vec![header("accept", "application/json")], body: Vec::new() }
+}
+
+/// A GET of bytes `[start, end)`.
+pub(crate) fn get_range(url: String, start: u64, end: u64) -> HttpRequest {
+    let last = end.saturating_sub(1);
+    HttpRequest { method: "GET".into(), url, headers: vec![header("range", &format!("bytes={start}-{last}"))], body: Vec::new() }
+}
+
+/// A POST of JSON with a customer token.
+pub(crate) fn post(url: String, token: &str, body: &serde_json::Value) -> HttpRequest {
+    HttpRequest {
+        method: "POST".into(),
+        url,
+        headers: vec![
+            header("content-type", "application/json"),
+            header("accept", "application/json"),
+            header("authorization", &format!("Bearer {token}")),
+        ],
+        body: body.to_string().into_bytes(),
+    }
+}
+
+/// The body of a successful response, or the problem it carries.
+pub(crate) fn ok_body(response: HttpResponse) -> Result<Vec<u8>, ClientError> {
+    if (200..300).contains(&response.status) {
+        Ok(response.body)
+    } else {
+        Err(problem(&response))
+    }
+}
+
+/// A successful JSON response, parsed.
+pub(crate) fn json<T: DeserializeOwned>(response: HttpResponse, what: &'static str) -> Result<T, ClientError> {
+    serde_json::from_slice(&ok_body(response)?).map_err(|_| ClientError::BadResponse(what))
+}
+
+/// The problem in an error response (RFC 9457), or a generic one when there is none.
+pub(crate) fn problem(response: &HttpResponse) -> ClientError {
+    #[derive(Deserialize)]
+    struct Problem {
+        #[serde(rename = "type", default)]
+        type_: String,
+        #[serde(default)]
+        detail: String,
+        #[serde(default)]
+        license_status: Option<String>,
+    }
+    let parsed: Option<Problem> = serde_json::from_slice(&response.body).ok();
+    let (slug, detail, license_status) = match parsed {
+        Some(p) => (p.type_.rsplit('/').next().unwrap_or_default().to_owned(), p.detail, p.license_status),
+        None => (String::new(), format!("HTTP {}", response.status), None),
+    };
+    ClientError::Server(ServerProblem { status: response.status, slug, detail, license_status })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        HttpResponse { status, headers: vec![], body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn problems_are_read() {
+        let r = response(409, r#"{"type":"/problems/license-not-active","title":"t","status":409,"detail":"the license is revoked","license_status":"revoked"}"#);
+        let ClientError::Server(p) = problem(&r) else { panic!() };
+        assert_eq!((p.slug.as_str(), p.license_status.as_deref()), ("license-not-active", Some("revoked")));
+        let ClientError::Server(p) = problem(&response(502, "<html>bad gateway</html>")) else { panic!() };
+        assert_eq!((p.status, p.slug.as_str(), p.detail.as_str()), (502, "", "HTTP 502"));
+        assert!(matches!(json::<IssuedLicense>(response(200, "{}"), "x"), Err(ClientError::BadResponse("x"))));
+    }
+
+    #[test]
+    fn range_header_is_inclusive() {
+        let r = get_range("u".into(), 10, 20);
+        assert_eq!(r.headers[0].value, "bytes=10-19");
+    }
+}

@@ -1,0 +1,369 @@
+//! An open title: its timeline, decrypted reads of any range, downloads, positions and
+//! bookmarks.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::ClientError;
+use super::host::{Host, KeyStore};
+use super::storage::{self, BLOCK, StoredLicense};
+use super::{Client, api};
+use crate::manifest::Track;
+use crate::position::Bookmark;
+use crate::sealed::{HEADER_LEN, Opener, SealedHeader};
+use crate::{ContentKey, Publication};
+
+/// A track of a title.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TrackInfo {
+    /// Index in the reading order.
+    pub index: u32,
+    /// Title.
+    pub title: String,
+    /// Media type of the audio (`audio/mpeg`, `audio/mp4`, …): what to tell the player.
+    pub media_type: String,
+    /// Seconds.
+    pub duration: f64,
+    /// Where it starts on the title's timeline, seconds.
+    pub start: f64,
+    /// Length of the audio in bytes: the size of the decrypted file.
+    pub length: u64,
+}
+
+/// A chapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ChapterInfo {
+    /// Index in the table of contents.
+    pub index: u32,
+    /// Title.
+    pub title: String,
+    /// Track it starts in.
+    pub track: u32,
+    /// Seconds into that track.
+    pub offset: f64,
+    /// Seconds on the title's timeline.
+    pub start: f64,
+    /// Nesting depth (0 for top level).
+    pub depth: u32,
+}
+
+/// Where a point of the timeline falls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PositionInfo {
+    /// Track index.
+    pub track: u32,
+    /// Seconds into the track.
+    pub offset: f64,
+    /// The chapter playing there.
+    pub chapter: Option<u32>,
+}
+
+/// A bookmark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct BookmarkInfo {
+    /// Id.
+    pub id: String,
+    /// Seconds on the title's timeline.
+    pub position: f64,
+    /// The listener's note.
+    pub note: Option<String>,
+    /// When it was made, seconds since the epoch.
+    pub created: i64,
+    /// The chapter it is in.
+    pub chapter: Option<String>,
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// A title opened for playing.
+pub struct OpenTitle<H, K> {
+    client: Client<H, K>,
+    license: StoredLicense,
+    publication: Publication,
+    keys: Vec<ContentKey>,
+    /// Each track's sealed header, once read: every read needs it.
+    headers: Vec<OnceLock<SealedHeader>>,
+    downloaded: AtomicBool,
+}
+
+impl<H: Host, K: KeyStore> OpenTitle<H, K> {
+    pub(crate) fn new(client: Client<H, K>, license: StoredLicense, publication: Publication, keys: Vec<ContentKey>) -> Self {
+        let headers = publication.tracks().iter().map(|_| OnceLock::new()).collect();
+        let downloaded = AtomicBool::new(license.downloaded);
+        OpenTitle { client, license, publication, keys, headers, downloaded }
+    }
+
+    fn host(&self) -> &H {
+        self.client.host()
+    }
+
+    /// The title id.
+    pub fn title_id(&self) -> &str {
+        &self.license.title_id
+    }
+
+    /// The title's name.
+    pub fn name(&self) -> &str {
+        self.publication.title()
+    }
+
+    /// The author, if the manifest names one.
+    pub fn author(&self) -> Option<&str> {
+        self.publication.manifest().metadata.author.as_deref()
+    }
+
+    /// Total seconds.
+    pub fn duration(&self) -> f64 {
+        self.publication.duration()
+    }
+
+    /// The publication (manifest, timeline).
+    pub fn publication(&self) -> &Publication {
+        &self.publication
+    }
+
+    /// The tracks.
+    pub fn tracks(&self) -> Vec<TrackInfo> {
+        self.publication
+            .tracks()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TrackInfo {
+                index: index(i),
+                title: t.title.clone().unwrap_or_else(|| format!("Track {}", i.saturating_add(1))),
+                media_type: t.media_type.clone(),
+                duration: t.duration,
+                start: t.start,
+                length: t.sealed.map_or(0, |s| s.original_length),
+            })
+            .collect()
+    }
+
+    /// The chapters, in table-of-contents order.
+    pub fn chapters(&self) -> Vec<ChapterInfo> {
+        self.publication
+            .chapters()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ChapterInfo {
+                index: index(i),
+                title: c.title.clone(),
+                track: index(c.track),
+                offset: c.offset,
+                start: c.start,
+                depth: index(c.depth),
+            })
+            .collect()
+    }
+
+    /// Where `seconds` falls: track, offset, chapter.
+    pub fn locate(&self, seconds: f64) -> PositionInfo {
+        let at = self.publication.locate(seconds);
+        let timeline = self.publication.seconds(at).unwrap_or(0.0);
+        PositionInfo { track: index(at.track), offset: at.offset, chapter: self.publication.chapter_at(timeline).map(index) }
+    }
+
+    fn track(&self, track: u32) -> Result<&Track, ClientError> {
+        self.publication.tracks().get(track as usize).ok_or(ClientError::InvalidArgument("no such track"))
+    }
+
+    fn track_url(&self, track: &Track) -> String {
+        if track.href.contains("://") {
+            return track.href.clone();
+        }
+        let dir = self.license.manifest_url.rsplit_once('/').map_or("", |(d, _)| d);
+        format!("{dir}/{}", track.href)
+    }
+
+    /// Sealed bytes `range` of a track: from downloaded blocks, or fetched with a range request.
+    async fn sealed_bytes(&self, track: usize, url: String, range: std::ops::Range<u64>) -> Result<Vec<u8>, ClientError> {
+        if self.downloaded.load(Ordering::Relaxed) {
+            let mut out = Vec::new();
+            let (first, last) = (range.start / BLOCK, range.end.saturating_sub(1) / BLOCK);
+            for n in first..=last {
+                let block = self
+                    .host()
+                    .load(&storage::block(self.title_id(), track, n))
+                    .await
+                    .map_err(ClientError::Storage)?
+                    .ok_or(ClientError::Corrupt("a downloaded block is missing"))?;
+                let base = n.saturating_mul(BLOCK);
+                // Both are below BLOCK (1 MiB), so they fit any usize.
+                let from = usize::try_from(range.start.saturating_sub(base)).unwrap_or(usize::MAX);
+                let to = usize::try_from(range.end.saturating_sub(base)).unwrap_or(usize::MAX).min(block.len());
+                out.extend_from_slice(block.get(from..to).ok_or(ClientError::Corrupt("a downloaded block is short"))?);
+            }
+            return Ok(out);
+        }
+        let response = self.client.send(api::get_range(url, range.start, range.end)).await?;
+        let status = response.status;
+        let body = api::ok_body(response)?;
+        // A server that ignores the range sends the whole file with 200.
+        let body = if status == 200 {
+            let (from, to) = (usize::try_from(range.start), usize::try_from(range.end));
+            match (from, to) {
+                (Ok(from), Ok(to)) => body.get(from..to).map(<[u8]>::to_vec).unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        } else {
+            body
+        };
+        if body.len() as u64 != range.end.saturating_sub(range.start) {
+            return Err(crate::Error::SealedLength.into());
+        }
+        Ok(body)
+    }
+
+    /// A track's header: from memory, else storage, else the server (then kept in both).
+    async fn header(&self, track: usize, url: &str) -> Result<SealedHeader, ClientError> {
+        if let Some(header) = self.headers.get(track).and_then(OnceLock::get) {
+            return Ok(header.clone());
+        }
+        let key = storage::header(self.title_id(), track);
+        let header = match self.host().load(&key).await.map_err(ClientError::Storage)? {
+            Some(bytes) => SealedHeader::parse(&bytes)?,
+            None => {
+                let bytes = self.sealed_bytes(track, url.to_owned(), 0..HEADER_LEN as u64).await?;
+                let header = SealedHeader::parse(&bytes)?;
+                self.host().save(&key, bytes).await.map_err(ClientError::Storage)?;
+                header
+            }
+        };
+        if let Some(slot) = self.headers.get(track) {
+            let _ = slot.set(header.clone());
+        }
+        Ok(header)
+    }
+
+    fn opener(&self, header: SealedHeader) -> Result<Opener, ClientError> {
+        let key = self.keys.iter().find(|k| k.id() == header.key_id()).ok_or(crate::Error::NoContentKey)?;
+        Ok(Opener::new(header, key)?)
+    }
+
+    /// Decrypted bytes `[offset, offset + length)` of a track (shorter at the end of the track):
+    /// what a player's data source asks for.
+    pub async fn read(&self, track: u32, offset: u64, length: u64) -> Result<Vec<u8>, ClientError> {
+        let t = self.track(track)?;
+        let url = self.track_url(t);
+        let sealed = t.sealed.ok_or(ClientError::InvalidArgument("this track is not sealed"))?;
+        if offset >= sealed.original_length {
+            return Err(ClientError::InvalidArgument("offset past the end of the track"));
+        }
+        let end = offset.saturating_add(length).min(sealed.original_length);
+        if end == offset {
+            return Ok(Vec::new());
+        }
+        let header = self.header(track as usize, &url).await?;
+        if header.plaintext_len() != sealed.original_length {
+            return Err(crate::Error::SealedLength.into());
+        }
+        let opener = self.opener(header)?;
+        let span = opener.header().sealed_range(offset..end)?;
+        let bytes = self.sealed_bytes(track as usize, url, span.bytes).await?;
+        Ok(opener.read(offset..end, &bytes)?)
+    }
+
+    /// Whether every track is downloaded for offline use.
+    pub fn is_downloaded(&self) -> bool {
+        self.downloaded.load(Ordering::Relaxed)
+    }
+
+    /// Downloads every sealed track for offline use, in 1 MiB blocks.
+    pub async fn download(&self) -> Result<(), ClientError> {
+        for (i, t) in self.publication.tracks().iter().enumerate() {
+            let url = self.track_url(t);
+            let header = self.header(i, &url).await?;
+            let len = header.sealed_len();
+            for n in 0..len.div_ceil(BLOCK) {
+                let start = n.saturating_mul(BLOCK);
+                let bytes = self.sealed_bytes(i, url.clone(), start..start.saturating_add(BLOCK).min(len)).await?;
+                self.host().save(&storage::block(self.title_id(), i, n), bytes).await.map_err(ClientError::Storage)?;
+            }
+        }
+        self.set_downloaded(true).await
+    }
+
+    async fn set_downloaded(&self, downloaded: bool) -> Result<(), ClientError> {
+        let key = storage::license(self.title_id());
+        let mut stored: StoredLicense = storage::load_json(self.host(), &key).await?.unwrap_or_else(|| self.license.clone());
+        stored.downloaded = downloaded;
+        storage::save_json(self.host(), &key, &stored).await?;
+        self.downloaded.store(downloaded, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Removes the downloaded tracks (the license stays).
+    pub async fn remove_download(&self) -> Result<(), ClientError> {
+        self.set_downloaded(false).await?;
+        storage::remove_all(self.host(), &storage::assets(self.title_id())).await
+    }
+
+    /// Saves the listening position (seconds on the title's timeline).
+    pub async fn save_position(&self, seconds: f64) -> Result<(), ClientError> {
+        storage::save_json(self.host(), &storage::position(self.title_id()), &self.publication.locator_at(seconds)).await
+    }
+
+    /// The saved listening position, if any.
+    pub async fn position(&self) -> Result<Option<f64>, ClientError> {
+        let locator: Option<crate::Locator> = storage::load_json(self.host(), &storage::position(self.title_id())).await?;
+        Ok(locator.and_then(|l| self.publication.resolve(&l).ok()))
+    }
+
+    async fn stored_bookmarks(&self) -> Result<Vec<Bookmark>, ClientError> {
+        Ok(storage::load_json(self.host(), &storage::bookmarks(self.title_id())).await?.unwrap_or_default())
+    }
+
+    fn bookmark_info(&self, b: &Bookmark) -> BookmarkInfo {
+        BookmarkInfo {
+            id: b.id.clone(),
+            position: self.publication.resolve(&b.locator).unwrap_or(0.0),
+            note: b.note.clone(),
+            created: b.created,
+            chapter: b.locator.title.clone(),
+        }
+    }
+
+    /// Adds a bookmark at `seconds`.
+    pub async fn add_bookmark(&self, seconds: f64, note: Option<String>) -> Result<BookmarkInfo, ClientError> {
+        let mut id = [0u8; 8];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id).map_err(|_| crate::Error::Random)?;
+        let bookmark = Bookmark {
+            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            locator: self.publication.locator_at(seconds),
+            created: self.host().now(),
+            note,
+        };
+        let mut all = self.stored_bookmarks().await?;
+        all.push(bookmark.clone());
+        storage::save_json(self.host(), &storage::bookmarks(self.title_id()), &all).await?;
+        Ok(self.bookmark_info(&bookmark))
+    }
+
+    /// The bookmarks, in timeline order.
+    pub async fn bookmarks(&self) -> Result<Vec<BookmarkInfo>, ClientError> {
+        let mut out: Vec<BookmarkInfo> = self.stored_bookmarks().await?.iter().map(|b| self.bookmark_info(b)).collect();
+        out.sort_by(|a, b| a.position.total_cmp(&b.position));
+        Ok(out)
+    }
+
+    /// Removes a bookmark; `false` if there was none with this id.
+    pub async fn remove_bookmark(&self, id: &str) -> Result<bool, ClientError> {
+        let mut all = self.stored_bookmarks().await?;
+        let before = all.len();
+        all.retain(|b| b.id != id);
+        storage::save_json(self.host(), &storage::bookmarks(self.title_id()), &all).await?;
+        Ok(all.len() != before)
+    }
+}
