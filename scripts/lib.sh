@@ -45,3 +45,42 @@ step() {
   "$@"
   echo "    ok: $name ($((SECONDS - start)) s)"
 }
+
+# free_port: an unused TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# on_exit COMMAND: runs COMMAND when the script exits (several may be registered).
+ON_EXIT=()
+on_exit() {
+  ON_EXIT+=("$1")
+  trap 'for c in "${ON_EXIT[@]}"; do eval "$c" || true; done' EXIT
+}
+
+# need_tools: the npm tools (Kotlin compiler, binaryen, playwright-core) in tools/node_modules.
+need_tools() {
+  if [ ! -d "$ROOT/tools/node_modules/kotlin-compiler" ] || [ "$ROOT/tools/package-lock.json" -nt "$ROOT/tools/node_modules/.package-lock.json" ]; then
+    (cd "$ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  KOTLIN_HOME="$ROOT/tools/node_modules/kotlin-compiler"
+}
+
+# start_demo: runs `fount-server demo` (debug build) on a free port in a fresh folder and waits
+# until it answers. Sets DEMO_URL and exports FOUNT_DEMO_JSON; stops the server on exit.
+start_demo() {
+  cargo build -q -p fount-server --locked
+  local dir port
+  dir=$(mktemp -d)
+  port=$(free_port)
+  FOUNT_LOG=warn "$ROOT/target/debug/fount-server" demo --listen "127.0.0.1:$port" --data "$dir" >"$dir/server.log" 2>&1 &
+  local pid=$!
+  on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$dir'"
+  DEMO_URL="http://127.0.0.1:$port"
+  for _ in $(seq 200); do
+    curl -sf "$DEMO_URL/health" >/dev/null 2>&1 && [ -f "$dir/demo.json" ] && break
+    sleep 0.1
+  done
+  curl -sf "$DEMO_URL/health" >/dev/null || { cat "$dir/server.log"; echo "the demo server did not start" >&2; return 1; }
+  export FOUNT_DEMO_JSON="$dir/demo.json"
+}

@@ -178,6 +178,10 @@ impl From<ClientError> for FountError {
                 ("license-not-active", Some("returned")) => FountError::Returned(message),
                 ("license-not-active", _) => FountError::Expired(message),
                 ("not-found", _) => FountError::NotFound(message),
+                // A response without a problem body (a proxy's, or one the host could not
+                // read) still has a status.
+                _ if p.status == 401 => FountError::Unauthorized(message),
+                _ if p.status == 404 => FountError::NotFound(message),
                 _ if p.status >= 500 => FountError::Server(message),
                 _ => FountError::InvalidInput(message),
             },
@@ -212,6 +216,9 @@ mod tests {
         assert_eq!(p("license-not-active", 409, Some("returned")), "returned");
         assert_eq!(p("internal", 500, None), "server");
         assert_eq!(p("validation-failed", 422, None), "invalid_input");
+        assert_eq!(p("", 401, None), "unauthorized");
+        assert_eq!(p("", 404, None), "not_found");
+        assert_eq!(p("", 503, None), "server");
         assert_eq!(FountError::from(ClientError::Core(Error::BadSignature)).code(), "tampered");
         assert_eq!(FountError::from(ClientError::Core(Error::ChunkAuthentication(3))).code(), "tampered");
         let e = FountError::from(ClientError::Core(Error::WrongDevice));

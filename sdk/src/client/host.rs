@@ -58,8 +58,8 @@ impl HttpResponse {
 }
 
 /// A failure the host reports: the network is down, the disk is full, the key store refused.
+/// (Bindings have their own error type for foreign hosts to throw, converted into this one.)
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
 pub enum HostError {
     /// The operation failed; the message says how.
     #[error("{message}")]
@@ -73,13 +73,6 @@ impl HostError {
     /// A failure with this message.
     pub fn new(message: impl Into<String>) -> Self {
         HostError::Failed { message: message.into() }
-    }
-}
-
-#[cfg(feature = "uniffi")]
-impl From<uniffi::UnexpectedUniFFICallbackError> for HostError {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        HostError::new(e.reason)
     }
 }
 

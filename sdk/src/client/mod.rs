@@ -23,7 +23,7 @@ pub mod host;
 #[cfg(feature = "software-keys")]
 pub mod keys;
 mod storage;
-mod title;
+pub mod title;
 
 use std::sync::Arc;
 
@@ -34,7 +34,7 @@ pub use host::{Host, HostError, HttpHeader, HttpRequest, HttpResponse, KeyStore}
 #[cfg(feature = "software-keys")]
 pub use keys::{KeyChoice, SoftwareKeyStore};
 use storage::StoredLicense;
-pub use title::OpenTitle;
+pub use title::{BookmarkInfo, ChapterInfo, OpenTitle, PositionInfo, TrackInfo};
 
 use crate::clock::ClockGuard;
 use crate::{DeviceId, Error, Jwk, Jwks, LicenseStatus, Publication, StatusDocument, VerifiedLicense};
