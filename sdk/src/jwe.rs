@@ -22,12 +22,12 @@ use zeroize::Zeroizing;
 
 #[cfg(feature = "software-keys")]
 use crate::device::{DeviceKey, RingRng};
-use crate::encoding::{unb64, unb64_array};
 #[cfg(feature = "software-keys")]
 use crate::encoding::b64;
-use crate::jwk::Jwk;
+use crate::encoding::{unb64, unb64_array};
 #[cfg(feature = "software-keys")]
 use crate::jwk::DevicePublicKey;
+use crate::jwk::Jwk;
 use crate::{Error, Result};
 
 /// The content encryption algorithm of every Fount JWE.
@@ -45,10 +45,11 @@ struct Header {
     apv: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    zip: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    crit: Option<serde_json::Value>,
+    /// Present means refused (no compression, no extensions).
+    #[serde(default, skip_serializing)]
+    zip: Option<serde::de::IgnoredAny>,
+    #[serde(default, skip_serializing)]
+    crit: Option<serde::de::IgnoredAny>,
 }
 
 /// The Concat KDF of NIST SP 800-56A as profiled by RFC 7518 §4.6.2, for a 256-bit key: one

@@ -17,11 +17,13 @@ pub const RSA_MIN_BITS: usize = 2048;
 pub const RSA_MAX_BITS: usize = 4096;
 
 /// A public JWK of one of the three kinds Fount uses. Unknown members are ignored on input.
+///
+/// It goes through [`RawJwk`] on the wire rather than serde's internally tagged enums, which
+/// buffer every member first: the same JSON, less code in a wasm build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kty")]
+#[serde(try_from = "RawJwk", into = "RawJwk")]
 pub enum Jwk {
     /// An elliptic-curve key (RFC 7518 §6.2); Fount accepts `crv` = `P-256` only.
-    #[serde(rename = "EC")]
     Ec {
         /// Curve name.
         crv: String,
@@ -31,7 +33,6 @@ pub enum Jwk {
         y: String,
     },
     /// An RSA key (RFC 7518 §6.3).
-    #[serde(rename = "RSA")]
     Rsa {
         /// Modulus, base64url big-endian without leading zeros.
         n: String,
@@ -39,13 +40,64 @@ pub enum Jwk {
         e: String,
     },
     /// An octet key pair (RFC 8037); Fount uses `crv` = `Ed25519` for its signing keys.
-    #[serde(rename = "OKP")]
     Okp {
         /// Curve name.
         crv: String,
         /// The public key, base64url, 32 bytes for Ed25519.
         x: String,
     },
+}
+
+/// A JWK's members as they appear in JSON, before its `kty` says which are required.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RawJwk {
+    /// Key type.
+    pub kty: String,
+    /// Curve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// EC x, OKP public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// EC y.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// RSA modulus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// RSA exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+}
+
+impl TryFrom<RawJwk> for Jwk {
+    type Error = &'static str;
+
+    fn try_from(r: RawJwk) -> core::result::Result<Self, &'static str> {
+        let need = |v: Option<String>, what| v.ok_or(what);
+        Ok(match r.kty.as_str() {
+            "EC" => Jwk::Ec {
+                crv: need(r.crv, "EC key without crv")?,
+                x: need(r.x, "EC key without x")?,
+                y: need(r.y, "EC key without y")?,
+            },
+            "RSA" => Jwk::Rsa { n: need(r.n, "RSA key without n")?, e: need(r.e, "RSA key without e")? },
+            "OKP" => Jwk::Okp { crv: need(r.crv, "OKP key without crv")?, x: need(r.x, "OKP key without x")? },
+            _ => return Err("unsupported kty"),
+        })
+    }
+}
+
+impl From<Jwk> for RawJwk {
+    fn from(j: Jwk) -> Self {
+        match j {
+            Jwk::Ec { crv, x, y } => {
+                RawJwk { kty: "EC".into(), crv: Some(crv), x: Some(x), y: Some(y), ..Default::default() }
+            }
+            Jwk::Rsa { n, e } => RawJwk { kty: "RSA".into(), n: Some(n), e: Some(e), ..Default::default() },
+            Jwk::Okp { crv, x } => RawJwk { kty: "OKP".into(), crv: Some(crv), x: Some(x), ..Default::default() },
+        }
+    }
 }
 
 impl Jwk {
@@ -58,7 +110,7 @@ impl Jwk {
     /// without white space, base64url-encoded.
     pub fn thumbprint(&self) -> String {
         // serde_json::to_string of a &str cannot fail; it escapes as JSON requires.
-        let s = |v: &str| serde_json::Value::from(v).to_string();
+        let s = |v: &str| serde_json::to_string(v).unwrap_or_default();
         let canonical = match self {
             Jwk::Ec { crv, x, y } => {
                 format!(r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#, s(crv), s(x), s(y))

@@ -12,23 +12,59 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::encoding::{b64, unb64, unb64_array};
-use crate::jwk::Jwk;
+use crate::jwk::{Jwk, RawJwk};
 use crate::{Error, Result};
 
 /// A JWKS entry (RFC 7517 §5): a public key and its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawEntry", into = "RawEntry")]
 pub struct JwksKey {
     /// The key.
-    #[serde(flatten)]
     pub key: Jwk,
     /// Its id, referenced by the `kid` header of what it signed.
     pub kid: String,
     /// The algorithm it is used with (`EdDSA`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
     /// Its use (`sig`).
-    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
+}
+
+/// A JWKS entry's members as in JSON (a JWK's, plus `kid`, `alg`, `use`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RawEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alg: Option<String>,
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    use_: Option<String>,
+    kty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    x: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    y: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e: Option<String>,
+}
+
+impl TryFrom<RawEntry> for JwksKey {
+    type Error = &'static str;
+
+    fn try_from(r: RawEntry) -> core::result::Result<Self, &'static str> {
+        let key = Jwk::try_from(RawJwk { kty: r.kty, crv: r.crv, x: r.x, y: r.y, n: r.n, e: r.e })?;
+        Ok(JwksKey { key, kid: r.kid.ok_or("JWKS key without kid")?, alg: r.alg, use_: r.use_ })
+    }
+}
+
+impl From<JwksKey> for RawEntry {
+    fn from(k: JwksKey) -> Self {
+        let RawJwk { kty, crv, x, y, n, e } = k.key.into();
+        RawEntry { kid: Some(k.kid), alg: k.alg, use_: k.use_, kty, crv, x, y, n, e }
+    }
 }
 
 /// A JSON Web Key Set as served at `/.well-known/jwks.json`. During a key rotation it holds
@@ -43,11 +79,10 @@ impl<'de> Deserialize<'de> for Jwks {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
         #[derive(Deserialize)]
         struct Raw {
-            keys: Vec<serde_json::Value>,
+            keys: Vec<RawEntry>,
         }
         let raw = Raw::deserialize(d)?;
-        let keys = raw.keys.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect();
-        Ok(Jwks { keys })
+        Ok(Jwks { keys: raw.keys.into_iter().filter_map(|e| JwksKey::try_from(e).ok()).collect() })
     }
 }
 
@@ -129,8 +164,9 @@ struct Header {
     alg: String,
     kid: String,
     typ: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    crit: Option<serde_json::Value>,
+    /// Present means refused: no extension is understood.
+    #[serde(default, skip_serializing)]
+    crit: Option<serde::de::IgnoredAny>,
 }
 
 /// A compact JWS whose signature has been checked, with its claims parsed.

@@ -28,12 +28,12 @@ pub const SEALED_SCHEME: &str = "urn:fount:sealed-asset";
 /// `properties.encrypted.algorithm` of a Fount sealed asset.
 pub const SEALED_ALGORITHM: &str = "urn:fount:sealed-asset:v1:aes-256-gcm-chunked";
 
-/// A Readium manifest, as on the wire.
+/// A Readium manifest, as on the wire. Members Fount does not use are ignored on input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
-    /// The JSON-LD context.
-    #[serde(rename = "@context")]
-    pub context: serde_json::Value,
+    /// The JSON-LD context (RWPM allows a string or a list).
+    #[serde(rename = "@context", with = "one_or_many")]
+    pub context: Vec<String>,
     /// Metadata.
     pub metadata: Metadata,
     /// Links about the publication (`self`, `cover`).
@@ -77,9 +77,6 @@ pub struct Metadata {
     /// Last modification, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
-    /// Members Fount does not interpret, kept.
-    #[serde(flatten)]
-    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A Readium link.
@@ -116,9 +113,41 @@ pub struct Properties {
     /// Encryption of the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted: Option<Encryption>,
-    /// Members Fount does not interpret, kept.
-    #[serde(flatten)]
-    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A string, or a list of strings (the JSON-LD `@context`), read as a list and written as a
+/// string when there is one.
+mod one_or_many {
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            [one] => s.serialize_str(one),
+            many => s.collect_seq(many),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<String>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(vec![v.to_owned()])
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The Readium encryption object, with Fount's `keyId`.
@@ -201,6 +230,23 @@ fn positive_finite(v: Option<f64>, what: &'static str) -> Result<f64> {
     }
 }
 
+/// Parses a non-negative decimal (`12`, `12.5`) into seconds. Written out rather than
+/// `str::parse::<f64>`, which would pull a second float parser into the wasm build (serde_json
+/// has its own); exponents, signs and infinities are not valid clock values anyway.
+pub(crate) fn parse_seconds(text: &str) -> Option<f64> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (text.contains('.') && !digits(frac)) {
+        return None;
+    }
+    let int =
+        |s: &str| s.bytes().fold(0u64, |n, b| n.saturating_mul(10).saturating_add(u64::from(b.saturating_sub(b'0'))));
+    #[allow(clippy::cast_precision_loss)] // at most 15 digits each: exact in an f64
+    let value = int(whole) as f64
+        + if frac.is_empty() { 0.0 } else { int(frac) as f64 / 10f64.powi(i32::try_from(frac.len()).unwrap_or(0)) };
+    Some(value)
+}
+
 /// Parses a Media Fragments temporal start (`t=12.5`, `t=npt:12.5,20`, `t=1:02:03.5`).
 fn fragment_start(fragment: &str) -> Option<f64> {
     let value = fragment.split('&').find_map(|p| p.strip_prefix("t="))?;
@@ -208,11 +254,7 @@ fn fragment_start(fragment: &str) -> Option<f64> {
     let start = value.split(',').next()?;
     let mut seconds = 0.0f64;
     for part in start.split(':') {
-        let n: f64 = part.parse().ok()?;
-        if !n.is_finite() || n < 0.0 {
-            return None;
-        }
-        seconds = seconds.mul_add(60.0, n);
+        seconds = seconds.mul_add(60.0, parse_seconds(part)?);
     }
     Some(seconds)
 }
@@ -359,7 +401,7 @@ mod tests {
     fn manifest() -> serde_json::Value {
         serde_json::json!({
             "@context": CONTEXT,
-            "metadata": {"@type": "http://schema.org/Audiobook", "conformsTo": AUDIOBOOK_PROFILE, "title": "T", "duration": 30.0, "publisher": "kept"},
+            "metadata": {"@type": "http://schema.org/Audiobook", "conformsTo": AUDIOBOOK_PROFILE, "title": "T", "duration": 30.0, "publisher": "ignored"},
             "links": [{"rel": "self", "href": "manifest.json", "type": MEDIA_TYPE}],
             "readingOrder": [
                 {"href": "tracks/0", "type": "audio/mpeg", "duration": 10.0,
@@ -390,7 +432,7 @@ mod tests {
         assert_eq!(p.chapter_at(16.0), Some(2));
         assert_eq!(p.byte_range(0, 2.5, 5.0).unwrap(), 250..500);
         assert_eq!(p.byte_range(1, 0.0, 1.0), Err(Error::Range));
-        assert_eq!(p.manifest().metadata.other["publisher"], "kept");
+        assert_eq!(p.manifest().context, [CONTEXT]);
     }
 
     #[test]

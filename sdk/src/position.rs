@@ -53,6 +53,16 @@ pub struct Bookmark {
     pub note: Option<String>,
 }
 
+/// Seconds as decimal text to the millisecond, without trailing zeros (`10`, `12.5`, `0.125`).
+/// Integer formatting: a float formatter would be one more thing in the wasm build.
+fn seconds_text(seconds: f64) -> String {
+    // Clamped to [0, 2^53) ms first, so the cast is exact.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let ms = (seconds * 1000.0).round().clamp(0.0, 9_007_199_254_740_991.0) as u64;
+    let (whole, frac) = (ms / 1000, ms % 1000);
+    if frac == 0 { whole.to_string() } else { format!("{whole}.{frac:03}").trim_end_matches('0').to_owned() }
+}
+
 impl Publication {
     /// The locator of `seconds` on the timeline (clamped to the publication).
     pub fn locator_at(&self, seconds: f64) -> Locator {
@@ -65,7 +75,7 @@ impl Publication {
             media_type: t.map(|t| t.media_type.clone()).unwrap_or_default(),
             title: self.chapter_at(at).and_then(|c| self.chapters().get(c)).map(|c| c.title.clone()),
             locations: Locations {
-                fragments: vec![format!("t={}", (offset * 1000.0).round() / 1000.0)],
+                fragments: vec![format!("t={}", seconds_text(offset))],
                 progression: Some(ratio(offset, t.map_or(0.0, |t| t.duration))),
                 total_progression: Some(ratio(at, self.duration())),
             },
@@ -81,7 +91,7 @@ impl Publication {
             .locations
             .fragments
             .iter()
-            .find_map(|f| f.strip_prefix("t=").and_then(|v| v.parse::<f64>().ok()))
+            .find_map(|f| f.strip_prefix("t=").and_then(crate::manifest::parse_seconds))
             .or_else(|| locator.locations.progression.map(|p| p * t.duration))
             .ok_or(Error::Malformed("locator"))?;
         if !offset.is_finite() {
@@ -124,6 +134,15 @@ mod tests {
         let json = serde_json::to_string(&Bookmark { id: "1".into(), locator: loc, created: 5, note: None }).unwrap();
         let back: Bookmark = serde_json::from_str(&json).unwrap();
         assert_eq!(p.resolve(&back.locator).unwrap(), 20.0);
+    }
+
+    #[test]
+    fn seconds_as_text() {
+        assert_eq!(seconds_text(10.0), "10");
+        assert_eq!(seconds_text(12.5), "12.5");
+        assert_eq!(seconds_text(0.1254), "0.125");
+        assert_eq!(seconds_text(-3.0), "0");
+        assert_eq!(seconds_text(f64::NAN), "0");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum LicenseStatus {
     /// Issued and usable.
     Active,
@@ -25,6 +26,13 @@ pub enum LicenseStatus {
 }
 
 impl LicenseStatus {
+    /// From the wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [LicenseStatus::Active, LicenseStatus::Revoked, LicenseStatus::Returned, LicenseStatus::Expired]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {

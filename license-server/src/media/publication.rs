@@ -57,7 +57,6 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
                         key_id: title.key_id.clone(),
                         original_length: u64::try_from(t.original_length).unwrap_or(0),
                     }),
-                    other: Default::default(),
                 }),
                 ..Default::default()
             }
@@ -68,7 +67,7 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
         resources.push(Link { href: cover.clone(), rel: Some("cover".into()), ..Default::default() });
     }
     Manifest {
-        context: CONTEXT.into(),
+        context: vec![CONTEXT.into()],
         metadata: Metadata {
             type_: Some("http://schema.org/Audiobook".into()),
             conforms_to: Some(AUDIOBOOK_PROFILE.into()),
@@ -78,7 +77,6 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
             language: title.language.clone(),
             duration: Some(tracks.iter().map(|t| t.duration).sum()),
             modified: Some(rfc3339(title.updated_at)),
-            other: Default::default(),
         },
         links: vec![Link {
             href: "manifest.json".into(),

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use fount_sdk::LicenseStatus;
-use fount_sdk::client::{Client, FountError, Host, HostError, HttpHeader, HttpRequest, HttpResponse, KeyChoice, SoftwareKeyStore};
+use fount_sdk::client::{
+    Client, FountError, Host, HostError, HttpHeader, HttpRequest, HttpResponse, KeyChoice, SoftwareKeyStore,
+};
 use serde_json::json;
 
 use crate::on_both_databases;
@@ -28,7 +30,8 @@ impl Host for TestHost {
             return Err(HostError::new("offline"));
         }
         self.requests.fetch_add(1, Ordering::SeqCst);
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| HostError::new(e.to_string()))?;
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| HostError::new(e.to_string()))?;
         let mut req = self.http.request(method, &request.url).body(request.body);
         for h in &request.headers {
             req = req.header(&h.name, &h.value);

@@ -1,8 +1,8 @@
 //! The Fount HTTP API as the client speaks it: building requests, reading responses and
 //! problems. Pure functions; sending is the host's.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::error::{ClientError, ServerProblem};
 use super::host::{HttpHeader, HttpRequest, HttpResponse};
@@ -11,6 +11,13 @@ use super::host::{HttpHeader, HttpRequest, HttpResponse};
 #[derive(Debug, Deserialize)]
 pub(crate) struct IssuedLicense {
     pub license: String,
+}
+
+/// What the client needs of a status document: whose it is, and the status.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StatusView {
+    pub id: String,
+    pub status: crate::LicenseStatus,
 }
 
 /// A device as the server returns it.
@@ -33,11 +40,34 @@ pub(crate) fn get(url: String) -> HttpRequest {
 /// A GET of bytes `[start, end)`.
 pub(crate) fn get_range(url: String, start: u64, end: u64) -> HttpRequest {
     let last = end.saturating_sub(1);
-    HttpRequest { method: "GET".into(), url, headers: vec![header("range", &format!("bytes={start}-{last}"))], body: Vec::new() }
+    HttpRequest {
+        method: "GET".into(),
+        url,
+        headers: vec![header("range", &format!("bytes={start}-{last}"))],
+        body: Vec::new(),
+    }
 }
 
+/// `POST /v1/me/devices`.
+#[derive(Serialize)]
+pub(crate) struct RegisterDevice<'a> {
+    pub jwk: &'a crate::Jwk,
+    pub name: &'a str,
+}
+
+/// `POST /v1/me/licenses`.
+#[derive(Serialize)]
+pub(crate) struct Acquire<'a> {
+    pub title: &'a str,
+    pub device: &'a str,
+}
+
+/// An empty JSON object, for POSTs without parameters.
+#[derive(Serialize)]
+pub(crate) struct Empty {}
+
 /// A POST of JSON with a customer token.
-pub(crate) fn post(url: String, token: &str, body: &serde_json::Value) -> HttpRequest {
+pub(crate) fn post<B: Serialize>(url: String, token: &str, body: &B) -> HttpRequest {
     HttpRequest {
         method: "POST".into(),
         url,
@@ -46,17 +76,14 @@ pub(crate) fn post(url: String, token: &str, body: &serde_json::Value) -> HttpRe
             header("accept", "application/json"),
             header("authorization", &format!("Bearer {token}")),
         ],
-        body: body.to_string().into_bytes(),
+        // Serialising these plain structs cannot fail.
+        body: serde_json::to_vec(body).unwrap_or_default(),
     }
 }
 
 /// The body of a successful response, or the problem it carries.
 pub(crate) fn ok_body(response: HttpResponse) -> Result<Vec<u8>, ClientError> {
-    if (200..300).contains(&response.status) {
-        Ok(response.body)
-    } else {
-        Err(problem(&response))
-    }
+    if (200..300).contains(&response.status) { Ok(response.body) } else { Err(problem(&response)) }
 }
 
 /// A successful JSON response, parsed.
@@ -93,7 +120,10 @@ mod tests {
 
     #[test]
     fn problems_are_read() {
-        let r = response(409, r#"{"type":"/problems/license-not-active","title":"t","status":409,"detail":"the license is revoked","license_status":"revoked"}"#);
+        let r = response(
+            409,
+            r#"{"type":"/problems/license-not-active","title":"t","status":409,"detail":"the license is revoked","license_status":"revoked"}"#,
+        );
         let ClientError::Server(p) = problem(&r) else { panic!() };
         assert_eq!((p.slug.as_str(), p.license_status.as_deref()), ("license-not-active", Some("revoked")));
         let ClientError::Server(p) = problem(&response(502, "<html>bad gateway</html>")) else { panic!() };

@@ -15,6 +15,7 @@ use crate::jwe::KeyOperation;
 /// An HTTP header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct HttpHeader {
     /// Name, lower case.
     pub name: String,
@@ -25,6 +26,7 @@ pub struct HttpHeader {
 /// A request the client asks the host to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct HttpRequest {
     /// `GET` or `POST`.
     pub method: String,
@@ -34,12 +36,14 @@ pub struct HttpRequest {
     pub headers: Vec<HttpHeader>,
     /// Body (empty for GET).
     #[serde(with = "serde_bytes")]
+    #[cfg_attr(feature = "wasm", tsify(type = "Uint8Array"))]
     pub body: Vec<u8>,
 }
 
 /// The response the host got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
@@ -47,6 +51,7 @@ pub struct HttpResponse {
     pub headers: Vec<HttpHeader>,
     /// Body.
     #[serde(with = "serde_bytes")]
+    #[cfg_attr(feature = "wasm", tsify(type = "Uint8Array"))]
     pub body: Vec<u8>,
 }
 

@@ -37,12 +37,13 @@ use storage::StoredLicense;
 pub use title::{BookmarkInfo, ChapterInfo, OpenTitle, PositionInfo, TrackInfo};
 
 use crate::clock::ClockGuard;
-use crate::{DeviceId, Error, Jwk, Jwks, LicenseStatus, Publication, StatusDocument, VerifiedLicense};
+use crate::{DeviceId, Error, Jwk, Jwks, LicenseStatus, Publication, VerifiedLicense};
 
 /// A registered device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct DeviceInfo {
     /// The device id (the key's RFC 7638 thumbprint).
     pub id: String,
@@ -56,6 +57,7 @@ pub struct DeviceInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct LicenseInfo {
     /// License id.
     pub id: String,
@@ -108,7 +110,8 @@ struct Inner<H, K> {
 
 /// Title and license ids end up in storage keys and URLs: they must be plain.
 fn check_id(id: &str) -> Result<(), ClientError> {
-    let ok = !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok =
+        !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok { Ok(()) } else { Err(ClientError::InvalidArgument("ids are 1 to 128 letters, digits, '-' or '_'")) }
 }
 
@@ -146,8 +149,9 @@ impl<H: Host, K: KeyStore> Client<H, K> {
     /// Registers this device with the customer's account (`customer_token` from the app's own
     /// backend). Registering again is harmless.
     pub async fn register_device(&self, customer_token: &str, name: &str) -> Result<DeviceInfo, ClientError> {
-        let body = serde_json::json!({"jwk": self.inner.jwk, "name": name});
-        let device: api::DeviceView = api::json(self.send(api::post(self.url("/v1/me/devices"), customer_token, &body)).await?, "device")?;
+        let body = api::RegisterDevice { jwk: &self.inner.jwk, name };
+        let device: api::DeviceView =
+            api::json(self.send(api::post(self.url("/v1/me/devices"), customer_token, &body)).await?, "device")?;
         Ok(DeviceInfo { id: device.id, name: device.name, active: device.status == "active" })
     }
 
@@ -159,7 +163,13 @@ impl<H: Host, K: KeyStore> Client<H, K> {
     }
 
     async fn stored_jwks(&self) -> Result<Jwks, ClientError> {
-        let bytes = self.inner.host.load(storage::JWKS).await.map_err(ClientError::Storage)?.ok_or(ClientError::Corrupt("key set missing"))?;
+        let bytes = self
+            .inner
+            .host
+            .load(storage::JWKS)
+            .await
+            .map_err(ClientError::Storage)?
+            .ok_or(ClientError::Corrupt("key set missing"))?;
         Ok(Jwks::from_json(&bytes)?)
     }
 
@@ -167,18 +177,30 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         let text = self.inner.host.load(storage::CLOCK).await.map_err(ClientError::Storage)?;
         let latest = match text {
             None => 0,
-            Some(t) => std::str::from_utf8(&t).ok().and_then(|t| t.parse().ok()).ok_or(ClientError::Corrupt("clock"))?,
+            Some(t) => {
+                std::str::from_utf8(&t).ok().and_then(|t| t.parse().ok()).ok_or(ClientError::Corrupt("clock"))?
+            }
         };
         Ok(ClockGuard::new(latest))
     }
 
     async fn save_clock(&self, guard: &ClockGuard) -> Result<(), ClientError> {
-        self.inner.host.save(storage::CLOCK, guard.latest().to_string().into_bytes()).await.map_err(ClientError::Storage)
+        self.inner
+            .host
+            .save(storage::CLOCK, guard.latest().to_string().into_bytes())
+            .await
+            .map_err(ClientError::Storage)
     }
 
     /// Verifies an issued license for this device and title, stores it, and raises the trusted
     /// time to its signed `iat`.
-    async fn keep(&self, title_id: &str, compact: &str, jwks: &Jwks, previous: Option<StoredLicense>) -> Result<StoredLicense, ClientError> {
+    async fn keep(
+        &self,
+        title_id: &str,
+        compact: &str,
+        jwks: &Jwks,
+        previous: Option<StoredLicense>,
+    ) -> Result<StoredLicense, ClientError> {
         let license = VerifiedLicense::verify(compact, jwks)?;
         let claims = license.claims();
         if claims.cnf.jkt != self.device_id() {
@@ -211,7 +233,7 @@ impl<H: Host, K: KeyStore> Client<H, K> {
     pub async fn acquire_license(&self, customer_token: &str, title_id: &str) -> Result<LicenseInfo, ClientError> {
         check_id(title_id)?;
         let jwks = self.refresh_jwks().await?;
-        let body = serde_json::json!({"title": title_id, "device": self.device_id()});
+        let body = api::Acquire { title: title_id, device: self.device_id() };
         let issued: api::IssuedLicense =
             api::json(self.send(api::post(self.url("/v1/me/licenses"), customer_token, &body)).await?, "license")?;
         let manifest_url = self.url(&format!("/pub/{title_id}/manifest.json"));
@@ -249,7 +271,9 @@ impl<H: Host, K: KeyStore> Client<H, K> {
 
     async fn stored_for_title(&self, title_id: &str) -> Result<StoredLicense, ClientError> {
         check_id(title_id)?;
-        storage::load_json(&self.inner.host, &storage::license(title_id)).await?.ok_or_else(|| ClientError::NotLicensed(title_id.to_owned()))
+        storage::load_json(&self.inner.host, &storage::license(title_id))
+            .await?
+            .ok_or_else(|| ClientError::NotLicensed(title_id.to_owned()))
     }
 
     /// Records a status learned from the server; an ended license's downloads are removed.
@@ -267,7 +291,7 @@ impl<H: Host, K: KeyStore> Client<H, K> {
     /// revocation or a return.
     pub async fn check_status(&self, license_id: &str) -> Result<LicenseInfo, ClientError> {
         let stored = self.stored_by_id(license_id).await?;
-        let doc = StatusDocument::from_json(&api::ok_body(self.send(api::get(stored.status_url.clone())).await?)?)?;
+        let doc: api::StatusView = api::json(self.send(api::get(stored.status_url.clone())).await?, "status document")?;
         if doc.id != stored.id {
             return Err(ClientError::BadResponse("a status document for another license"));
         }
@@ -279,13 +303,13 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         let stored = self.stored_by_id(license_id).await?;
         let jwks = self.refresh_jwks().await?;
         let url = self.url(&format!("/v1/me/licenses/{license_id}/renew"));
-        let response = self.send(api::post(url, customer_token, &serde_json::json!({}))).await?;
+        let response = self.send(api::post(url, customer_token, &api::Empty {})).await?;
         let issued: api::IssuedLicense = match api::json(response, "license") {
             Ok(issued) => issued,
             Err(e) => {
                 // A renewal refused because the license ended tells the device so.
                 if let ClientError::Server(p) = &e
-                    && let Some(status) = p.license_status.as_deref().and_then(|s| serde_json::from_value(s.into()).ok())
+                    && let Some(status) = p.license_status.as_deref().and_then(LicenseStatus::parse)
                 {
                     self.set_status(stored, status).await?;
                 }
@@ -300,7 +324,8 @@ impl<H: Host, K: KeyStore> Client<H, K> {
     pub async fn return_license(&self, customer_token: &str, license_id: &str) -> Result<LicenseInfo, ClientError> {
         let stored = self.stored_by_id(license_id).await?;
         let url = self.url(&format!("/v1/me/licenses/{license_id}/return"));
-        let doc = StatusDocument::from_json(&api::ok_body(self.send(api::post(url, customer_token, &serde_json::json!({}))).await?)?)?;
+        let doc: api::StatusView =
+            api::json(self.send(api::post(url, customer_token, &api::Empty {})).await?, "status document")?;
         self.set_status(stored, doc.status).await
     }
 
@@ -318,7 +343,13 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         let mut guard = self.clock().await?;
         let playable = license.authorize(&self.inner.device_id, &mut guard, self.inner.host.now())?;
         self.save_clock(&guard).await?;
-        let manifest = self.inner.host.load(&storage::manifest(title_id)).await.map_err(ClientError::Storage)?.ok_or(ClientError::Corrupt("manifest missing"))?;
+        let manifest = self
+            .inner
+            .host
+            .load(&storage::manifest(title_id))
+            .await
+            .map_err(ClientError::Storage)?
+            .ok_or(ClientError::Corrupt("manifest missing"))?;
         let publication = Publication::from_json(&manifest)?;
         let mut keys = Vec::new();
         for track in publication.tracks() {

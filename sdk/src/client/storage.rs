@@ -14,8 +14,8 @@
 //!
 //! Values are JSON, except headers and blocks (raw bytes) and the clock (decimal text).
 
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::error::ClientError;
 use super::host::Host;

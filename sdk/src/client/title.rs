@@ -19,6 +19,7 @@ use crate::{ContentKey, Publication};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct TrackInfo {
     /// Index in the reading order.
     pub index: u32,
@@ -38,6 +39,7 @@ pub struct TrackInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct ChapterInfo {
     /// Index in the table of contents.
     pub index: u32,
@@ -57,6 +59,7 @@ pub struct ChapterInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct PositionInfo {
     /// Track index.
     pub track: u32,
@@ -70,6 +73,7 @@ pub struct PositionInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct BookmarkInfo {
     /// Id.
     pub id: String,
@@ -99,7 +103,12 @@ pub struct OpenTitle<H, K> {
 }
 
 impl<H: Host, K: KeyStore> OpenTitle<H, K> {
-    pub(crate) fn new(client: Client<H, K>, license: StoredLicense, publication: Publication, keys: Vec<ContentKey>) -> Self {
+    pub(crate) fn new(
+        client: Client<H, K>,
+        license: StoredLicense,
+        publication: Publication,
+        keys: Vec<ContentKey>,
+    ) -> Self {
         let headers = publication.tracks().iter().map(|_| OnceLock::new()).collect();
         let downloaded = AtomicBool::new(license.downloaded);
         OpenTitle { client, license, publication, keys, headers, downloaded }
@@ -172,7 +181,11 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     pub fn locate(&self, seconds: f64) -> PositionInfo {
         let at = self.publication.locate(seconds);
         let timeline = self.publication.seconds(at).unwrap_or(0.0);
-        PositionInfo { track: index(at.track), offset: at.offset, chapter: self.publication.chapter_at(timeline).map(index) }
+        PositionInfo {
+            track: index(at.track),
+            offset: at.offset,
+            chapter: self.publication.chapter_at(timeline).map(index),
+        }
     }
 
     fn track(&self, track: u32) -> Result<&Track, ClientError> {
@@ -188,7 +201,12 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     }
 
     /// Sealed bytes `range` of a track: from downloaded blocks, or fetched with a range request.
-    async fn sealed_bytes(&self, track: usize, url: String, range: std::ops::Range<u64>) -> Result<Vec<u8>, ClientError> {
+    async fn sealed_bytes(
+        &self,
+        track: usize,
+        url: String,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, ClientError> {
         if self.downloaded.load(Ordering::Relaxed) {
             let mut out = Vec::new();
             let (first, last) = (range.start / BLOCK, range.end.saturating_sub(1) / BLOCK);
@@ -297,7 +315,8 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
 
     async fn set_downloaded(&self, downloaded: bool) -> Result<(), ClientError> {
         let key = storage::license(self.title_id());
-        let mut stored: StoredLicense = storage::load_json(self.host(), &key).await?.unwrap_or_else(|| self.license.clone());
+        let mut stored: StoredLicense =
+            storage::load_json(self.host(), &key).await?.unwrap_or_else(|| self.license.clone());
         stored.downloaded = downloaded;
         storage::save_json(self.host(), &key, &stored).await?;
         self.downloaded.store(downloaded, Ordering::Relaxed);
@@ -312,12 +331,14 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
 
     /// Saves the listening position (seconds on the title's timeline).
     pub async fn save_position(&self, seconds: f64) -> Result<(), ClientError> {
-        storage::save_json(self.host(), &storage::position(self.title_id()), &self.publication.locator_at(seconds)).await
+        storage::save_json(self.host(), &storage::position(self.title_id()), &self.publication.locator_at(seconds))
+            .await
     }
 
     /// The saved listening position, if any.
     pub async fn position(&self) -> Result<Option<f64>, ClientError> {
-        let locator: Option<crate::Locator> = storage::load_json(self.host(), &storage::position(self.title_id())).await?;
+        let locator: Option<crate::Locator> =
+            storage::load_json(self.host(), &storage::position(self.title_id())).await?;
         Ok(locator.and_then(|l| self.publication.resolve(&l).ok()))
     }
 

@@ -1,0 +1,151 @@
+// Types of @fount/sdk. The records (LicenseInfo, TrackInfo, …) are generated from the Rust
+// core (tsify) into pkg/fount_wasm.d.ts; the rest is declared here.
+import type {
+  BookmarkInfo,
+  ChapterInfo,
+  DeviceInfo,
+  HttpHeader,
+  HttpRequest,
+  HttpResponse,
+  LicenseInfo,
+  LicenseStatus,
+  PositionInfo,
+  TrackInfo,
+} from '../pkg/fount_wasm.js';
+
+export type {
+  BookmarkInfo,
+  ChapterInfo,
+  DeviceInfo,
+  HttpHeader,
+  HttpRequest,
+  HttpResponse,
+  LicenseInfo,
+  LicenseStatus,
+  PositionInfo,
+  TrackInfo,
+};
+
+/** Sends HTTP requests; resolves with every status, rejects only without a response. */
+export interface HttpTransport {
+  send(request: HttpRequest): Promise<HttpResponse>;
+}
+
+/** A key-value store for licenses, manifests, downloaded blocks, positions and bookmarks. */
+export interface Storage {
+  load(key: string): Promise<Uint8Array | undefined>;
+  save(key: string, value: Uint8Array): Promise<void>;
+  remove(key: string): Promise<void>;
+  keys(prefix: string): Promise<string[]>;
+}
+
+/** The device key: the host performs the ECDH; the core never sees the private key. */
+export interface KeyStore {
+  publicJwk(): Promise<JsonWebKey>;
+  /** ECDH with `peer` (65-byte uncompressed P-256 point): the shared secret's x coordinate. */
+  ecdhP256(peer: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface Clock {
+  /** Seconds since the Unix epoch. */
+  now(): number;
+}
+
+/** Everything the core calls on its host, in one object. */
+export interface Host {
+  send(request: HttpRequest): Promise<HttpResponse>;
+  load(key: string): Promise<Uint8Array | undefined>;
+  save(key: string, value: Uint8Array): Promise<void>;
+  remove(key: string): Promise<void>;
+  keys(prefix: string): Promise<string[]>;
+  now(): number;
+  publicJwk(): Promise<JsonWebKey>;
+  ecdhP256(peer: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface ClientOptions {
+  transport?: HttpTransport;
+  storage?: Storage;
+  keyStore?: KeyStore;
+  clock?: Clock;
+  /** A complete host instead of the parts above. */
+  host?: Host;
+}
+
+/** Loads the wasm module once (FountClient.create calls it). */
+export function init(wasm?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
+
+export class FountClient {
+  private constructor();
+  /** A client of the server at `serverUrl`. */
+  static create(serverUrl: string, options?: ClientOptions): Promise<FountClient>;
+  /** This device's id (the RFC 7638 thumbprint of its key). */
+  readonly deviceId: string;
+  registerDevice(customerToken: string, name: string): Promise<DeviceInfo>;
+  acquireLicense(customerToken: string, titleId: string): Promise<LicenseInfo>;
+  licenses(): Promise<LicenseInfo[]>;
+  checkStatus(licenseId: string): Promise<LicenseInfo>;
+  renewLicense(customerToken: string, licenseId: string): Promise<LicenseInfo>;
+  returnLicense(customerToken: string, licenseId: string): Promise<LicenseInfo>;
+  openTitle(titleId: string): Promise<FountTitle>;
+}
+
+export class FountTitle {
+  private constructor();
+  readonly titleId: string;
+  readonly name: string;
+  readonly author: string | undefined;
+  /** Seconds. */
+  readonly duration: number;
+  readonly isDownloaded: boolean;
+  tracks(): TrackInfo[];
+  chapters(): ChapterInfo[];
+  locate(seconds: number): PositionInfo;
+  /** Decrypted bytes [offset, offset + length) of a track (shorter at its end). */
+  read(track: number, offset: number, length: number): Promise<Uint8Array>;
+  download(): Promise<void>;
+  removeDownload(): Promise<void>;
+  savePosition(seconds: number): Promise<void>;
+  position(): Promise<number | undefined>;
+  addBookmark(seconds: number, note?: string): Promise<BookmarkInfo>;
+  bookmarks(): Promise<BookmarkInfo[]>;
+  removeBookmark(id: string): Promise<boolean>;
+}
+
+export type ErrorCode =
+  | 'network' | 'unauthorized' | 'not_entitled' | 'device_limit_reached' | 'device_not_registered'
+  | 'wrong_device' | 'not_yet_valid' | 'expired' | 'renew_required' | 'clock_rolled_back' | 'revoked'
+  | 'returned' | 'not_licensed' | 'not_found' | 'tampered' | 'key_store' | 'storage' | 'invalid_input' | 'server';
+
+/** Every error of the SDK. `code` is stable; `message` is for people. */
+export class FountError extends Error {
+  readonly code: ErrorCode;
+}
+export class NetworkError extends FountError {}
+export class UnauthorizedError extends FountError {}
+export class NotEntitledError extends FountError {}
+export class DeviceLimitReachedError extends FountError {}
+export class DeviceNotRegisteredError extends FountError {}
+export class WrongDeviceError extends FountError {}
+export class NotYetValidError extends FountError {}
+export class ExpiredError extends FountError {}
+export class RenewRequiredError extends FountError {}
+export class ClockRolledBackError extends FountError {}
+export class RevokedError extends FountError {}
+export class ReturnedError extends FountError {}
+export class NotLicensedError extends FountError {}
+export class NotFoundError extends FountError {}
+export class TamperedError extends FountError {}
+export class KeyStoreError extends FountError {}
+export class StorageError extends FountError {}
+export class InvalidInputError extends FountError {}
+export class ServerError extends FountError {}
+
+export function fetchTransport(fetchImpl?: typeof fetch): HttpTransport;
+export function memoryStorage(map?: Map<string, Uint8Array>): Storage & { map: Map<string, Uint8Array> };
+export function indexedDbStorage(database?: string): Storage;
+export function webCryptoKeyStore(options?: { database?: string; extractable?: boolean }): KeyStore & {
+  keyPair(): Promise<CryptoKeyPair>;
+};
+export function systemClock(): Clock;
+export function defaultHost(options?: Omit<ClientOptions, 'host'>): Host;

@@ -1,0 +1,81 @@
+// Fount's SDK for JavaScript: the wasm core with the platform's services around it.
+import initWasm, { WasmClient } from '../pkg/fount_wasm.js';
+import { fromWasm } from './errors.js';
+import { defaultHost } from './hosts.js';
+
+export * from './errors.js';
+export { defaultHost, fetchTransport, indexedDbStorage, memoryStorage, systemClock, webCryptoKeyStore } from './hosts.js';
+
+let ready;
+
+/**
+ * Loads the wasm module, once; later calls return the same promise. Called by
+ * `FountClient.create`, so calling it yourself is only to load early, or to pass the module
+ * (a URL, a Response, bytes or a WebAssembly.Module) where the default location does not work.
+ */
+export function init(wasm) {
+  ready ??= (async () => {
+    let source = wasm;
+    if (source === undefined && typeof process !== 'undefined' && process.versions?.node) {
+      // Node's fetch does not read file: URLs.
+      const { readFile } = await import('node:fs/promises');
+      source = await readFile(new URL('../pkg/fount_wasm_bg.wasm', import.meta.url));
+    }
+    await initWasm(source === undefined ? undefined : { module_or_path: source });
+  })();
+  return ready;
+}
+
+const call = (promise) => promise.catch((e) => { throw fromWasm(e); });
+
+/** A Fount client: one per server and app. */
+export class FountClient {
+  #inner;
+
+  /** @private Use FountClient.create. */
+  constructor(inner) {
+    this.#inner = inner;
+  }
+
+  /** A client of the server at `serverUrl`, with default or given host services. */
+  static async create(serverUrl, options = {}) {
+    await init();
+    return new FountClient(await call(WasmClient.create(serverUrl, options.host ?? defaultHost(options))));
+  }
+
+  get deviceId() { return this.#inner.deviceId; }
+  registerDevice(customerToken, name) { return call(this.#inner.registerDevice(customerToken, name)); }
+  acquireLicense(customerToken, titleId) { return call(this.#inner.acquireLicense(customerToken, titleId)); }
+  licenses() { return call(this.#inner.licenses()); }
+  checkStatus(licenseId) { return call(this.#inner.checkStatus(licenseId)); }
+  renewLicense(customerToken, licenseId) { return call(this.#inner.renewLicense(customerToken, licenseId)); }
+  returnLicense(customerToken, licenseId) { return call(this.#inner.returnLicense(customerToken, licenseId)); }
+  async openTitle(titleId) { return new FountTitle(await call(this.#inner.openTitle(titleId))); }
+}
+
+/** A title opened for playing. */
+export class FountTitle {
+  #inner;
+
+  /** @private Use FountClient#openTitle. */
+  constructor(inner) {
+    this.#inner = inner;
+  }
+
+  get titleId() { return this.#inner.titleId; }
+  get name() { return this.#inner.name; }
+  get author() { return this.#inner.author; }
+  get duration() { return this.#inner.duration; }
+  get isDownloaded() { return this.#inner.isDownloaded; }
+  tracks() { return this.#inner.tracks(); }
+  chapters() { return this.#inner.chapters(); }
+  locate(seconds) { return this.#inner.locate(seconds); }
+  read(track, offset, length) { return call(this.#inner.read(track, offset, length)); }
+  download() { return call(this.#inner.download()); }
+  removeDownload() { return call(this.#inner.removeDownload()); }
+  savePosition(seconds) { return call(this.#inner.savePosition(seconds)); }
+  position() { return call(this.#inner.position()); }
+  addBookmark(seconds, note) { return call(this.#inner.addBookmark(seconds, note)); }
+  bookmarks() { return call(this.#inner.bookmarks()); }
+  removeBookmark(id) { return call(this.#inner.removeBookmark(id)); }
+}

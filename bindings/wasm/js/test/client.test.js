@@ -1,0 +1,119 @@
+// The JavaScript SDK in Node against a live `fount-server demo`: the whole path and the
+// errors. scripts/test-js.sh starts the server and sets FOUNT_DEMO_JSON and FOUNT_SAMPLE.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import {
+  FountClient, FountError, NetworkError, NotEntitledError, NotLicensedError, RevokedError,
+  UnauthorizedError, WrongDeviceError, DeviceNotRegisteredError, InvalidInputError, ReturnedError,
+  fetchTransport, memoryStorage, webCryptoKeyStore,
+} from '../src/index.js';
+
+const demo = JSON.parse(readFileSync(process.env.FOUNT_DEMO_JSON, 'utf8'));
+const sample = new Uint8Array(readFileSync(process.env.FOUNT_SAMPLE));
+const title = demo.title_id;
+
+async function store(method, path, body = {}) {
+  const r = await fetch(demo.base_url + path, {
+    method,
+    headers: { authorization: `Bearer ${demo.api_key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.ok(r.ok, `${method} ${path}: ${r.status}`);
+  return r.json();
+}
+
+async function customer(name) {
+  const id = `js-${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  return { id, token: (await store('POST', `/v1/customers/${id}/tokens`)).token };
+}
+const grant = (id) => store('POST', '/v1/entitlements', { customer: id, title, kind: 'purchase' });
+
+async function readAll(t) {
+  const length = t.tracks()[0].length;
+  const parts = [];
+  let at = 0;
+  while (at < length) {
+    const chunk = await t.read(0, at, 100_000);
+    parts.push(chunk);
+    at += chunk.length;
+  }
+  return Buffer.concat(parts);
+}
+
+const offline = { send: async () => { throw new Error('offline'); } };
+
+test('whole path: register, acquire, open, read identical bytes, offline', async () => {
+  const { id, token } = await customer('path');
+  const storage = memoryStorage();
+  const keyStore = webCryptoKeyStore();
+  const client = await FountClient.create(demo.base_url, { storage, keyStore });
+  const device = await client.registerDevice(token, 'node');
+  assert.equal(device.id, client.deviceId);
+  await assert.rejects(client.acquireLicense(token, title), NotEntitledError);
+  await grant(id);
+  const license = await client.acquireLicense(token, title);
+  assert.equal(license.status, 'active');
+  assert.deepEqual(await client.licenses(), [license]);
+
+  const t = await client.openTitle(title);
+  assert.equal(t.name, 'The Fount Sampler');
+  assert.deepEqual(t.chapters().map((c) => c.title), ['The Spring', 'The Keeper', 'The Library']);
+  assert.equal(t.tracks()[0].mediaType, 'audio/mpeg');
+  assert.deepEqual(await t.read(0, 1000, 5000), sample.subarray(1000, 6000));
+  assert.ok(Buffer.from(await readAll(t)).equals(Buffer.from(sample)));
+
+  await t.download();
+  const cut = await FountClient.create(demo.base_url, { storage, keyStore, transport: offline });
+  const o = await cut.openTitle(title);
+  assert.ok(o.isDownloaded);
+  assert.ok(Buffer.from(await readAll(o)).equals(Buffer.from(sample)));
+  await o.savePosition(30.25);
+  assert.equal(await o.position(), 30.25);
+  const mark = await o.addBookmark(14, 'keeper');
+  assert.equal(mark.chapter, 'The Keeper');
+  assert.deepEqual((await o.bookmarks()).map((b) => b.id), [mark.id]);
+  assert.equal(await o.removeBookmark(mark.id), true);
+  assert.equal(o.locate(26).chapter, 2);
+  await assert.rejects(cut.checkStatus(license.id), NetworkError);
+});
+
+test('errors are FountError subclasses with stable codes', async () => {
+  const { id, token } = await customer('errors');
+  await grant(id);
+  const storage = memoryStorage();
+  const client = await FountClient.create(demo.base_url, { storage });
+  const e = await client.registerDevice('not-a-token', 'x').catch((err) => err);
+  assert.ok(e instanceof UnauthorizedError && e instanceof FountError && e instanceof Error);
+  assert.equal(e.code, 'unauthorized');
+  await assert.rejects(client.acquireLicense(token, title), DeviceNotRegisteredError);
+  await client.registerDevice(token, 'node');
+  await assert.rejects(client.openTitle(title), NotLicensedError);
+  await assert.rejects(client.acquireLicense(token, '../escape'), InvalidInputError);
+  const license = await client.acquireLicense(token, title);
+
+  // This device's license in another device's storage: wrong device.
+  const copy = memoryStorage(new Map(storage.map));
+  const other = await FountClient.create(demo.base_url, { storage: copy });
+  await assert.rejects(other.openTitle(title), WrongDeviceError);
+
+  await store('POST', `/v1/licenses/${license.id}/revoke`);
+  assert.equal((await client.checkStatus(license.id)).status, 'revoked');
+  const r = await client.openTitle(title).catch((err) => err);
+  assert.ok(r instanceof RevokedError);
+  assert.equal(r.code, 'revoked');
+});
+
+test('return, and a transport that is not there', async () => {
+  const { id, token } = await customer('return');
+  await grant(id);
+  const client = await FountClient.create(demo.base_url, { storage: memoryStorage(), transport: fetchTransport() });
+  await client.registerDevice(token, 'node');
+  const license = await client.acquireLicense(token, title);
+  assert.equal((await client.returnLicense(token, license.id)).status, 'returned');
+  await assert.rejects(client.openTitle(title), ReturnedError);
+  const nowhere = await FountClient.create('http://127.0.0.1:9', { storage: memoryStorage() });
+  await assert.rejects(nowhere.registerDevice(token, 'x'), NetworkError);
+  await assert.rejects(FountClient.create('ftp://x', { storage: memoryStorage() }), InvalidInputError);
+});

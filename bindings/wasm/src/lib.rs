@@ -1,0 +1,328 @@
+//! # fount-wasm
+//!
+//! Fount's SDK for JavaScript and TypeScript. Every export delegates to
+//! [`fount_sdk::client`]; the npm package (`js/`) adds the idioms of the platform around it:
+//! a lazy `init()`, default host services (`fetch`, IndexedDB, a non-extractable WebCrypto
+//! key) and `Error` subclasses with a stable `code`.
+//!
+//! The host is one JavaScript object whose methods return promises (see `js/src/index.d.ts`,
+//! `Host`). The device key never enters wasm memory: the host performs the ECDH the core asks
+//! for. Errors cross as `Error` objects with `name = "FountError"` and a `code`.
+
+use fount_sdk::Jwk;
+use fount_sdk::client::{self, Client, ClientError, FountError, HttpRequest, HttpResponse, OpenTitle};
+use fount_sdk::jwe::KeyOperation;
+use js_sys::Promise;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use zeroize::Zeroizing;
+
+/// talc rather than the standard dlmalloc: a few kilobytes less to download, and made for
+/// single-threaded wasm.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+#[wasm_bindgen]
+extern "C" {
+    /// The JavaScript host: HTTP, storage, clock and the device key.
+    pub type JsHost;
+
+    #[wasm_bindgen(method, catch)]
+    fn send(this: &JsHost, request: JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn load(this: &JsHost, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn save(this: &JsHost, key: &str, value: js_sys::Uint8Array) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn remove(this: &JsHost, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn keys(this: &JsHost, prefix: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method)]
+    fn now(this: &JsHost) -> f64;
+    #[wasm_bindgen(method, catch, js_name = publicJwk)]
+    fn public_jwk(this: &JsHost) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = ecdhP256)]
+    fn ecdh_p256(this: &JsHost, peer: js_sys::Uint8Array) -> Result<Promise, JsValue>;
+}
+
+fn host_error(e: JsValue) -> client::HostError {
+    let message = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string());
+    client::HostError::new(message.unwrap_or_else(|| "the host failed".into()))
+}
+
+async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, client::HostError> {
+    JsFuture::from(promise.map_err(host_error)?).await.map_err(host_error)
+}
+
+/// The JavaScript host as the core's host and key store.
+struct Host(JsHost);
+
+impl client::Host for Host {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, client::HostError> {
+        let request = serde_wasm_bindgen::to_value(&request).map_err(|e| client::HostError::new(e.to_string()))?;
+        let response = settle(self.0.send(request)).await?;
+        serde_wasm_bindgen::from_value(response).map_err(|e| client::HostError::new(format!("response: {e}")))
+    }
+    async fn load(&self, key: &str) -> Result<Option<Vec<u8>>, client::HostError> {
+        let value = settle(self.0.load(key)).await?;
+        Ok((!value.is_undefined() && !value.is_null()).then(|| js_sys::Uint8Array::new(&value).to_vec()))
+    }
+    async fn save(&self, key: &str, value: Vec<u8>) -> Result<(), client::HostError> {
+        settle(self.0.save(key, js_sys::Uint8Array::from(value.as_slice()))).await.map(drop)
+    }
+    async fn remove(&self, key: &str) -> Result<(), client::HostError> {
+        settle(self.0.remove(key)).await.map(drop)
+    }
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, client::HostError> {
+        let keys = settle(self.0.keys(prefix)).await?;
+        serde_wasm_bindgen::from_value(keys).map_err(|e| client::HostError::new(format!("keys: {e}")))
+    }
+    fn now(&self) -> i64 {
+        // Seconds fit an f64 exactly; a non-finite reading becomes 0, which the clock guard
+        // then refuses as set back.
+        let t = self.0.now();
+        if t.is_finite() { t as i64 } else { 0 }
+    }
+}
+
+impl client::KeyStore for Host {
+    async fn public_key(&self) -> Result<Jwk, client::HostError> {
+        serde_wasm_bindgen::from_value(settle(self.0.public_jwk()).await?)
+            .map_err(|e| client::HostError::new(format!("publicJwk: {e}")))
+    }
+    async fn perform(&self, operation: &KeyOperation) -> Result<Zeroizing<Vec<u8>>, client::HostError> {
+        match operation {
+            KeyOperation::EcdhP256 { peer } => {
+                let secret = settle(self.0.ecdh_p256(js_sys::Uint8Array::from(&peer[..]))).await?;
+                Ok(Zeroizing::new(js_sys::Uint8Array::new(&secret).to_vec()))
+            }
+            KeyOperation::RsaOaepSha256 { .. } => Err(client::HostError::new("the browser's device key is P-256")),
+        }
+    }
+}
+
+type Core = Client<Host, Host>;
+
+/// The error every call rejects with: an `Error` named `FountError`, with a stable `code`.
+fn js_error(e: ClientError) -> JsValue {
+    let e = FountError::from(e);
+    let error = js_sys::Error::new(&e.message());
+    error.set_name("FountError");
+    let _ = js_sys::Reflect::set(&error, &"code".into(), &e.code().into());
+    error.into()
+}
+
+/// A result as a plain JavaScript object (`None` as `undefined`, as the TypeScript types say).
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    serde_wasm_bindgen::to_value(value).map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
+}
+
+/// A call in flight. Every export goes through this one type, so the promise glue exists
+/// once in the module rather than once per method (it is generic over the future).
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>;
+
+fn settle_promise(f: Pending) -> Promise {
+    future_to_promise(f)
+}
+
+/// Runs a client call as a promise of its JSON-compatible result.
+fn promise<T: Serialize, F: std::future::Future<Output = Result<T, ClientError>> + 'static>(f: F) -> Promise {
+    settle_promise(Box::pin(async move { to_js(&f.await.map_err(js_error)?) }))
+}
+
+/// A Fount client.
+#[wasm_bindgen(js_name = WasmClient)]
+pub struct WasmClient(Core);
+
+#[wasm_bindgen(js_class = WasmClient)]
+impl WasmClient {
+    /// A client of the server at `serverUrl`, with `host`'s services and device key.
+    #[wasm_bindgen(unchecked_return_type = "Promise<WasmClient>")]
+    pub fn create(server_url: String, host: JsHost) -> Promise {
+        settle_promise(Box::pin(async move {
+            let host = std::rc::Rc::new(host);
+            let core = Client::new(
+                &server_url,
+                Host(JsHost::from(JsValue::from(host.as_ref()))),
+                Host(JsHost::from(JsValue::from(host.as_ref()))),
+            )
+            .await
+            .map_err(js_error)?;
+            Ok(WasmClient(core).into())
+        }))
+    }
+
+    /// This device's id.
+    #[wasm_bindgen(getter, js_name = deviceId)]
+    pub fn device_id(&self) -> String {
+        self.0.device_id().to_owned()
+    }
+
+    /// Registers this device with the customer's account.
+    #[wasm_bindgen(js_name = registerDevice, unchecked_return_type = "Promise<DeviceInfo>")]
+    pub fn register_device(&self, customer_token: String, name: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.register_device(&customer_token, &name).await })
+    }
+
+    /// Acquires a license for a title on this device.
+    #[wasm_bindgen(js_name = acquireLicense, unchecked_return_type = "Promise<LicenseInfo>")]
+    pub fn acquire_license(&self, customer_token: String, title_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.acquire_license(&customer_token, &title_id).await })
+    }
+
+    /// The licenses held on this device.
+    #[wasm_bindgen(unchecked_return_type = "Promise<LicenseInfo[]>")]
+    pub fn licenses(&self) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.licenses().await })
+    }
+
+    /// Asks the server for a license's status.
+    #[wasm_bindgen(js_name = checkStatus, unchecked_return_type = "Promise<LicenseInfo>")]
+    pub fn check_status(&self, license_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.check_status(&license_id).await })
+    }
+
+    /// Renews a license.
+    #[wasm_bindgen(js_name = renewLicense, unchecked_return_type = "Promise<LicenseInfo>")]
+    pub fn renew_license(&self, customer_token: String, license_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.renew_license(&customer_token, &license_id).await })
+    }
+
+    /// Returns a license.
+    #[wasm_bindgen(js_name = returnLicense, unchecked_return_type = "Promise<LicenseInfo>")]
+    pub fn return_license(&self, customer_token: String, license_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.return_license(&customer_token, &license_id).await })
+    }
+
+    /// Opens a title for playing.
+    #[wasm_bindgen(js_name = openTitle, unchecked_return_type = "Promise<WasmTitle>")]
+    pub fn open_title(&self, title_id: String) -> Promise {
+        let c = self.0.clone();
+        settle_promise(Box::pin(async move {
+            Ok(WasmTitle(std::rc::Rc::new(c.open_title(&title_id).await.map_err(js_error)?)).into())
+        }))
+    }
+}
+
+/// A title opened for playing.
+#[wasm_bindgen(js_name = WasmTitle)]
+pub struct WasmTitle(std::rc::Rc<OpenTitle<Host, Host>>);
+
+#[wasm_bindgen(js_class = WasmTitle)]
+impl WasmTitle {
+    /// The title id.
+    #[wasm_bindgen(getter, js_name = titleId)]
+    pub fn title_id(&self) -> String {
+        self.0.title_id().to_owned()
+    }
+
+    /// The title's name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.0.name().to_owned()
+    }
+
+    /// The author.
+    #[wasm_bindgen(getter)]
+    pub fn author(&self) -> Option<String> {
+        self.0.author().map(str::to_owned)
+    }
+
+    /// Total seconds.
+    #[wasm_bindgen(getter)]
+    pub fn duration(&self) -> f64 {
+        self.0.duration()
+    }
+
+    /// The tracks.
+    #[wasm_bindgen(unchecked_return_type = "TrackInfo[]")]
+    pub fn tracks(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.0.tracks())
+    }
+
+    /// The chapters.
+    #[wasm_bindgen(unchecked_return_type = "ChapterInfo[]")]
+    pub fn chapters(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.0.chapters())
+    }
+
+    /// Where a point of the timeline falls.
+    #[wasm_bindgen(unchecked_return_type = "PositionInfo")]
+    pub fn locate(&self, seconds: f64) -> Result<JsValue, JsValue> {
+        to_js(&self.0.locate(seconds))
+    }
+
+    /// Decrypted bytes of a track.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn read(&self, track: u32, offset: f64, length: f64) -> Promise {
+        let t = self.0.clone();
+        settle_promise(Box::pin(async move {
+            // JavaScript numbers: byte offsets below 2^53 are exact.
+            let bytes = t.read(track, offset.max(0.0) as u64, length.max(0.0) as u64).await.map_err(js_error)?;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+        }))
+    }
+
+    /// Downloads the title for offline use.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn download(&self) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.download().await })
+    }
+
+    /// Whether the title is downloaded.
+    #[wasm_bindgen(getter, js_name = isDownloaded)]
+    pub fn is_downloaded(&self) -> bool {
+        self.0.is_downloaded()
+    }
+
+    /// Removes the download.
+    #[wasm_bindgen(js_name = removeDownload, unchecked_return_type = "Promise<void>")]
+    pub fn remove_download(&self) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.remove_download().await })
+    }
+
+    /// Saves the listening position.
+    #[wasm_bindgen(js_name = savePosition, unchecked_return_type = "Promise<void>")]
+    pub fn save_position(&self, seconds: f64) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.save_position(seconds).await })
+    }
+
+    /// The saved listening position.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number | undefined>")]
+    pub fn position(&self) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.position().await })
+    }
+
+    /// Adds a bookmark.
+    #[wasm_bindgen(js_name = addBookmark, unchecked_return_type = "Promise<BookmarkInfo>")]
+    pub fn add_bookmark(&self, seconds: f64, note: Option<String>) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.add_bookmark(seconds, note).await })
+    }
+
+    /// The bookmarks.
+    #[wasm_bindgen(unchecked_return_type = "Promise<BookmarkInfo[]>")]
+    pub fn bookmarks(&self) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.bookmarks().await })
+    }
+
+    /// Removes a bookmark.
+    #[wasm_bindgen(js_name = removeBookmark, unchecked_return_type = "Promise<boolean>")]
+    pub fn remove_bookmark(&self, id: String) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.remove_bookmark(&id).await })
+    }
+}

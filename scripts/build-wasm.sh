@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the npm package's wasm: cargo (opt-level z, LTO) → wasm-bindgen (the exact version in
+# Cargo.lock) → binaryen's wasm-opt from npm (Debian's old one breaks the externref table).
+# Output: bindings/wasm/js/pkg. Checks the size budget: the .wasm at most 150 KB gzipped, the
+# JavaScript glue at most 15 KB gzipped; prints both.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+need_apt clang
+need_rust
+need_tools
+
+version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+bindgen="$CACHE/cargo-tools/bin/wasm-bindgen"
+if [ "$("$bindgen" --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
+  echo "    installing wasm-bindgen-cli $version (a few minutes, once)"
+  cargo install -q wasm-bindgen-cli --version "$version" --root "$CACHE/cargo-tools"
+fi
+
+# Paths of this machine stay out of the published module.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$HOME=~ --remap-path-prefix=$ROOT=fount"
+cargo build -q --locked -p fount-wasm --target wasm32-unknown-unknown --profile wasm-release
+pkg=bindings/wasm/js/pkg
+rm -rf "$pkg"
+"$bindgen" --target web --out-dir "$pkg" --out-name fount_wasm target/wasm32-unknown-unknown/wasm-release/fount_wasm.wasm
+"$ROOT/tools/node_modules/binaryen/bin/wasm-opt" -Oz --converge --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+  --enable-reference-types --enable-multivalue -o "$pkg/fount_wasm_bg.wasm" "$pkg/fount_wasm_bg.wasm"
+rm -f "$pkg/.gitignore" "$pkg/package.json"
+
+gz() { gzip -9 -c "$@" | wc -c; }
+wasm=$(gz "$pkg/fount_wasm_bg.wasm")
+glue=$(cat "$pkg/fount_wasm.js" bindings/wasm/js/src/*.js | gzip -9 | wc -c)
+echo "    wasm $(stat -c %s "$pkg/fount_wasm_bg.wasm") bytes, $wasm gzipped (budget 153600)"
+echo "    JS glue (wasm-bindgen's and the package's) $glue bytes gzipped (budget 15360)"
+echo "{\"wasm_gzip\":$wasm,\"js_gzip\":$glue}" > "$pkg/sizes.json"
+[ "$wasm" -le 153600 ] || { echo "the wasm is over its 150 KB budget" >&2; exit 1; }
+[ "$glue" -le 15360 ] || { echo "the JS glue is over its 15 KB budget" >&2; exit 1; }
