@@ -27,6 +27,9 @@ rm -rf "$pkg"
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --enable-reference-types --enable-multivalue -o "$pkg/fount_wasm_bg.wasm" "$pkg/fount_wasm_bg.wasm"
 rm -f "$pkg/.gitignore" "$pkg/package.json"
+# The declarations mention Symbol.dispose, which only TypeScript's esnext library knows; the
+# package's own classes wrap these anyway.
+sed -i '/\[Symbol.dispose\]/d' "$pkg/fount_wasm.d.ts"
 
 gz() { gzip -9 -c "$@" | wc -c; }
 wasm=$(gz "$pkg/fount_wasm_bg.wasm")

@@ -5,7 +5,10 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+need_apt chromium fonts-liberation
 bash scripts/build-wasm.sh
+step "TypeScript declarations (tsc --strict)" "$ROOT/tools/node_modules/.bin/tsc" -p bindings/wasm/js/test/tsconfig.json
 export FOUNT_SAMPLE="$ROOT/examples/media/sample.mp3"
 start_demo
-(cd bindings/wasm/js && node --test test/)
+# Node resolves playwright-core from tools/node_modules.
+(cd bindings/wasm/js && NODE_PATH="$ROOT/tools/node_modules" node --test test/)

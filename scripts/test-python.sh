@@ -7,7 +7,7 @@ cd "$ROOT"
 venv="$CACHE/venv-python-binding"
 rm -rf "$venv"
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check pytest==8.* ./bindings/python
+FOUNT_CARGO_PROFILE=dev "$venv/bin/pip" install -q --disable-pip-version-check pytest==8.* ./bindings/python
 export FOUNT_SAMPLE="$ROOT/examples/media/sample.mp3"
 start_demo
 # Run from the tests folder so the installed package, not the source tree, is imported.

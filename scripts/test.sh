@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test of Fount: format, lints, the wasm build of the core, the Rust tests on
-# SQLite and on a throwaway PostgreSQL, and an independent check of the format test vectors.
-# On a fresh machine it first installs what it needs (Debian packages, the wasm target, a
-# Python venv in .cache/).
+# SQLite and on a throwaway PostgreSQL, an independent check of the format test vectors, and
+# the SDK bindings' tests in their languages (Kotlin on the JVM, Python, the Swift API check,
+# JavaScript in Node and in headless Chromium), each against a live server.
+# On a fresh machine it first installs what it needs (Debian packages, the wasm target, npm
+# tools in tools/node_modules, Python venvs and wasm-bindgen in .cache/).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 started=$SECONDS
 
 install() {
-  need_apt clang postgresql openssl
+  need_apt clang postgresql openssl libjna-java default-jre-headless chromium fonts-liberation
   need_rust
+  need_tools
   python_env cryptography==50.* jwcrypto==1.6.*
 }
 step "install what the tests need" install
@@ -18,6 +21,8 @@ step "install what the tests need" install
 step "format" cargo fmt --all --check
 step "clippy (warnings are errors)" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "fount-sdk builds for wasm32-unknown-unknown" cargo build -p fount-sdk --target wasm32-unknown-unknown --locked
+step "the wasm binding and the core without software keys pass clippy on wasm32" \
+  cargo clippy --locked --target wasm32-unknown-unknown -p fount-wasm -p fount-sdk --no-default-features -- -D warnings
 
 pg_dir=$(mktemp -d)
 trap 'scripts/postgres.sh stop "$pg_dir/pg"; rm -rf "$pg_dir"' EXIT
@@ -27,5 +32,9 @@ echo "    throwaway PostgreSQL at $FOUNT_TEST_POSTGRES_URL"
 
 step "Rust tests (SQLite and PostgreSQL)" cargo test --workspace --locked
 step "test vectors, independent Python implementation" "$PYTHON" tests/vectors/check_vectors.py
+step "Kotlin binding (JVM, JNA)" bash scripts/test-kotlin.sh
+step "Python binding (pip install, pytest)" bash scripts/test-python.sh
+step "Swift binding (generation, API against Kotlin's)" bash scripts/test-swift.sh
+step "JavaScript package (size budget, types, Node, Chromium)" bash scripts/test-js.sh
 
 echo "all tests passed in $((SECONDS - started)) s"

@@ -4,6 +4,7 @@
 native code built from source. The wheel holds the generated modules and libfount_uniffi.
 """
 
+import os
 import pathlib
 import shutil
 import subprocess
@@ -14,16 +15,19 @@ from setuptools.command.build_py import build_py
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LIB = {"darwin": "libfount_uniffi.dylib", "win32": "fount_uniffi.dll"}.get(sys.platform, "libfount_uniffi.so")
+# Release by default; the repository's tests set FOUNT_CARGO_PROFILE=dev to reuse their build.
+PROFILE = os.environ.get("FOUNT_CARGO_PROFILE", "release")
+TARGET_DIR = "debug" if PROFILE == "dev" else PROFILE
 
 
 class BuildWithNative(build_py):
     def run(self):
         super().run()
         target = (pathlib.Path(self.build_lib) / "fount").resolve()
-        subprocess.run(["cargo", "build", "--release", "--locked", "-p", "fount-uniffi", "-p", "uniffi-bindgen"], cwd=ROOT, check=True)
-        library = ROOT / "target" / "release" / LIB
+        subprocess.run(["cargo", "build", "--profile", PROFILE, "--locked", "-p", "fount-uniffi", "-p", "uniffi-bindgen"], cwd=ROOT, check=True)
+        library = ROOT / "target" / TARGET_DIR / LIB
         subprocess.run(
-            [str(ROOT / "target" / "release" / "uniffi-bindgen"), "generate", "--library", str(library),
+            [str(ROOT / "target" / TARGET_DIR / "uniffi-bindgen"), "generate", "--library", str(library),
              "--language", "python", "--no-format", "--out-dir", str(target)],
             cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
         )
