@@ -2,16 +2,18 @@
 # Fount's benchmarks. Each compares against a reference measured in the same run, because
 # these machines are shared and noisy; docs/benchmarks.md records the results.
 #
-#   scripts/bench.sh [decrypt] [issuance]     (default: both)
+#   scripts/bench.sh [decrypt] [issuance] [wasm]     (default: all three)
 #
 # decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
 # issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
 #           PostgreSQL, beside the crypto ceiling (sign + wrap per license, in process).
+# wasm:     the JavaScript SDK's decryption throughput in Node (wasm) vs the native core, the
+#           same downloaded title read offline with the same key; and the package's sizes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-what=${*:-decrypt issuance}
-need_apt openssl wrk postgresql
+what=${*:-decrypt issuance wasm}
+need_apt openssl wrk postgresql curl
 results=$(mktemp)
 
 if [[ $what == *decrypt* ]]; then
@@ -65,6 +67,31 @@ if [[ $what == *issuance* ]]; then
   run_issuance postgres "$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pg/pg")"
 fi
 
+if [[ $what == *wasm* ]]; then
+  echo "==> wasm vs native decryption"
+  bash scripts/build-wasm.sh
+  cat bindings/wasm/js/pkg/sizes.json | sed 's/^{/{"bench":"wasm_size",/' >> "$results"
+  cargo build -q --release --locked -p fount-sdk --example offline_read_bench
+  work=$(mktemp -d)
+  # A 3-minute WAV (32 MB), so the reads are long enough to time.
+  python3 - "$work/long.wav" <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(2); w.setsampwidth(2); w.setframerate(44100)
+    second = b"".join(struct.pack("<hh", int(8000 * math.sin(i / 20)), int(8000 * math.cos(i / 30))) for i in range(44100))
+    for _ in range(180):
+        w.writeframes(second)
+PY
+  start_demo
+  api() { curl -sf -H "Authorization: Bearer $(python3 -c 'import json,os; print(json.load(open(os.environ["FOUNT_DEMO_JSON"]))["api_key"])')" "$@"; }
+  title=$(api -H 'content-type: application/json' -d '{"title":"Bench"}' "$DEMO_URL/v1/titles" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  api -H 'content-type: audio/wav' --data-binary "@$work/long.wav" "$DEMO_URL/v1/titles/$title/tracks?filename=long.wav" >/dev/null
+  (cd bindings/wasm/js && FOUNT_BENCH_TITLE=$title node bench/decrypt.mjs prepare "$work/snapshot.json")
+  (cd bindings/wasm/js && node bench/decrypt.mjs run "$work/snapshot.json") | tee -a "$results"
+  target/release/examples/offline_read_bench "$work/snapshot.json" | tee -a "$results"
+  rm -rf "$work"
+fi
+
 echo "==> summary"
 python3 - "$results" <<'PY'
 import json, sys
@@ -81,5 +108,10 @@ for db in ("sqlite", "postgres"):
     if r:
         share = f"  {r['licenses_per_s'] / ceiling['licenses_per_s']:.2f} of the crypto ceiling ({ceiling['licenses_per_s']}/s)" if ceiling else ""
         print(f"issuance {db:8s} {r['licenses_per_s']:6d} licenses/s  p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  non-2xx {r['non_2xx']}{share}")
+wasm, native, size = by(bench="wasm_read"), by(bench="native_read"), by(bench="wasm_size")
+if wasm and native:
+    print(f"read     wasm {wasm['mb_per_s']} MB/s  native {native['mb_per_s']} MB/s  ratio {wasm['mb_per_s'] / native['mb_per_s']:.2f} ({wasm['bytes']} bytes)")
+if size:
+    print(f"package  wasm {size['wasm_gzip']} bytes gzipped (budget 153600), JS glue {size['js_gzip']} bytes gzipped (budget 15360)")
 PY
 rm -f "$results"

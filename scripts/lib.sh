@@ -84,3 +84,20 @@ start_demo() {
   curl -sf "$DEMO_URL/health" >/dev/null || { cat "$dir/server.log"; echo "the demo server did not start" >&2; return 1; }
   export FOUNT_DEMO_JSON="$dir/demo.json"
 }
+
+# demo_field NAME: a field of the running demo's demo.json.
+demo_field() {
+  python3 -c 'import json,os,sys; print(json.load(open(os.environ["FOUNT_DEMO_JSON"]))[sys.argv[1]])' "$1"
+}
+
+# demo_store METHOD PATH [JSON]: calls the demo store's API with its API key; prints the body.
+demo_store() {
+  curl -sf -X "$1" -H "Authorization: Bearer $(demo_field api_key)" -H 'content-type: application/json' \
+    -d "${3:-{\}}" "$DEMO_URL$2"
+}
+
+# demo_customer ID: grants the demo title to customer ID and prints a token for it.
+demo_customer() {
+  demo_store POST /v1/entitlements "{\"customer\":\"$1\",\"title\":\"$(demo_field title_id)\",\"kind\":\"purchase\"}" >/dev/null
+  demo_store POST "/v1/customers/$1/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}

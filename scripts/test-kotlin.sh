@@ -16,7 +16,17 @@ target/debug/uniffi-bindgen generate --library target/debug/libfount_uniffi.so -
 JNA=/usr/share/java/jna.jar
 KLIB="$KOTLIN_HOME/lib"
 "$KOTLIN_HOME/bin/kotlinc-jvm" -nowarn -jvm-target 17 -cp "$JNA:$KLIB/kotlin-test.jar" -d "$out/classes" \
-  "$out/generated" bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin
+  "$out/generated" bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin examples/kotlin-player/Player.kt
 
 start_demo
-java -Djna.library.path="$ROOT/target/debug" -cp "$out/classes:$KLIB/kotlin-stdlib.jar:$KLIB/kotlin-test.jar:$JNA" dev.fount.ClientTestKt
+run() { java -Djna.library.path="$ROOT/target/debug" -cp "$out/classes:$KLIB/kotlin-stdlib.jar:$KLIB/kotlin-test.jar:$JNA" "$@"; }
+run dev.fount.ClientTestKt
+
+# The example player: online once, then again with no server at all (offline).
+token=$(demo_customer "kotlin-player-$RANDOM$RANDOM")
+play="$out/player"
+run PlayerKt "$DEMO_URL" "$token" "$(demo_field title_id)" "$play/online" "$play/data"
+cmp "$play/online/01.mp3" "$FOUNT_SAMPLE"
+run PlayerKt "http://127.0.0.1:9" "$token" "$(demo_field title_id)" "$play/offline" "$play/data"
+cmp "$play/offline/01.mp3" "$FOUNT_SAMPLE"
+echo "ok      the example player wrote the original audio, online and offline"

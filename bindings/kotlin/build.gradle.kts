@@ -10,6 +10,9 @@ plugins {
     id("org.jetbrains.kotlin.android") version "2.1.0"
 }
 
+group = "dev.fount"
+version = "0.1.0"
+
 android {
     namespace = "dev.fount"
     compileSdk = 35
