@@ -4,7 +4,13 @@
 //! wasm run. Prints MB/s as JSON.
 //!
 //! `cargo run --release -p fount-sdk --example offline_read_bench SNAPSHOT`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
