@@ -2,17 +2,19 @@
 # Fount's benchmarks. Each compares against a reference measured in the same run, because
 # these machines are shared and noisy; docs/benchmarks.md records the results.
 #
-#   scripts/bench.sh [decrypt] [issuance] [wasm]     (default: all three)
+#   scripts/bench.sh [decrypt] [issuance] [wasm] [widget]     (default: all four)
 #
 # decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
 # issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
 #           PostgreSQL, beside the crypto ceiling (sign + wrap per license, in process).
 # wasm:     the JavaScript SDK's decryption throughput in Node (wasm) vs the native core, the
 #           same downloaded title read offline with the same key; and the package's sizes.
+# widget:   click on Play to `playing` in the widget vs a plain <audio> element with the same
+#           file unencrypted, in headless Chromium; and the gzipped bytes the widget loads.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-what=${*:-decrypt issuance wasm}
+what=${*:-decrypt issuance wasm widget}
 need_apt openssl wrk postgresql curl
 results=$(mktemp)
 
@@ -92,6 +94,16 @@ PY
   rm -rf "$work"
 fi
 
+if [[ $what == *widget* ]]; then
+  echo "==> widget: click to playing, and what it loads"
+  need_apt chromium fonts-liberation
+  bash scripts/build-wasm.sh
+  FOUNT_STORE_PORT=$(free_port)
+  export FOUNT_STORE_PORT
+  start_demo --allow-origin "http://localhost:$FOUNT_STORE_PORT"
+  (cd widget && NODE_PATH="$ROOT/tools/node_modules" node bench/play-latency.js) | tee -a "$results"
+fi
+
 echo "==> summary"
 python3 - "$results" <<'PY'
 import json, sys
@@ -113,5 +125,12 @@ if wasm and native:
     print(f"read     wasm {wasm['mb_per_s']} MB/s  native {native['mb_per_s']} MB/s  ratio {wasm['mb_per_s'] / native['mb_per_s']:.2f} ({wasm['bytes']} bytes)")
 if size:
     print(f"package  wasm {size['wasm_gzip']} bytes gzipped (budget 153600), JS glue {size['js_gzip']} bytes gzipped (budget 15360)")
+for mode in ("warm", "cold"):
+    play = by(bench="widget_click_to_playing", mode=mode)
+    if play:
+        print(f"widget   click to playing ({mode}): widget {play['widget_median_ms']} ms, plain <audio> {play['plain_median_ms']} ms (medians of {play['rounds']}), ratio {play['ratio']} (target <= 2)")
+loads = by(bench="widget_size")
+if loads:
+    print(f"widget   first visit loads {loads['total_gzip']} bytes gzipped ({loads['total_bytes']} raw) in {len(loads['files'])} files")
 PY
 rm -f "$results"

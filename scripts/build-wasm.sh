@@ -21,15 +21,21 @@ fi
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$HOME=~ --remap-path-prefix=$ROOT=fount"
 cargo build -q --locked -p fount-wasm --target wasm32-unknown-unknown --profile wasm-release
 pkg=bindings/wasm/js/pkg
-rm -rf "$pkg"
-"$bindgen" --target web --out-dir "$pkg" --out-name fount_wasm target/wasm32-unknown-unknown/wasm-release/fount_wasm.wasm
-"$ROOT/tools/node_modules/binaryen/bin/wasm-opt" -Oz --converge --strip-debug --strip-producers \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  --enable-reference-types --enable-multivalue -o "$pkg/fount_wasm_bg.wasm" "$pkg/fount_wasm_bg.wasm"
-rm -f "$pkg/.gitignore" "$pkg/package.json"
-# The declarations mention Symbol.dispose, which only TypeScript's esnext library knows; the
-# package's own classes wrap these anyway.
-sed -i '/\[Symbol.dispose\]/d' "$pkg/fount_wasm.d.ts"
+raw=target/wasm32-unknown-unknown/wasm-release/fount_wasm.wasm
+# Unchanged since the last run: keep the package as it is, so that what embeds it (the
+# server's widget) is not rebuilt for nothing.
+if [ ! -f "$pkg/fount_wasm_bg.wasm" ] || [ ! -f "$pkg/fount_wasm.js" ] || [ "$raw" -nt "$pkg/fount_wasm_bg.wasm" ] \
+  || [ "${BASH_SOURCE[0]}" -nt "$pkg/fount_wasm_bg.wasm" ]; then
+  rm -rf "$pkg"
+  "$bindgen" --target web --out-dir "$pkg" --out-name fount_wasm "$raw"
+  "$ROOT/tools/node_modules/binaryen/bin/wasm-opt" -Oz --converge --strip-debug --strip-producers \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    --enable-reference-types --enable-multivalue -o "$pkg/fount_wasm_bg.wasm" "$pkg/fount_wasm_bg.wasm"
+  rm -f "$pkg/.gitignore" "$pkg/package.json"
+  # The declarations mention Symbol.dispose, which only TypeScript's esnext library knows; the
+  # package's own classes wrap these anyway.
+  sed -i '/\[Symbol.dispose\]/d' "$pkg/fount_wasm.d.ts"
+fi
 
 gz() { gzip -9 -c "$@" | wc -c; }
 wasm=$(gz "$pkg/fount_wasm_bg.wasm")

@@ -2,7 +2,8 @@
 # Runs every test of Fount: format, lints, the wasm build of the core, the Rust tests on
 # SQLite and on a throwaway PostgreSQL, an independent check of the format test vectors, and
 # the SDK bindings' tests in their languages (Kotlin on the JVM, Python, the Swift API check,
-# JavaScript in Node and in headless Chromium), each against a live server.
+# JavaScript in Node and in headless Chromium), each against a live server; and the widget in
+# headless Chromium.
 # On a fresh machine it first installs what it needs (Debian packages, the wasm target, npm
 # tools in tools/node_modules, Python venvs and wasm-bindgen in .cache/).
 set -euo pipefail
@@ -24,6 +25,9 @@ step "fount-sdk builds for wasm32-unknown-unknown" cargo build -p fount-sdk --ta
 step "the wasm binding and the core without software keys pass clippy on wasm32" \
   cargo clippy --locked --target wasm32-unknown-unknown -p fount-wasm -p fount-sdk --no-default-features -- -D warnings
 
+# Before anything builds fount-server: the widget's player embeds the wasm package.
+step "the wasm package (size budget)" bash scripts/build-wasm.sh
+
 pg_dir=$(mktemp -d)
 trap 'scripts/postgres.sh stop "$pg_dir/pg"; rm -rf "$pg_dir"' EXIT
 FOUNT_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir/pg")
@@ -35,6 +39,7 @@ step "test vectors, independent Python implementation" "$PYTHON" tests/vectors/c
 step "Kotlin binding (JVM, JNA)" bash scripts/test-kotlin.sh
 step "Python binding (pip install, pytest)" bash scripts/test-python.sh
 step "Swift binding (generation, API against Kotlin's)" bash scripts/test-swift.sh
-step "JavaScript package (size budget, types, Node, Chromium)" bash scripts/test-js.sh
+step "JavaScript package (types, Node, Chromium)" bash scripts/test-js.sh
+step "the widget (Chromium, against a live server)" bash scripts/test-widget.sh
 
 echo "all tests passed in $((SECONDS - started)) s"

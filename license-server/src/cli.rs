@@ -100,6 +100,10 @@ pub struct DemoArgs {
     /// Server options (the data folder defaults to `fount-demo`).
     #[command(flatten)]
     pub serve: ServeArgs,
+    /// A web origin allowed to embed the demo's widget (repeatable). The server's own origin
+    /// is always allowed, for its `/demo` page.
+    #[arg(long = "allow-origin", default_values_t = ["http://localhost:8000".to_owned(), "http://127.0.0.1:8000".to_owned()])]
+    pub allow_origins: Vec<String>,
 }
 
 /// `store …`.
@@ -113,6 +117,10 @@ pub enum StoreCommand {
         /// Devices each customer may register.
         #[arg(long, default_value_t = 5)]
         device_limit: i64,
+        /// A demo store: its widget mints tokens for anonymous visitors and sells through a
+        /// built-in test checkout that charges nothing. For trying Fount out, never for sales.
+        #[arg(long)]
+        demo: bool,
         /// Data.
         #[command(flatten)]
         data: DataArgs,

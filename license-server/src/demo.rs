@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::validate;
 use crate::auth::generate_api_key;
+use crate::db::{StorePatch, TitleFields};
 use crate::error::ApiError;
 use crate::operations;
 use crate::state::{AppState, now};
@@ -15,6 +17,8 @@ use crate::state::{AppState, now};
 pub const SAMPLE_MP3: &[u8] = include_bytes!("../../examples/media/sample.mp3");
 /// The demo customer's id (the store's own id for its user).
 pub const DEMO_CUSTOMER: &str = "demo-listener";
+/// The sample title's id, fixed so that a page's snippet can name it (`examples/store`).
+pub const DEMO_TITLE: &str = "fount-sampler";
 
 /// What `demo.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,27 +35,78 @@ pub struct DemoFacts {
     pub customer_id: String,
     /// The sample title's manifest.
     pub manifest_url: String,
+    /// A page of this server that shows the widget.
+    #[serde(default)]
+    pub widget_url: String,
+    /// The web origins allowed to embed the widget.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
-/// Creates the demo's store, key, title and customer, or finds them from an earlier run.
-pub async fn prepare(state: &AppState) -> Result<DemoFacts, ApiError> {
+/// Creates the demo's store, key, title and customer, or finds them from an earlier run; then
+/// makes the store a demo store (visitor sessions, test checkout) whose widget the server's
+/// own origin and `allowed_origins` may embed.
+pub async fn prepare(state: &AppState, allowed_origins: &[String]) -> Result<DemoFacts, ApiError> {
     let path = state.settings.data_dir.join("demo.json");
-    if let Ok(text) = std::fs::read_to_string(&path)
-        && let Ok(mut facts) = serde_json::from_str::<DemoFacts>(&text)
-        && state.repo.store(&facts.store_id).await?.is_some()
-        && state.repo.title(&facts.title_id).await?.is_some()
-    {
-        facts.base_url = state.settings.public_url.clone();
-        facts.manifest_url = format!("{}/pub/{}/manifest.json", facts.base_url, facts.title_id);
-        write(&path, &facts)?;
-        return Ok(facts);
+    // The public URL may carry a path (behind a proxy); its origin is what frames.
+    let base = &state.settings.public_url;
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let own = base[authority_end..].find('/').map_or(base.as_str(), |i| &base[..authority_end + i]);
+    let mut origins = vec![validate::origin(own)?];
+    for o in allowed_origins {
+        let o = validate::origin(o)?;
+        if !origins.contains(&o) {
+            origins.push(o);
+        }
     }
+    let earlier = match std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<DemoFacts>(&t).ok()) {
+        Some(facts)
+            if state.repo.store(&facts.store_id).await?.is_some()
+                && state.repo.title(&facts.title_id).await?.is_some() =>
+        {
+            Some(facts)
+        }
+        _ => None,
+    };
+    let mut facts = match earlier {
+        Some(facts) => facts,
+        None => create(state).await?,
+    };
+    let base = state.settings.public_url.clone();
+    facts.manifest_url = format!("{base}/pub/{}/manifest.json", facts.title_id);
+    facts.widget_url = format!("{base}/demo");
+    facts.base_url = base;
+    facts.allowed_origins = origins.clone();
+    let patch = StorePatch {
+        allowed_origins: Some(serde_json::to_string(&origins).map_err(ApiError::internal)?),
+        demo: Some(true),
+        ..Default::default()
+    };
+    state.repo.update_store(&facts.store_id, &patch).await?;
+    state.forget_store(&facts.store_id);
+    let cover = TitleFields {
+        cover_url: Some(format!("{}/widget/assets/demo-cover.svg", facts.base_url)),
+        ..Default::default()
+    };
+    state.repo.update_title(&facts.title_id, &cover, now()).await?;
+    write(&path, &facts)?;
+    Ok(facts)
+}
+
+async fn create(state: &AppState) -> Result<DemoFacts, ApiError> {
     let t = now();
     let store = state.repo.create_store(&uuid::Uuid::new_v4().to_string(), "Fount Demo Store", 5, t).await?;
     let key = generate_api_key()?;
     state.repo.insert_api_key(&key.id, &store.id, &key.secret_hash, "demo", t).await?;
-    let title =
-        operations::create_title(state, &store.id, "The Fount Sampler", Some("Fount"), Some(("4.99", "EUR"))).await?;
+    let fields = TitleFields {
+        store_id: store.id.clone(),
+        name: "The Fount Sampler".into(),
+        author: Some("Fount".into()),
+        price: Some("4.99".into()),
+        currency: Some("EUR".into()),
+        ..Default::default()
+    };
+    let title = operations::create_title_as(state, DEMO_TITLE.into(), fields).await?;
     let tmp = state.settings.data_dir.join("sample.mp3");
     std::fs::write(&tmp, SAMPLE_MP3).map_err(ApiError::internal)?;
     let added = crate::media::package::add_track(
@@ -65,16 +120,16 @@ pub async fn prepare(state: &AppState) -> Result<DemoFacts, ApiError> {
     let _ = std::fs::remove_file(&tmp);
     added?;
     state.repo.upsert_customer(&uuid::Uuid::new_v4().to_string(), &store.id, DEMO_CUSTOMER, t).await?;
-    let facts = DemoFacts {
-        base_url: state.settings.public_url.clone(),
+    Ok(DemoFacts {
+        base_url: String::new(),
         store_id: store.id,
         api_key: key.key,
-        manifest_url: format!("{}/pub/{}/manifest.json", state.settings.public_url, title.id),
+        manifest_url: String::new(),
         title_id: title.id,
         customer_id: DEMO_CUSTOMER.into(),
-    };
-    write(&path, &facts)?;
-    Ok(facts)
+        widget_url: String::new(),
+        allowed_origins: Vec::new(),
+    })
 }
 
 fn write(path: &std::path::Path, facts: &DemoFacts) -> Result<(), ApiError> {

@@ -45,6 +45,7 @@ problems! {
     INVALID_BODY = ("invalid-body", 422, "Invalid request body", "The body is JSON but does not match the schema: a member is missing, unknown, or has the wrong type. `detail` names it.");
     INVALID_PARAMETER = ("invalid-parameter", 400, "Invalid parameter", "A path or query parameter, or a header, is malformed or out of range. `detail` names it.");
     VALIDATION = ("validation-failed", 422, "Validation failed", "The request is well-formed but a value is not acceptable (a bad key, an end before a start, an unknown title). `detail` says which.");
+    INVALID_SIGNATURE = ("invalid-signature", 400, "Invalid signature", "A signed request (a payment provider's webhook) does not carry a valid, current signature for this endpoint's secret.");
     UNAUTHORIZED = ("unauthorized", 401, "Unauthorized", "No credentials, or credentials that are not valid here. Store backends send `Authorization: Bearer <API key>`; apps send `Authorization: Bearer <customer token>` minted by their store's backend. Tokens expire: mint a new one.");
     NOT_FOUND = ("not-found", 404, "Not found", "There is nothing here, or nothing this caller may see. Resources of another store are reported as not found.");
     METHOD_NOT_ALLOWED = ("method-not-allowed", 405, "Method not allowed", "This resource exists but does not accept this method.");

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use fount_server::cli::{ApiKeyCommand, Cli, Command, KeysCommand, PackageArgs, StoreCommand};
+use fount_server::db::StorePatch;
 use fount_server::state::{AppState, now};
 use fount_server::{auth, crypto, demo, media, operations, server};
 
@@ -38,20 +39,27 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 args.serve.data.data = "fount-demo".into();
             }
             let state = AppState::open(args.serve.settings()).await?;
-            let facts = demo::prepare(&state).await.map_err(|e| e.to_string())?;
+            let facts = demo::prepare(&state, &args.allow_origins).await.map_err(|e| e.to_string())?;
             println!("Fount demo is running at {}/", facts.base_url);
+            println!("  widget     {} (open it in a browser)", facts.widget_url);
+            println!("  embeddable from {}", facts.allowed_origins.join(", "));
             println!("  store      {}", facts.store_id);
             println!("  title      {} ({})", facts.title_id, facts.manifest_url);
             println!("  customer   {}", facts.customer_id);
             println!("  api key    in {}", state.settings.data_dir.join("demo.json").display());
             server::serve(state).await?;
         }
-        Command::Store(StoreCommand::Create { name, device_limit, data }) => {
+        Command::Store(StoreCommand::Create { name, device_limit, demo, data }) => {
             if device_limit < 1 {
                 return Err("--device-limit must be at least 1".into());
             }
             let state = AppState::open(data.settings()).await?;
-            let store = state.repo.create_store(&uuid::Uuid::new_v4().to_string(), &name, device_limit, now()).await?;
+            let mut store =
+                state.repo.create_store(&uuid::Uuid::new_v4().to_string(), &name, device_limit, now()).await?;
+            if demo {
+                let patch = StorePatch { demo: Some(true), ..Default::default() };
+                store = state.repo.update_store(&store.id, &patch).await?.ok_or("the new store vanished")?;
+            }
             println!("{}", serde_json::to_string_pretty(&store)?);
         }
         Command::Apikey(ApiKeyCommand::Create { store, label, data }) => {

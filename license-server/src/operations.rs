@@ -32,7 +32,11 @@ pub async fn create_title(
 
 /// Creates a title from checked fields.
 pub async fn create_title_with(state: &AppState, f: TitleFields) -> Result<TitleRow, ApiError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    create_title_as(state, uuid::Uuid::new_v4().to_string(), f).await
+}
+
+/// Creates a title with a chosen id (the demo's fixed one).
+pub async fn create_title_as(state: &AppState, id: String, f: TitleFields) -> Result<TitleRow, ApiError> {
     let key = ContentKey::generate(&SystemRandom::new()).map_err(ApiError::internal)?;
     let new = NewTitle {
         key_id: key.id().to_string(),

@@ -93,6 +93,11 @@ impl AppState {
         Ok(self.repo.store(id).await?.map(|s| self.stores.insert(id, s)))
     }
 
+    /// Drops a store from the cache after a change.
+    pub fn forget_store(&self, id: &str) {
+        self.stores.0.remove(id);
+    }
+
     /// A title, from the cache when it was read in the last [`CACHE_TTL`]. For the issuing
     /// path, which needs only what never changes (store, key); store API reads go to the
     /// database.

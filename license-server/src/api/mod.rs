@@ -12,10 +12,14 @@ pub mod devices;
 pub mod entitlements;
 pub mod licenses;
 pub mod openapi;
+pub mod positions;
 pub mod public;
+pub mod store;
+pub mod stripe;
 pub mod titles;
 pub mod validate;
 pub mod views;
+pub mod widget;
 
 /// CORS for what browsers on any origin may call: public resources and the customer API.
 /// Credentials are bearer tokens in a header, never cookies, so `*` grants nothing ambient.
@@ -23,14 +27,14 @@ pub mod views;
 fn cors() -> Cors {
     Cors::default()
         .allow_any_origin()
-        .allowed_methods(["GET", "HEAD", "POST"])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT"])
         .allowed_headers(["authorization", "content-type", "range", "if-none-match", "if-range"])
         .expose_headers(["content-range", "content-length", "etag", "accept-ranges"])
         .max_age(3600)
 }
 
 /// A resource whose unknown methods get a problem+json 405.
-fn resource(path: &str) -> actix_web::Resource {
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::new(
             problem::METHOD_NOT_ALLOWED,
@@ -48,7 +52,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         // Store API (API key).
         .service(resource("/v1/titles").route(web::get().to(titles::list)).route(web::post().to(titles::create)))
-        .service(resource("/v1/titles/{title}").route(web::get().to(titles::get)))
+        .service(
+            resource("/v1/titles/{title}").route(web::get().to(titles::get)).route(web::patch().to(titles::update)),
+        )
+        .service(resource("/v1/store").route(web::get().to(store::get)).route(web::patch().to(store::update)))
         .service(resource("/v1/titles/{title}/tracks").route(web::post().to(titles::upload)))
         .service(
             resource("/v1/entitlements")
@@ -69,6 +76,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(resource("/v1/me/licenses").wrap(cors()).route(web::post().to(licenses::acquire)))
         .service(resource("/v1/me/licenses/{license}/renew").wrap(cors()).route(web::post().to(licenses::renew)))
         .service(resource("/v1/me/licenses/{license}/return").wrap(cors()).route(web::post().to(licenses::give_back)))
+        .service(
+            resource("/v1/me/positions/{title}")
+                .wrap(cors())
+                .route(web::get().to(positions::get))
+                .route(web::put().to(positions::save)),
+        )
+        // Payment webhooks (signed by the payment provider).
+        .service(resource("/v1/stores/{store}/webhooks/stripe").route(web::post().to(stripe::webhook)))
         // Public.
         .service(resource("/v1/licenses/{license}/status").wrap(cors()).route(web::get().to(licenses::status)))
         .service(resource("/.well-known/jwks.json").wrap(cors()).route(web::get().to(public::jwks)))
@@ -79,6 +94,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .route(web::get().to(assets::track))
                 .route(web::head().to(assets::track)),
         )
+        // The widget.
+        .configure(widget::configure)
         .service(resource("/health").route(web::get().to(public::health)))
         .service(resource("/openapi.json").wrap(cors()).route(web::get().to(public::openapi)))
         .service(resource("/problems/{slug}").route(web::get().to(public::problem_page)))

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assets, customers, devices, entitlements, licenses, public, titles};
+use super::{assets, customers, devices, entitlements, licenses, positions, public, store, stripe, titles};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -15,11 +15,13 @@ use super::{assets, customers, devices, entitlements, licenses, public, titles};
         description = "Sell protected audio and play it anywhere. Store backends use the `store` operations with an API key; apps use the `customer` operations with a customer token their store's backend mints; `public` needs no credentials. Errors are RFC 9457 problem details (`application/problem+json`) whose `type` is `/problems/<slug>`."
     ),
     paths(
-        titles::create, titles::list, titles::get, titles::upload,
+        store::get, store::update,
+        titles::create, titles::list, titles::get, titles::update, titles::upload,
         entitlements::grant, entitlements::list, entitlements::revoke,
         customers::mint_token, customers::devices, customers::revoke_device,
         licenses::list, licenses::revoke,
-        devices::register, licenses::acquire, licenses::renew, licenses::give_back,
+        devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save,
+        stripe::webhook,
         licenses::status, public::jwks, public::manifest, assets::track, public::health,
     ),
     components(schemas(crate::error::Problem)),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt as _;
 
 use super::validate;
-use super::views::{CreateTitle, List, TitleView, TrackView};
+use super::views::{CreateTitle, List, TitleView, TrackView, UpdateTitle};
 use crate::auth::StoreAuth;
 use crate::db::TitleFields;
 use crate::db::TitleRow;
@@ -23,6 +23,21 @@ pub async fn own_title(state: &AppState, store_id: &str, id: &str) -> Result<Tit
     }
 }
 
+/// A title's details, each checked; a `title` not given is left empty.
+fn checked_fields(store_id: &str, b: &UpdateTitle) -> Result<TitleFields, ApiError> {
+    Ok(TitleFields {
+        store_id: store_id.to_owned(),
+        name: validate::opt_text("title", b.title.as_deref(), 500)?.unwrap_or_default(),
+        author: validate::opt_text("author", b.author.as_deref(), 500)?,
+        language: validate::language(b.language.as_deref())?,
+        price: validate::price(b.price.as_deref())?,
+        currency: validate::currency(b.currency.as_deref())?,
+        checkout_url: validate::url("checkout_url", b.checkout_url.as_deref())?,
+        cover_url: validate::url("cover_url", b.cover_url.as_deref())?,
+        stripe_payment_link: validate::payment_link(b.stripe_payment_link.as_deref())?,
+    })
+}
+
 /// Creates a title with a fresh content key.
 #[utoipa::path(post, path = "/v1/titles", tag = "store", security(("api_key" = [])),
     request_body = CreateTitle,
@@ -32,22 +47,36 @@ pub async fn create(
     auth: StoreAuth,
     body: web::Json<CreateTitle>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    let fields = TitleFields {
-        store_id: auth.store.id.clone(),
-        name: validate::text("title", &b.title, 500)?,
-        author: validate::opt_text("author", b.author.as_deref(), 500)?,
-        language: validate::language(b.language.as_deref())?,
-        price: validate::price(b.price.as_deref())?,
-        currency: validate::currency(b.currency.as_deref())?,
-        checkout_url: validate::url("checkout_url", b.checkout_url.as_deref())?,
-        cover_url: validate::url("cover_url", b.cover_url.as_deref())?,
-    };
+    let fields = checked_fields(&auth.store.id, &body.into_inner().into())?;
     if fields.price.is_some() != fields.currency.is_some() {
         return Err(ApiError::validation("`price` and `currency` go together"));
     }
     let row = create_title_with(&state, fields).await?;
     Ok(HttpResponse::Created().json(TitleView::new(&state.settings.public_url, &row, &[])))
+}
+
+/// Changes a title's details: the members given are set, the others kept.
+#[utoipa::path(patch, path = "/v1/titles/{title}", tag = "store", security(("api_key" = [])),
+    params(("title" = String, Path, description = "Title id")),
+    request_body = UpdateTitle,
+    responses((status = 200, body = TitleView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    path: web::Path<String>,
+    body: web::Json<UpdateTitle>,
+) -> Result<HttpResponse, ApiError> {
+    let title = own_title(&state, &auth.store.id, &path).await?;
+    let fields = checked_fields(&title.store_id, &body)?;
+    if fields.price.is_some() && fields.currency.is_none() && title.currency.is_none() {
+        return Err(ApiError::validation("a price needs a `currency`"));
+    }
+    let row = state
+        .repo
+        .update_title(&title.id, &fields, crate::state::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("title"))?;
+    Ok(HttpResponse::Ok().json(view(&state, &row).await?))
 }
 
 /// Lists the store's titles.
@@ -56,8 +85,7 @@ pub async fn create(
 pub async fn list(state: web::Data<AppState>, auth: StoreAuth) -> Result<HttpResponse, ApiError> {
     let mut items = Vec::new();
     for row in state.repo.titles(&auth.store.id).await? {
-        let tracks = state.repo.tracks(&row.id).await?;
-        items.push(TitleView::new(&state.settings.public_url, &row, &tracks));
+        items.push(view(&state, &row).await?);
     }
     Ok(HttpResponse::Ok().json(List { items }))
 }
@@ -72,8 +100,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = own_title(&state, &auth.store.id, &path).await?;
-    let tracks = state.repo.tracks(&row.id).await?;
-    Ok(HttpResponse::Ok().json(TitleView::new(&state.settings.public_url, &row, &tracks)))
+    Ok(HttpResponse::Ok().json(view(&state, &row).await?))
 }
 
 /// Query of an upload.
@@ -152,4 +179,10 @@ pub async fn upload(
     let _ = tokio::fs::remove_file(&tmp).await;
     let track = result?;
     Ok(HttpResponse::Created().json(TrackView::new(&state.settings.public_url, &track)))
+}
+
+/// A title with its tracks, as the API shows it.
+async fn view(state: &AppState, row: &TitleRow) -> Result<TitleView, ApiError> {
+    let tracks = state.repo.tracks(&row.id).await?;
+    Ok(TitleView::new(&state.settings.public_url, row, &tracks))
 }

@@ -83,6 +83,33 @@ pub fn language(value: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(v.to_owned()))
 }
 
+/// A Stripe Payment Link id: `plink_` then letters and digits.
+pub fn payment_link(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(v) = value else { return Ok(None) };
+    let ok = v
+        .strip_prefix("plink_")
+        .is_some_and(|rest| !rest.is_empty() && rest.len() <= 100 && rest.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if !ok {
+        return Err(ApiError::validation("`stripe_payment_link` must be a Payment Link id such as plink_1Abc"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// A web origin: `http(s)://host[:port]`, no path.
+pub fn origin(value: &str) -> Result<String, ApiError> {
+    let bad = || ApiError::validation(format!("`{value}` is not a web origin such as https://shop.example"));
+    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")).ok_or_else(bad)?;
+    let (host, port) = rest.rsplit_once(':').map_or((rest, None), |(h, p)| (h, Some(p)));
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    if !host_ok || !port_ok {
+        return Err(bad());
+    }
+    Ok(value.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +134,12 @@ mod tests {
         assert!(language(Some("-x")).is_err());
         assert!(ident("c", "user-42").is_ok());
         assert!(ident("c", "has space").is_err());
+        assert!(payment_link(Some("plink_1Abc")).is_ok());
+        assert!(payment_link(Some("plink_")).is_err());
+        assert!(payment_link(Some("https://buy.stripe.com/x")).is_err());
+        assert_eq!(origin("https://Shop.example:8443").unwrap(), "https://shop.example:8443");
+        for bad in ["shop.example", "https://shop.example/", "https://a b", "http://x:0", "javascript:x", "https://"] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -38,6 +38,55 @@ pub struct CreateTitle {
     /// Cover image URL (http or https).
     #[serde(default)]
     pub cover_url: Option<String>,
+    /// The Stripe Payment Link (`plink_…`) that sells this title: a paid checkout through it
+    /// grants the title (see `POST /v1/stores/{store}/webhooks/stripe`).
+    #[serde(default)]
+    pub stripe_payment_link: Option<String>,
+}
+
+/// `PATCH /v1/titles/{title}`: every member optional.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTitle {
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Author.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Language.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Price.
+    #[serde(default)]
+    pub price: Option<String>,
+    /// Currency.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Checkout page.
+    #[serde(default)]
+    pub checkout_url: Option<String>,
+    /// Cover image.
+    #[serde(default)]
+    pub cover_url: Option<String>,
+    /// Stripe Payment Link id.
+    #[serde(default)]
+    pub stripe_payment_link: Option<String>,
+}
+
+impl From<CreateTitle> for UpdateTitle {
+    fn from(c: CreateTitle) -> Self {
+        UpdateTitle {
+            title: Some(c.title),
+            author: c.author,
+            language: c.language,
+            price: c.price,
+            currency: c.currency,
+            checkout_url: c.checkout_url,
+            cover_url: c.cover_url,
+            stripe_payment_link: c.stripe_payment_link,
+        }
+    }
 }
 
 /// A chapter of a track.
@@ -109,6 +158,8 @@ pub struct TitleView {
     pub checkout_url: Option<String>,
     /// Cover image.
     pub cover_url: Option<String>,
+    /// Stripe Payment Link.
+    pub stripe_payment_link: Option<String>,
     /// Content key id (base64url).
     pub key_id: String,
     /// Total seconds.
@@ -135,6 +186,7 @@ impl TitleView {
             currency: row.currency.clone(),
             checkout_url: row.checkout_url.clone(),
             cover_url: row.cover_url.clone(),
+            stripe_payment_link: row.stripe_payment_link.clone(),
             key_id: row.key_id.clone(),
             duration: tracks.iter().map(|t| t.duration).sum(),
             tracks: tracks.iter().map(|t| TrackView::new(base, t)).collect(),
@@ -186,6 +238,21 @@ pub struct Grant {
     /// again with the same reference returns the first entitlement.
     #[serde(default)]
     pub reference: Option<String>,
+}
+
+impl Grant {
+    /// A purchase from a checkout (a payment provider's, or the demo's), idempotent by
+    /// `reference`.
+    pub fn purchase(customer: String, title: String, reference: String) -> Self {
+        Grant {
+            customer,
+            title,
+            kind: EntitlementKind::Purchase,
+            starts_at: None,
+            ends_at: None,
+            reference: Some(reference),
+        }
+    }
 }
 
 /// An entitlement.
@@ -387,6 +454,83 @@ pub struct IssuedLicense {
     pub expires_at: Option<i64>,
     /// `renew_by`.
     pub renew_by: i64,
+}
+
+/// `PATCH /v1/store`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStore {
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Devices each customer may register (1 to 100).
+    #[serde(default)]
+    pub device_limit: Option<i64>,
+    /// How long licenses may be used offline before renewal, seconds (1 hour to 1 year).
+    #[serde(default)]
+    pub offline_seconds: Option<i64>,
+    /// Web origins allowed to embed the widget, such as `https://shop.example` (at most 20).
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+    /// The signing secret of the store's Stripe webhook endpoint (`whsec_…`). Write-only.
+    #[serde(default)]
+    pub stripe_webhook_secret: Option<String>,
+}
+
+/// A store's settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Devices per customer.
+    pub device_limit: i64,
+    /// Offline window, seconds.
+    pub offline_seconds: i64,
+    /// Web origins allowed to embed the widget.
+    pub allowed_origins: Vec<String>,
+    /// Whether a Stripe webhook secret is set.
+    pub stripe_webhook: bool,
+    /// The URL to give Stripe as this store's webhook endpoint.
+    pub stripe_webhook_url: String,
+    /// A demo store.
+    pub demo: bool,
+}
+
+impl StoreView {
+    /// From a row.
+    pub fn new(base: &str, s: &crate::db::Store) -> Self {
+        StoreView {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            device_limit: s.device_limit,
+            offline_seconds: s.offline_seconds,
+            allowed_origins: s.origins(),
+            stripe_webhook: s.stripe_webhook_secret.is_some(),
+            stripe_webhook_url: format!("{base}/v1/stores/{}/webhooks/stripe", s.id),
+            demo: s.demo,
+        }
+    }
+}
+
+/// `PUT /v1/me/positions/{title}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavePosition {
+    /// Seconds on the title's timeline.
+    pub seconds: f64,
+}
+
+/// A listening position.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PositionView {
+    /// Title id.
+    pub title: String,
+    /// Seconds on the title's timeline.
+    pub seconds: f64,
+    /// When it was saved.
+    pub updated_at: i64,
 }
 
 /// `GET /health`.

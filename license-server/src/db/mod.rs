@@ -57,8 +57,8 @@ pub trait Repository: Send + Sync + 'static {
     async fn create_store(&self, id: &str, name: &str, device_limit: i64, now: i64) -> DbResult<Store>;
     /// A store by id.
     async fn store(&self, id: &str) -> DbResult<Option<Store>>;
-    /// Sets the web origins allowed to embed the store's widget (a JSON array).
-    async fn set_allowed_origins(&self, store_id: &str, origins_json: &str) -> DbResult<()>;
+    /// Changes a store's settings; `None` if there is no such store.
+    async fn update_store(&self, id: &str, patch: &StorePatch) -> DbResult<Option<Store>>;
 
     /// Records an API key (its secret only as a hash).
     async fn insert_api_key(&self, id: &str, store_id: &str, secret_hash: &[u8], label: &str, now: i64)
@@ -81,6 +81,10 @@ pub trait Repository: Send + Sync + 'static {
     async fn append_track(&self, title_id: &str, track: &NewTrack, now: i64) -> DbResult<TrackRow>;
     /// A title's tracks in reading order.
     async fn tracks(&self, title_id: &str) -> DbResult<Vec<TrackRow>>;
+    /// Changes a title's fields (`None` fields keep their value; store and key never change).
+    async fn update_title(&self, id: &str, fields: &TitleFields, now: i64) -> DbResult<Option<TitleRow>>;
+    /// The store's title sold by this Stripe Payment Link.
+    async fn title_by_payment_link(&self, store_id: &str, link: &str) -> DbResult<Option<TitleRow>>;
 
     /// The customer with this external id, created if new (with id `new_id`).
     async fn upsert_customer(&self, new_id: &str, store_id: &str, external_id: &str, now: i64)
@@ -127,6 +131,18 @@ pub trait Repository: Send + Sync + 'static {
     async fn end_license(&self, id: &str, status: &str, now: i64) -> DbResult<Option<LicenseRow>>;
     /// Extends an active license's offline window. `None` if it was not active.
     async fn renew_license(&self, id: &str, renew_by: i64, now: i64) -> DbResult<Option<LicenseRow>>;
+
+    /// Saves a customer's position in a title.
+    async fn save_position(
+        &self,
+        store_id: &str,
+        customer_id: &str,
+        title_id: &str,
+        seconds: f64,
+        now: i64,
+    ) -> DbResult<PositionRow>;
+    /// A customer's position in a title.
+    async fn position(&self, customer_id: &str, title_id: &str) -> DbResult<Option<PositionRow>>;
 }
 
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and migrates it.

@@ -20,6 +20,50 @@ pub struct Store {
     pub allowed_origins: String,
     /// Creation time, seconds since the epoch.
     pub created_at: i64,
+    /// A demo store: visitors get tokens without a store backend, and a test checkout.
+    pub demo: bool,
+    /// The Stripe webhook signing secret, sealed under the KEK.
+    #[serde(skip)]
+    pub stripe_webhook_secret: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// The web origins allowed to embed the widget.
+    pub fn origins(&self) -> Vec<String> {
+        serde_json::from_str(&self.allowed_origins).unwrap_or_default()
+    }
+}
+
+/// Changes to a store's settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct StorePatch {
+    /// Display name.
+    pub name: Option<String>,
+    /// Devices per customer.
+    pub device_limit: Option<i64>,
+    /// Offline window, seconds.
+    pub offline_seconds: Option<i64>,
+    /// Allowed widget origins, a JSON array.
+    pub allowed_origins: Option<String>,
+    /// Demo mode.
+    pub demo: Option<bool>,
+    /// The Stripe webhook secret, sealed.
+    pub stripe_webhook_secret: Option<Vec<u8>>,
+}
+
+/// A customer's listening position in a title.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PositionRow {
+    /// Customer.
+    pub customer_id: String,
+    /// Title.
+    pub title_id: String,
+    /// Store.
+    pub store_id: String,
+    /// Seconds on the title's timeline.
+    pub seconds: f64,
+    /// When it was saved.
+    pub updated_at: i64,
 }
 
 /// An API key's stored form: never the secret, only its hash.
@@ -77,6 +121,8 @@ pub struct TitleRow {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// The Stripe Payment Link that sells it.
+    pub stripe_payment_link: Option<String>,
 }
 
 /// A sealed track of a title.
@@ -221,6 +267,8 @@ pub struct TitleFields {
     pub checkout_url: Option<String>,
     /// Cover.
     pub cover_url: Option<String>,
+    /// Stripe Payment Link id (`plink_…`).
+    pub stripe_payment_link: Option<String>,
 }
 
 /// What a new title needs: its fields, its id and its content key.

@@ -43,11 +43,24 @@ macro_rules! portable_repository {
                 Ok(sqlx::query_as("SELECT * FROM stores WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
             }
 
-            async fn set_allowed_origins(&self, store_id: &str, origins_json: &str) -> $crate::db::DbResult<()> {
-                let (store_id, origins_json) = (store_id.to_owned(), origins_json.to_owned());
+            async fn update_store(&self, id: &str, p: &$crate::db::StorePatch) -> $crate::db::DbResult<Option<$crate::db::Store>> {
+                let (id, p) = (id.to_owned(), p.clone());
                 self.on_writer(move |pool| async move {
-                    sqlx::query("UPDATE stores SET allowed_origins = $2 WHERE id = $1").bind(store_id).bind(origins_json).execute(&pool).await?;
-                    Ok(())
+                    Ok(sqlx::query_as(
+                        "UPDATE stores SET name = COALESCE($2, name), device_limit = COALESCE($3, device_limit), \
+                         offline_seconds = COALESCE($4, offline_seconds), allowed_origins = COALESCE($5, allowed_origins), \
+                         demo = COALESCE($6, demo), stripe_webhook_secret = COALESCE($7, stripe_webhook_secret) \
+                         WHERE id = $1 RETURNING *",
+                    )
+                    .bind(id)
+                    .bind(p.name)
+                    .bind(p.device_limit)
+                    .bind(p.offline_seconds)
+                    .bind(p.allowed_origins)
+                    .bind(p.demo)
+                    .bind(p.stripe_webhook_secret)
+                    .fetch_optional(&pool)
+                    .await?)
                 })
                 .await
             }
@@ -98,8 +111,8 @@ macro_rules! portable_repository {
                 let (id, key_id, content_key, t) = (t.id.clone(), t.key_id.clone(), t.content_key.clone(), t.fields.clone());
                 self.on_writer(move |pool| async move {
                     Ok(sqlx::query_as(
-                        "INSERT INTO titles (id, store_id, name, author, language, price, currency, checkout_url, cover_url, key_id, content_key, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *",
+                        "INSERT INTO titles (id, store_id, name, author, language, price, currency, checkout_url, cover_url, key_id, content_key, created_at, updated_at, stripe_payment_link) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING *",
                     )
                     .bind(id)
                     .bind(t.store_id)
@@ -113,6 +126,7 @@ macro_rules! portable_repository {
                     .bind(key_id)
                     .bind(content_key)
                     .bind(now)
+                    .bind(t.stripe_payment_link)
                     .fetch_one(&pool)
                     .await?)
                 })
@@ -159,6 +173,39 @@ macro_rules! portable_repository {
 
             async fn tracks(&self, title_id: &str) -> $crate::db::DbResult<Vec<$crate::db::TrackRow>> {
                 Ok(sqlx::query_as("SELECT * FROM tracks WHERE title_id = $1 ORDER BY position").bind(title_id).fetch_all(&self.read).await?)
+            }
+
+            async fn update_title(&self, id: &str, t: &$crate::db::TitleFields, now: i64) -> $crate::db::DbResult<Option<$crate::db::TitleRow>> {
+                let (id, t) = (id.to_owned(), t.clone());
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as(
+                        "UPDATE titles SET name = COALESCE($2, name), author = COALESCE($3, author), language = COALESCE($4, language), \
+                         price = COALESCE($5, price), currency = COALESCE($6, currency), checkout_url = COALESCE($7, checkout_url), \
+                         cover_url = COALESCE($8, cover_url), stripe_payment_link = COALESCE($9, stripe_payment_link), updated_at = $10 \
+                         WHERE id = $1 RETURNING *",
+                    )
+                    .bind(id)
+                    .bind((!t.name.is_empty()).then_some(t.name))
+                    .bind(t.author)
+                    .bind(t.language)
+                    .bind(t.price)
+                    .bind(t.currency)
+                    .bind(t.checkout_url)
+                    .bind(t.cover_url)
+                    .bind(t.stripe_payment_link)
+                    .bind(now)
+                    .fetch_optional(&pool)
+                    .await?)
+                })
+                .await
+            }
+
+            async fn title_by_payment_link(&self, store_id: &str, link: &str) -> $crate::db::DbResult<Option<$crate::db::TitleRow>> {
+                Ok(sqlx::query_as("SELECT * FROM titles WHERE store_id = $1 AND stripe_payment_link = $2")
+                    .bind(store_id)
+                    .bind(link)
+                    .fetch_optional(&self.read)
+                    .await?)
             }
 
             async fn upsert_customer(&self, new_id: &str, store_id: &str, external_id: &str, now: i64) -> $crate::db::DbResult<$crate::db::CustomerRow> {
@@ -408,6 +455,33 @@ macro_rules! portable_repository {
                         .await?)
                 })
                 .await
+            }
+
+            async fn save_position(&self, store_id: &str, customer_id: &str, title_id: &str, seconds: f64, now: i64) -> $crate::db::DbResult<$crate::db::PositionRow> {
+                let (store_id, customer_id, title_id) = (store_id.to_owned(), customer_id.to_owned(), title_id.to_owned());
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as(
+                        "INSERT INTO positions (customer_id, title_id, store_id, seconds, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (customer_id, title_id) DO UPDATE SET seconds = excluded.seconds, updated_at = excluded.updated_at \
+                         RETURNING *",
+                    )
+                    .bind(customer_id)
+                    .bind(title_id)
+                    .bind(store_id)
+                    .bind(seconds)
+                    .bind(now)
+                    .fetch_one(&pool)
+                    .await?)
+                })
+                .await
+            }
+
+            async fn position(&self, customer_id: &str, title_id: &str) -> $crate::db::DbResult<Option<$crate::db::PositionRow>> {
+                Ok(sqlx::query_as("SELECT * FROM positions WHERE customer_id = $1 AND title_id = $2")
+                    .bind(customer_id)
+                    .bind(title_id)
+                    .fetch_optional(&self.read)
+                    .await?)
             }
 
             async fn renew_license(&self, id: &str, renew_by: i64, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {

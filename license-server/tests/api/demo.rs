@@ -61,6 +61,18 @@ async fn demo_serves_a_ready_store_and_reuses_it() {
     for field in ["store_id", "api_key", "title_id", "customer_id", "manifest_url"] {
         assert!(facts[field].as_str().is_some_and(|s| !s.is_empty()), "{field}");
     }
+    // The widget: the demo's own page shows it, and the example store's origins may frame it.
+    assert_eq!(facts["title_id"], "fount-sampler");
+    assert_eq!(facts["widget_url"], format!("{base}/demo"));
+    assert_eq!(facts["allowed_origins"], json!([base, "http://localhost:8000", "http://127.0.0.1:8000"]));
+    let page = http.get(format!("{base}/demo")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"<div data-fount-title="fount-sampler""#), "{page}");
+    assert!(page.contains(r#"<script src="/widget.js" async></script>"#), "{page}");
+    // The snippet to copy names this server.
+    assert!(page.contains(&format!("{base}/widget.js")), "{page}");
+    let player = http.get(format!("{base}/widget/player?title=fount-sampler")).send().await.unwrap();
+    let csp = player.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains(&format!("frame-ancestors {base} http://localhost:8000 http://127.0.0.1:8000")), "{csp}");
     let key = facts["api_key"].as_str().unwrap();
     let title = facts["title_id"].as_str().unwrap();
     let customer = facts["customer_id"].as_str().unwrap();

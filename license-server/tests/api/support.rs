@@ -170,6 +170,35 @@ impl TestServer {
         req.send().await.expect("request")
     }
 
+    /// Any method, with an optional JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// A demo store (`store create --demo`) with an API key.
+    pub async fn demo_store(&self) -> TestStore {
+        let store: Value =
+            serde_json::from_str(&self.cli(&["store", "create", "--name", "Demo Store", "--demo"]).await)
+                .expect("json");
+        assert_eq!(store["demo"], true);
+        let id = store["id"].as_str().expect("store id").to_owned();
+        let key = self.cli(&["apikey", "create", "--store", &id]).await.trim().to_owned();
+        TestStore { id, key }
+    }
+
     /// Creates a title and uploads `audio` to it; returns the title's JSON.
     pub async fn title_with_audio(&self, store: &TestStore, audio: Vec<u8>) -> Value {
         let title = ok_json(

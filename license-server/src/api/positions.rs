@@ -1,0 +1,50 @@
+//! Listening positions, kept per customer so that listening resumes on any device (customer
+//! API).
+
+use actix_web::{HttpResponse, web};
+
+use super::views::{PositionView, SavePosition};
+use crate::auth::CustomerAuth;
+use crate::error::ApiError;
+use crate::state::{AppState, now};
+
+async fn check_title(state: &AppState, auth: &CustomerAuth, title: &str) -> Result<(), ApiError> {
+    match state.title_cached(title).await? {
+        Some(t) if t.store_id == auth.store_id => Ok(()),
+        _ => Err(ApiError::not_found("title")),
+    }
+}
+
+/// The customer's position in a title.
+#[utoipa::path(get, path = "/v1/me/positions/{title}", tag = "customer", security(("customer_token" = [])),
+    params(("title" = String, Path, description = "Title id")),
+    responses((status = 200, body = PositionView), (status = 404, description = "No position saved, or no such title", body = crate::error::Problem)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_title(&state, &auth, &path).await?;
+    let row =
+        state.repo.position(&auth.customer_id, &path).await?.ok_or_else(|| ApiError::not_found("saved position"))?;
+    Ok(HttpResponse::Ok().json(PositionView { title: row.title_id, seconds: row.seconds, updated_at: row.updated_at }))
+}
+
+/// Saves the customer's position in a title.
+#[utoipa::path(put, path = "/v1/me/positions/{title}", tag = "customer", security(("customer_token" = [])),
+    params(("title" = String, Path, description = "Title id")),
+    request_body = SavePosition,
+    responses((status = 200, body = PositionView), (status = 422, body = crate::error::Problem)))]
+pub async fn save(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+    path: web::Path<String>,
+    body: web::Json<SavePosition>,
+) -> Result<HttpResponse, ApiError> {
+    check_title(&state, &auth, &path).await?;
+    if !body.seconds.is_finite() || body.seconds < 0.0 || body.seconds > 1e7 {
+        return Err(ApiError::validation("`seconds` must be a position on the title's timeline"));
+    }
+    let row = state.repo.save_position(&auth.store_id, &auth.customer_id, &path, body.seconds, now()).await?;
+    Ok(HttpResponse::Ok().json(PositionView { title: row.title_id, seconds: row.seconds, updated_at: row.updated_at }))
+}

@@ -1,0 +1,64 @@
+//! The store's own settings (store API).
+
+use actix_web::{HttpResponse, web};
+
+use super::validate;
+use super::views::{StoreView, UpdateStore};
+use crate::auth::StoreAuth;
+use crate::db::StorePatch;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The KEK purpose of sealed Stripe webhook secrets.
+pub const STRIPE_SECRET_PURPOSE: &str = "stripe-webhook-secret";
+
+/// The store's settings.
+#[utoipa::path(get, path = "/v1/store", tag = "store", security(("api_key" = [])),
+    responses((status = 200, body = StoreView), (status = 401, body = crate::error::Problem)))]
+pub async fn get(state: web::Data<AppState>, auth: StoreAuth) -> HttpResponse {
+    HttpResponse::Ok().json(StoreView::new(&state.settings.public_url, &auth.store))
+}
+
+/// Changes the store's settings: the members given are set, the others kept.
+#[utoipa::path(patch, path = "/v1/store", tag = "store", security(("api_key" = [])),
+    request_body = UpdateStore,
+    responses((status = 200, body = StoreView), (status = 422, body = crate::error::Problem)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    body: web::Json<UpdateStore>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    if b.device_limit.is_some_and(|n| !(1..=100).contains(&n)) {
+        return Err(ApiError::validation("`device_limit` must be 1 to 100"));
+    }
+    if b.offline_seconds.is_some_and(|n| !(3600..=366 * 86400).contains(&n)) {
+        return Err(ApiError::validation("`offline_seconds` must be one hour to one year"));
+    }
+    let allowed_origins = match b.allowed_origins {
+        Some(list) if list.len() > 20 => return Err(ApiError::validation("at most 20 `allowed_origins`")),
+        Some(list) => {
+            let checked = list.iter().map(|o| validate::origin(o)).collect::<Result<Vec<_>, _>>()?;
+            Some(serde_json::to_string(&checked).map_err(ApiError::internal)?)
+        }
+        None => None,
+    };
+    let stripe_webhook_secret = match b.stripe_webhook_secret {
+        Some(secret) if !secret.starts_with("whsec_") || secret.len() > 200 => {
+            return Err(ApiError::validation("`stripe_webhook_secret` must be the endpoint's signing secret, whsec_…"));
+        }
+        Some(secret) => Some(state.kek.seal(STRIPE_SECRET_PURPOSE, &auth.store.id, secret.as_bytes())?),
+        None => None,
+    };
+    let patch = StorePatch {
+        name: validate::opt_text("name", b.name.as_deref(), 200)?,
+        device_limit: b.device_limit,
+        offline_seconds: b.offline_seconds,
+        allowed_origins,
+        demo: None,
+        stripe_webhook_secret,
+    };
+    let store = state.repo.update_store(&auth.store.id, &patch).await?.ok_or_else(|| ApiError::not_found("store"))?;
+    state.forget_store(&store.id);
+    Ok(HttpResponse::Ok().json(StoreView::new(&state.settings.public_url, &store)))
+}

@@ -1,0 +1,288 @@
+//! The widget: the loader script host pages include, the player page their iframes show, its
+//! scripts and service worker, and the demo store's visitor sessions and test checkout.
+//!
+//! The player page is framed by other sites, so its headers do the protecting: a
+//! Content-Security-Policy whose `frame-ancestors` is the store's allowed origins (no origin
+//! configured, no framing), scripts only from this origin (and WebAssembly), connections only
+//! to this origin. Decrypted audio is never served by the server: the player's service worker
+//! makes it inside the browser, for the player page alone.
+
+use actix_web::http::header;
+use actix_web::middleware::Compress;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template as _;
+use serde::Deserialize;
+
+use super::entitlements::grant_entitlement;
+use super::views::{Grant, TokenView};
+use super::{resource, validate};
+use crate::auth::mint_customer_token;
+use crate::db::{Store, TitleRow};
+use crate::error::{ApiError, problem};
+use crate::pages::{CheckoutPage, DemoPage, PlayerPage};
+use crate::state::{AppState, now};
+
+const LOADER: &str = include_str!("../../../widget/src/loader.js");
+const PLAYER_JS: &str = include_str!("../../../widget/src/player.js");
+const PLAYER_CSS: &str = include_str!("../../../widget/src/player.css");
+const CHECKOUT_JS: &str = include_str!("../../../widget/src/checkout.js");
+const DEMO_PAGE_JS: &str = include_str!("../../../widget/src/demo-page.js");
+const DEMO_COVER: &str = include_str!("../../../widget/src/demo-cover.svg");
+const SERVICE_WORKER: &str = include_str!("../../../widget/src/sw.js");
+const SDK_INDEX: &str = include_str!("../../../bindings/wasm/js/src/index.js");
+const SDK_ERRORS: &str = include_str!("../../../bindings/wasm/js/src/errors.js");
+const SDK_HOSTS: &str = include_str!("../../../bindings/wasm/js/src/hosts.js");
+#[cfg(fount_widget_wasm)]
+const WASM: Option<(&[u8], &[u8])> =
+    Some((include_bytes!(env!("FOUNT_WASM_JS")), include_bytes!(env!("FOUNT_WASM_BIN"))));
+#[cfg(not(fount_widget_wasm))]
+const WASM: Option<(&[u8], &[u8])> = None;
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Registers the widget's routes. Its files are compressed on the way out (the player's
+/// WebAssembly is most of what a first visit downloads); the API's responses are not, as
+/// sealed ranges gain nothing from it.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let compressed = |path: &str| resource(path).wrap(Compress::default());
+    cfg.service(compressed("/widget.js").route(web::get().to(loader)))
+        .service(compressed("/widget/player").route(web::get().to(player)))
+        .service(compressed("/widget/sw.js").route(web::get().to(service_worker)))
+        .service(compressed("/widget/assets/{file}").route(web::get().to(assets)))
+        .service(compressed("/widget/sdk/{dir}/{file}").route(web::get().to(sdk)))
+        .service(compressed("/demo").route(web::get().to(demo_page)))
+        .service(resource("/widget/demo/session").route(web::post().to(demo_session)))
+        .service(
+            compressed("/widget/demo/checkout")
+                .route(web::get().to(demo_checkout_page))
+                .route(web::post().to(demo_checkout)),
+        );
+}
+
+/// A static asset with a strong ETag, revalidated on each use.
+fn asset(req: &HttpRequest, body: &'static [u8], content_type: &str, max_age: u32) -> HttpResponse {
+    let digest = ring::digest::digest(&ring::digest::SHA256, body);
+    let etag = format!("\"{}\"", fount_sdk::encoding::b64(&digest.as_ref()[..12]));
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header(("cross-origin-resource-policy", "cross-origin"));
+    if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag) {
+        return response.status(actix_web::http::StatusCode::NOT_MODIFIED).finish();
+    }
+    response.content_type(content_type).body(body)
+}
+
+/// `/widget.js`: the loader.
+pub async fn loader(req: HttpRequest) -> HttpResponse {
+    asset(&req, LOADER.as_bytes(), JS, 300)
+}
+
+/// `/widget/assets/{file}`: the player's script and styles, the checkout's script.
+pub async fn assets(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (body, kind) = match path.as_str() {
+        "player.js" => (PLAYER_JS, JS),
+        "player.css" => (PLAYER_CSS, "text/css; charset=utf-8"),
+        "checkout.js" => (CHECKOUT_JS, JS),
+        "demo-page.js" => (DEMO_PAGE_JS, JS),
+        "demo-cover.svg" => (DEMO_COVER, "image/svg+xml"),
+        _ => return Err(ApiError::not_found("widget asset")),
+    };
+    Ok(asset(&req, body.as_bytes(), kind, 0))
+}
+
+/// `/widget/sdk/{dir}/{file}`: the JavaScript SDK, laid out as in its package so its relative
+/// imports hold.
+pub async fn sdk(req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (dir, file) = path.into_inner();
+    let missing = || {
+        ApiError::new(
+            problem::UNAVAILABLE,
+            "this server was built without the player's decryption module; run scripts/build-wasm.sh, then rebuild fount-server",
+        )
+    };
+    Ok(match (dir.as_str(), file.as_str()) {
+        ("src", "index.js") => asset(&req, SDK_INDEX.as_bytes(), JS, 0),
+        ("src", "errors.js") => asset(&req, SDK_ERRORS.as_bytes(), JS, 0),
+        ("src", "hosts.js") => asset(&req, SDK_HOSTS.as_bytes(), JS, 0),
+        ("pkg", "fount_wasm.js") => asset(&req, WASM.ok_or_else(missing)?.0, JS, 0),
+        ("pkg", "fount_wasm_bg.wasm") => asset(&req, WASM.ok_or_else(missing)?.1, "application/wasm", 0),
+        _ => return Err(ApiError::not_found("SDK file")),
+    })
+}
+
+/// `/widget/sw.js`: the player's service worker (scope `/widget/`).
+pub async fn service_worker(req: HttpRequest) -> HttpResponse {
+    let mut response = asset(&req, SERVICE_WORKER.as_bytes(), JS, 0);
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"),
+    );
+    response
+}
+
+/// Query of the player page.
+#[derive(Debug, Deserialize)]
+pub struct PlayerQuery {
+    title: String,
+    #[serde(default)]
+    theme: Option<String>,
+    #[serde(default)]
+    accent: Option<String>,
+}
+
+fn frame_ancestors(store: &Store) -> String {
+    let origins = store.origins();
+    if origins.is_empty() { "'none'".to_owned() } else { origins.join(" ") }
+}
+
+fn price_text(title: &TitleRow) -> String {
+    match (&title.price, &title.currency) {
+        (Some(p), Some(c)) => format!("{p} {c}"),
+        _ => String::new(),
+    }
+}
+
+/// JSON for a `<script type="application/json">` block: `<` escaped, so no `</script>` can end
+/// it early.
+fn script_json(value: &serde_json::Value) -> String {
+    value.to_string().replace('<', "\\u003c")
+}
+
+/// `/widget/player?title=…&theme=…&accent=…`: the player the loader frames.
+pub async fn player(state: web::Data<AppState>, query: web::Query<PlayerQuery>) -> Result<HttpResponse, ApiError> {
+    let title = state.repo.title(&query.title).await?.ok_or_else(|| ApiError::not_found("title"))?;
+    let store = state.repo.store(&title.store_id).await?.ok_or_else(|| ApiError::not_found("title"))?;
+    let tracks = state.repo.tracks(&title.id).await?;
+    if tracks.is_empty() {
+        return Err(ApiError::not_found("published title (it has no tracks yet)"));
+    }
+    let theme = query.theme.as_deref().filter(|t| matches!(*t, "light" | "dark" | "auto")).unwrap_or("auto");
+    let accent = query
+        .accent
+        .as_deref()
+        .filter(|a| a.len() == 7 && a.starts_with('#') && a[1..].bytes().all(|b| b.is_ascii_hexdigit()));
+    let duration: f64 = tracks.iter().map(|t| t.duration).sum();
+    let config = serde_json::json!({
+        "title": {
+            "id": title.id, "name": title.name, "author": title.author, "cover": title.cover_url,
+            "duration": duration, "price": title.price, "currency": title.currency, "checkoutUrl": title.checkout_url,
+        },
+        "demo": store.demo,
+        "allowedOrigins": store.origins(),
+        "accent": accent,
+    });
+    let page = PlayerPage {
+        theme,
+        name: &title.name,
+        author: title.author.as_deref(),
+        cover: title.cover_url.as_deref(),
+        price: price_text(&title),
+        duration: format!("{duration:.1}"),
+        config: script_json(&config),
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' https: data:; \
+         media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'none'; base-uri 'none'; \
+         form-action 'none'; frame-ancestors {}",
+        frame_ancestors(&store)
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page.render().map_err(ApiError::internal)?))
+}
+
+async fn demo_title(state: &AppState, id: &str) -> Result<(TitleRow, std::sync::Arc<Store>), ApiError> {
+    let title = state.repo.title(id).await?.ok_or_else(|| ApiError::not_found("title"))?;
+    match state.store_cached(&title.store_id).await? {
+        Some(store) if store.demo => Ok((title, store)),
+        _ => Err(ApiError::not_found("demo store title")),
+    }
+}
+
+/// A page of this server's own (not framed by other sites): scripts from here only.
+fn own_page(html: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(html)
+}
+
+/// `GET /demo`: the demo title in the widget, on the server's own origin.
+pub async fn demo_page(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (title, store) = demo_title(&state, crate::demo::DEMO_TITLE).await?;
+    let snippet = format!(
+        "<script src=\"{}/widget.js\" async></script>\n<div data-fount-title=\"{}\"></div>",
+        state.settings.public_url, title.id
+    );
+    let html = DemoPage { title: &title.id, name: &title.name, snippet, origins: store.origins() }
+        .render()
+        .map_err(ApiError::internal)?;
+    Ok(own_page(html))
+}
+
+/// A demo visitor (a random id the player keeps in its storage).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoVisitor {
+    title: String,
+    visitor: String,
+}
+
+fn visitor_ref(visitor: &str) -> Result<String, ApiError> {
+    if !(8..=64).contains(&visitor.len()) || !visitor.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::validation("`visitor` must be 8 to 64 hex digits"));
+    }
+    Ok(format!("visitor-{visitor}"))
+}
+
+/// `POST /widget/demo/session`: a customer token for a demo store's visitor, standing in for
+/// the store backend a real store has.
+pub async fn demo_session(state: web::Data<AppState>, body: web::Json<DemoVisitor>) -> Result<HttpResponse, ApiError> {
+    let (_, store) = demo_title(&state, &body.title).await?;
+    let customer_ref = visitor_ref(&body.visitor)?;
+    let customer =
+        state.repo.upsert_customer(&uuid::Uuid::new_v4().to_string(), &store.id, &customer_ref, now()).await?;
+    let (token, expires_at) = mint_customer_token(&state, &customer, state.settings.token_ttl)?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(TokenView {
+        token,
+        expires_at,
+        customer: customer_ref,
+    }))
+}
+
+/// Query of the test checkout page.
+#[derive(Debug, Deserialize)]
+pub struct CheckoutQuery {
+    title: String,
+}
+
+/// `GET /widget/demo/checkout?title=…&visitor=…`: the demo store's test checkout page.
+pub async fn demo_checkout_page(
+    state: web::Data<AppState>,
+    query: web::Query<CheckoutQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (title, _) = demo_title(&state, &query.title).await?;
+    let html = CheckoutPage { name: &title.name, price: price_text(&title) }.render().map_err(ApiError::internal)?;
+    Ok(own_page(html))
+}
+
+/// `POST /widget/demo/checkout`: the test payment; grants the title to the visitor, once.
+pub async fn demo_checkout(state: web::Data<AppState>, body: web::Json<DemoVisitor>) -> Result<HttpResponse, ApiError> {
+    let (title, store) = demo_title(&state, &body.title).await?;
+    let customer = visitor_ref(&body.visitor)?;
+    let reference = validate::ident("reference", &format!("demo-{}-{}", body.visitor, title.id))?;
+    let grant = Grant::purchase(customer, title.id, reference);
+    let (entitlement, created) = grant_entitlement(&state, &store.id, grant, "demo").await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"paid": true, "entitlement": entitlement.id, "new": created})))
+}

@@ -1,0 +1,157 @@
+// What the widget's browser tests and benchmark share: a static "store" web server (the
+// example store page, pages for each case, and a stand-in for the store's backend that mints
+// customer tokens), the store API of the running demo, and headless Chromium.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const { chromium } = createRequire(import.meta.url)('playwright-core');
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+
+export const demo = JSON.parse(readFileSync(process.env.FOUNT_DEMO_JSON, 'utf8'));
+export const sample = readFileSync(`${repo}examples/media/sample.mp3`);
+/** The sample's chapters (examples/media/make-sample.sh). */
+export const CHAPTERS = [0, 12.853, 25.308];
+
+/** Calls the demo store's API with its API key. */
+export async function storeApi(method, path, body) {
+  const r = await fetch(demo.base_url + path, {
+    method,
+    headers: { authorization: `Bearer ${demo.api_key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Grants the demo title to a customer of the store (the store's id for its user). */
+export const grant = (customer) => storeApi('POST', '/v1/entitlements', { customer, title: demo.title_id, kind: 'purchase' });
+/** A customer token, as the store's backend mints one for its signed-in user. */
+export const tokenFor = async (customer) => (await storeApi('POST', `/v1/customers/${encodeURIComponent(customer)}/tokens`)).token;
+
+const html = (body) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Test shop</title></head>
+<body style="margin:0;padding:12px;font-family:sans-serif">${body}</body></html>`;
+
+function pages(url) {
+  const loader = `<script src="${demo.base_url}/widget.js" async></script>`;
+  const user = url.searchParams.get('user');
+  const theme = url.searchParams.get('theme') || 'auto';
+  switch (url.pathname) {
+    case '/':
+      // The example store, as its README serves it, pointed at this run's server.
+      return readFileSync(`${repo}examples/store/index.html`, 'utf8').replaceAll('http://127.0.0.1:8080', demo.base_url);
+    case '/shop':
+      // A signed-in user of the store: the widget asks the store's backend for a token.
+      return html(`<h1>Shop</h1><div id="w" data-fount-title="${demo.title_id}" data-fount-theme="${theme}"
+        data-fount-token-url="/api/fount-token?user=${encodeURIComponent(user)}"></div>${loader}`);
+    case '/later':
+      // A single-page app that adds the player after it starts, as a custom element.
+      return html(`${loader}<script>setTimeout(() => { const p = document.createElement('fount-player');
+        p.setAttribute('title', ${JSON.stringify(demo.title_id)}); p.id = 'w'; document.body.append(p); }, 300);</script>`);
+    case '/plain':
+      // The benchmark's reference: the same audio, unencrypted, in a plain element.
+      return html(`<audio id="plain" preload="metadata" src="/sample.mp3"></audio><button id="go">Play</button>
+        <script>document.getElementById('go').onclick = () => document.getElementById('plain').play();</script>`);
+    default:
+      return null;
+  }
+}
+
+function sendSample(req, res) {
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || '');
+  const headers = { 'content-type': 'audio/mpeg', 'accept-ranges': 'bytes' };
+  if (!range) return res.writeHead(200, { ...headers, 'content-length': sample.length }).end(sample);
+  const start = Number(range[1]);
+  const end = range[2] ? Math.min(Number(range[2]), sample.length - 1) : sample.length - 1;
+  res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${sample.length}`, 'content-length': end - start + 1 });
+  return res.end(sample.subarray(start, end + 1));
+}
+
+/** Starts the store's web server on FOUNT_STORE_PORT (an origin the demo store allows). */
+export async function startStore() {
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://store');
+    try {
+      if (url.pathname === '/api/fount-token') {
+        const token = await tokenFor(url.searchParams.get('user'));
+        return res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ token }));
+      }
+      if (url.pathname === '/sample.mp3') return sendSample(req, res);
+      const page = pages(url);
+      if (page === null) return res.writeHead(404).end();
+      return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+    } catch (e) {
+      return res.writeHead(500).end(String(e));
+    }
+  });
+  const port = Number(process.env.FOUNT_STORE_PORT);
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // The store's allowed origin, and the same server under an origin it did not allow.
+  return { server, origin: `http://localhost:${port}`, otherOrigin: `http://127.0.0.1:${port}` };
+}
+
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'];
+
+/**
+ * Headless Chromium as users have it. playwright-core's default flags turn off third-party
+ * storage partitioning, which Chrome has shipped since version 115, and without it Chromium
+ * refuses a framed player's storage; so its defaults are replaced. `thirdPartyStorage: false`
+ * keeps them, to test the player in a browser that refuses it.
+ */
+export function launch({ thirdPartyStorage = true } = {}) {
+  const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  if (!thirdPartyStorage) return chromium.launch({ executablePath, args: FLAGS.slice(1) });
+  return chromium.launch({ executablePath, ignoreDefaultArgs: true, args: ['--remote-debugging-pipe', ...FLAGS] });
+}
+
+/** A page with the widget's DOM events recorded in `window.fountEvents`. */
+export async function newPage(browser, viewport = { width: 1024, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    window.fountEvents = [];
+    for (const type of ['ready', 'purchased', 'play', 'pause', 'ended', 'error']) {
+      document.addEventListener(`fount:${type}`, (e) => window.fountEvents.push({ type, detail: e.detail, at: performance.now() }));
+    }
+  });
+  return page;
+}
+
+/** Waits for a widget event matching `type` (and `detail.state`, when given); returns it. */
+export async function waitEvent(page, type, state, timeout = 20_000) {
+  const handle = await page.waitForFunction(
+    ([t, s]) => window.fountEvents.find((e) => e.type === t && (!s || e.detail?.state === s)),
+    [type, state], { timeout },
+  );
+  return handle.jsonValue();
+}
+
+/** The player's frame. */
+export function player(page) {
+  const frame = page.frames().find((f) => f.url().startsWith(`${demo.base_url}/widget/player`));
+  assert.ok(frame, 'the player frame is on the page');
+  return frame;
+}
+
+/** The player's `<audio>` state. */
+export const audioState = (frame) => frame.evaluate(() => {
+  const a = document.querySelector('audio');
+  return { time: a.currentTime, paused: a.paused, rate: a.playbackRate, src: a.currentSrc, pitch: a.preservesPitch };
+});
+
+/** Waits until `predicate(audio state)` holds. */
+export async function waitAudio(frame, predicate, what, timeout = 15_000) {
+  const until = Date.now() + timeout;
+  let state;
+  while (Date.now() < until) {
+    state = await audioState(frame);
+    if (predicate(state)) return state;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${what}: last state ${JSON.stringify(state)}`);
+}
