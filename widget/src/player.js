@@ -161,9 +161,10 @@ async function start() {
       document.documentElement.style.setProperty('--accent', config.accent);
     }
     client = await FountClient.create(location.origin);
-    await withToken((t) => client.registerDevice(t, deviceName()));
+    // Signed out: sell, and unlock once the store's page has a token (after sign-in).
+    if (!token) return showBuy(true);
     if (await checkEntitlement()) return;
-    showBuy();
+    showBuy(false);
   } catch (e) {
     fail(e);
   }
@@ -175,9 +176,14 @@ function deviceName() {
 }
 
 let entitled = false;
+let registered = false;
 /** Acquires a license if the customer has the title; true if they do. */
 async function checkEntitlement() {
   if (entitled) return true;
+  if (!registered) {
+    await withToken((t) => client.registerDevice(t, deviceName()));
+    registered = true;
+  }
   try {
     await withToken((t) => client.acquireLicense(t, titleId));
   } catch (e) {
@@ -191,7 +197,7 @@ async function checkEntitlement() {
   return true;
 }
 
-function showBuy() {
+function showBuy(signedOut) {
   const { price, currency, checkoutUrl } = config.title;
   if (price && currency) {
     try {
@@ -202,6 +208,8 @@ function showBuy() {
   if (!config.demo && !checkoutUrl) {
     button.disabled = true;
     $('.note').textContent = 'This title is not on sale here.';
+  } else if (signedOut) {
+    $('.note').textContent = 'Already bought it? Sign in to the store to listen.';
   }
   button.addEventListener('click', buy);
   show('buy');
@@ -237,6 +245,8 @@ function buy() {
     try {
       if (await checkEntitlement()) clearInterval(polling);
     } catch (e) {
+      // Not signed in yet: keep looking; the checkout may sign them in.
+      if (e instanceof FountError && e.code === 'unauthorized') return;
       clearInterval(polling);
       fail(e);
     }
@@ -532,8 +542,8 @@ async function boot() {
   // Ask the host for a token first: the loader answers at once when it has one.
   try {
     await freshToken(true);
-  } catch (e) {
-    if (!config.demo) return fail(e);
+  } catch {
+    // No token: the player sells, signed out.
   }
   return start();
 }

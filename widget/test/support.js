@@ -2,6 +2,7 @@
 // example store page, pages for each case, and a stand-in for the store's backend that mints
 // customer tokens), the store API of the running demo, and headless Chromium.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -15,22 +16,45 @@ export const sample = readFileSync(`${repo}examples/media/sample.mp3`);
 /** The sample's chapters (examples/media/make-sample.sh). */
 export const CHAPTERS = [0, 12.853, 25.308];
 
-/** Calls the demo store's API with its API key. */
-export async function storeApi(method, path, body) {
+/** The stores the pages sell for, by name: the demo's, and a real one (`realStore`). */
+const stores = { demo: { key: demo.api_key, title: demo.title_id } };
+
+/** Calls a store's API (the demo store's by default) with its API key. */
+export async function storeApi(method, path, body, store = 'demo') {
   const r = await fetch(demo.base_url + path, {
     method,
-    headers: { authorization: `Bearer ${demo.api_key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { authorization: `Bearer ${stores[store].key}`, 'content-type': body instanceof Buffer ? 'audio/mpeg' : 'application/json' },
+    body: body === undefined || body instanceof Buffer ? body : JSON.stringify(body),
   });
   const text = await r.text();
   assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
   return text ? JSON.parse(text) : null;
 }
 
-/** Grants the demo title to a customer of the store (the store's id for its user). */
-export const grant = (customer) => storeApi('POST', '/v1/entitlements', { customer, title: demo.title_id, kind: 'purchase' });
+/** Grants a store's title to a customer of the store (the store's id for its user). */
+export const grant = (customer, store = 'demo') => storeApi('POST', '/v1/entitlements', { customer, title: stores[store].title, kind: 'purchase' }, store);
 /** A customer token, as the store's backend mints one for its signed-in user. */
-export const tokenFor = async (customer) => (await storeApi('POST', `/v1/customers/${encodeURIComponent(customer)}/tokens`)).token;
+export const tokenFor = async (customer, store = 'demo') => (await storeApi('POST', `/v1/customers/${encodeURIComponent(customer)}/tokens`, {}, store)).token;
+
+/**
+ * A store that is not a demo store, made as an operator does (`fount-server store create`
+ * and `apikey create` on the demo's data folder), selling the sample through its own
+ * checkout page on `origin`, which it allows to embed the widget. Returns its title id.
+ */
+export async function realStore(origin) {
+  const bin = process.env.FOUNT_SERVER_BIN;
+  const data = process.env.FOUNT_DEMO_JSON.replace(/\/demo\.json$/, '');
+  const cli = (...args) => execFileSync(bin, [...args, '--data', data], { env: { ...process.env, FOUNT_LOG: 'warn' } }).toString();
+  const created = JSON.parse(cli('store', 'create', '--name', 'Riverside Audio'));
+  stores.real = { key: cli('apikey', 'create', '--store', created.id).trim() };
+  const title = await storeApi('POST', '/v1/titles', {
+    title: 'The Fount Sampler', author: 'Fount', price: '6.00', currency: 'USD', checkout_url: `${origin}/checkout`,
+  }, 'real');
+  await storeApi('POST', `/v1/titles/${title.id}/tracks?filename=sample.mp3`, sample, 'real');
+  await storeApi('PATCH', '/v1/store', { allowed_origins: [origin] }, 'real');
+  stores.real.title = title.id;
+  return title.id;
+}
 
 const html = (body) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Test shop</title></head>
@@ -38,7 +62,8 @@ const html = (body) => `<!doctype html><html lang="en"><head><meta charset="utf-
 
 function pages(url) {
   const loader = `<script src="${demo.base_url}/widget.js" async></script>`;
-  const user = url.searchParams.get('user');
+  const user = url.searchParams.get('user') ?? '';
+  const store = url.searchParams.get('store') ?? 'demo';
   const theme = url.searchParams.get('theme') || 'auto';
   switch (url.pathname) {
     case '/':
@@ -46,8 +71,15 @@ function pages(url) {
       return readFileSync(`${repo}examples/store/index.html`, 'utf8').replaceAll('http://127.0.0.1:8080', demo.base_url);
     case '/shop':
       // A signed-in user of the store: the widget asks the store's backend for a token.
-      return html(`<h1>Shop</h1><div id="w" data-fount-title="${demo.title_id}" data-fount-theme="${theme}"
-        data-fount-token-url="/api/fount-token?user=${encodeURIComponent(user)}"></div>${loader}`);
+      return html(`<h1>Shop</h1><div id="w" data-fount-title="${stores[store].title}" data-fount-theme="${theme}"
+        data-fount-token-url="/api/fount-token?${new URLSearchParams({ user, store })}"></div>${loader}`);
+    case '/checkout':
+      // The store's own checkout: it knows its user from `client_reference_id` here (a real
+      // one from its session), takes the payment, and its backend grants the title.
+      return html(`<h1>Checkout</h1><button id="pay">Pay</button><script>
+        document.getElementById('pay').onclick = () => fetch('/api/paid?' + new URLSearchParams({
+          user: atob(new URLSearchParams(location.search).get('client_reference_id').replace(/-/g, '+').replace(/_/g, '/')),
+        }), { method: 'POST' });</script>`);
     case '/later':
       // A single-page app that adds the player after it starts, as a custom element.
       return html(`${loader}<script>setTimeout(() => { const p = document.createElement('fount-player');
@@ -77,8 +109,15 @@ export async function startStore() {
     const url = new URL(req.url, 'http://store');
     try {
       if (url.pathname === '/api/fount-token') {
-        const token = await tokenFor(url.searchParams.get('user'));
+        // The store's backend: a token for its signed-in user, or 401 when nobody is.
+        const user = url.searchParams.get('user');
+        if (!user) return res.writeHead(401).end();
+        const token = await tokenFor(user, url.searchParams.get('store') ?? 'demo');
         return res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ token }));
+      }
+      if (url.pathname === '/api/paid' && req.method === 'POST') {
+        await grant(url.searchParams.get('user'), 'real');
+        return res.writeHead(204).end();
       }
       if (url.pathname === '/sample.mp3') return sendSample(req, res);
       const page = pages(url);

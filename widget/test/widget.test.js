@@ -8,7 +8,8 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import {
-  CHAPTERS, audioState, demo, grant, launch, newPage, player, sample, startStore, storeApi, tokenFor, waitAudio, waitEvent,
+  CHAPTERS, audioState, demo, grant, launch, newPage, player, realStore, sample, startStore, storeApi, tokenFor, waitAudio,
+  waitEvent,
 } from './support.js';
 
 const artifacts = fileURLToPath(new URL('../../artifacts/', import.meta.url));
@@ -201,6 +202,31 @@ test('a reload resumes at the saved position, and so does another device of the 
   const devices = await storeApi('GET', '/v1/customers/carol/devices');
   assert.equal(devices.items.filter((d) => d.status === 'active').length, 2);
   await other.context().close();
+});
+
+test("a real store: signed out, Buy and a sign-in note; signed in, its own checkout and its backend's grant unlock the player", async () => {
+  const title = await realStore(store.origin);
+  const visitor = await newPage(browser);
+  await visitor.goto(`${store.origin}/shop?store=real`);
+  await waitEvent(visitor, 'ready', 'buy');
+  const ui = visitor.frameLocator('iframe');
+  assert.match(await ui.locator('.price').textContent(), /\$6\.00/);
+  assert.match(await ui.locator('.buy .note').textContent(), /Sign in/);
+  await visitor.context().close();
+
+  const page = await newPage(browser);
+  await page.goto(`${store.origin}/shop?store=real&user=gina`);
+  await waitEvent(page, 'ready', 'buy');
+  const [checkout] = await Promise.all([page.waitForEvent('popup'), page.frameLocator('iframe').getByRole('button', { name: 'Buy' }).click()]);
+  const opened = new URL(checkout.url());
+  assert.equal(`${opened.origin}${opened.pathname}`, `${store.origin}/checkout`);
+  assert.equal(Buffer.from(opened.searchParams.get('client_reference_id'), 'base64url').toString(), 'gina');
+  await checkout.getByRole('button', { name: 'Pay' }).click();
+  await waitEvent(page, 'purchased');
+  await waitEvent(page, 'ready', 'player');
+  const granted = await storeApi('GET', '/v1/entitlements?customer=gina', undefined, 'real');
+  assert.deepEqual(granted.items.map((e) => e.title), [title]);
+  await page.context().close();
 });
 
 test('without a service worker the player decrypts into a blob: URL and still plays', async () => {
