@@ -96,11 +96,7 @@ fi
 
 if [[ $what == *widget* ]]; then
   echo "==> widget: click to playing, and what it loads"
-  need_apt chromium fonts-liberation
-  bash scripts/build-wasm.sh
-  FOUNT_STORE_PORT=$(free_port)
-  export FOUNT_STORE_PORT
-  start_demo --allow-origin "http://localhost:$FOUNT_STORE_PORT"
+  start_widget_demo
   (cd widget && NODE_PATH="$ROOT/tools/node_modules" node bench/play-latency.js) | tee -a "$results"
 fi
 

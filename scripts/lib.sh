@@ -102,3 +102,14 @@ demo_customer() {
   demo_store POST /v1/entitlements "{\"customer\":\"$1\",\"title\":\"$(demo_field title_id)\",\"kind\":\"purchase\"}" >/dev/null
   demo_store POST "/v1/customers/$1/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }
+
+# start_widget_demo: the wasm SDK built (the server embeds it for the widget's player), then
+# the demo, letting pages on http://localhost:$FOUNT_STORE_PORT (a free port, exported) embed
+# its widget.
+start_widget_demo() {
+  need_apt chromium fonts-liberation
+  bash "$ROOT/scripts/build-wasm.sh"
+  FOUNT_STORE_PORT=$(free_port)
+  export FOUNT_STORE_PORT
+  start_demo --allow-origin "http://localhost:$FOUNT_STORE_PORT"
+}

@@ -5,13 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-need_apt chromium fonts-liberation
 need_tools
-# The player's decryption module is built into the server: build it first.
-bash scripts/build-wasm.sh
-FOUNT_STORE_PORT=$(free_port)
-export FOUNT_STORE_PORT
-start_demo --allow-origin "http://localhost:$FOUNT_STORE_PORT"
+start_widget_demo
 # The tests also make a store that is not a demo store, with the CLI, as an operator does.
 export FOUNT_SERVER_BIN="$ROOT/target/debug/fount-server"
 (cd widget && NODE_PATH="$ROOT/tools/node_modules" node --test --test-concurrency=1 test/*.test.js)

@@ -49,7 +49,7 @@
       state: () => ({ ...(state.status || {}) }),
     };
     state.send = send;
-    frame.addEventListener('load', () => widgets.set(frame.contentWindow, state));
+    // The frame's window object stays the same across its navigations.
     widgets.set(frame.contentWindow, state);
   }
 

@@ -148,9 +148,9 @@ export function launch({ thirdPartyStorage = true } = {}) {
   return chromium.launch({ executablePath, ignoreDefaultArgs: true, args: ['--remote-debugging-pipe', ...FLAGS] });
 }
 
-/** A page with the widget's DOM events recorded in `window.fountEvents`. */
-export async function newPage(browser, viewport = { width: 1024, height: 800 }) {
-  const context = await browser.newContext({ viewport });
+/** A page in a new browser profile, with the widget's DOM events recorded in `window.fountEvents`. */
+export async function newPage(browser, viewport = { width: 1024, height: 800 }, contextOptions = {}) {
+  const context = await browser.newContext({ viewport, ...contextOptions });
   const page = await context.newPage();
   await page.addInitScript(() => {
     window.fountEvents = [];

@@ -231,19 +231,14 @@ test("a real store: signed out, Buy and a sign-in note; signed in, its own check
 
 test('without a service worker the player decrypts into a blob: URL and still plays', async () => {
   await grant('frank');
-  const context = await browser.newContext({ serviceWorkers: 'block' });
-  const page = await context.newPage();
-  await page.addInitScript(() => {
-    window.fountEvents = [];
-    document.addEventListener('fount:ready', (e) => window.fountEvents.push({ type: 'ready', detail: e.detail }));
-  });
+  const page = await newPage(browser, undefined, { serviceWorkers: 'block' });
   await page.goto(`${store.origin}/shop?user=frank`);
   await waitEvent(page, 'ready', 'player');
   const frame = player(page);
   await page.frameLocator('iframe').getByRole('button', { name: 'Play' }).click();
   const playing = await waitAudio(frame, (a) => !a.paused && a.time > 1, 'playback advances');
   assert.match(playing.src, /^blob:/);
-  await context.close();
+  await page.context().close();
 });
 
 test('another customer cannot play', async () => {

@@ -78,10 +78,9 @@ pub async fn list(
     };
     let items = state
         .repo
-        .entitlements(&auth.store.id, customer.as_deref())
+        .entitlements(&auth.store.id, customer.as_deref(), query.title.as_deref())
         .await?
         .into_iter()
-        .filter(|e| query.title.as_ref().is_none_or(|t| *t == e.title_id))
         .map(EntitlementView::from)
         .collect();
     Ok(HttpResponse::Ok().json(List { items }))

@@ -36,10 +36,10 @@ async fn entitlement(
     }
     let ended = state
         .repo
-        .entitlements(&auth.store_id, Some(&auth.customer_id))
+        .entitlements(&auth.store_id, Some(&auth.customer_id), Some(title_id))
         .await?
         .into_iter()
-        .any(|e| e.title_id == title_id && e.revoked_at.is_none() && e.ends_at.is_some_and(|end| end <= t));
+        .any(|e| e.revoked_at.is_none() && e.ends_at.is_some_and(|end| end <= t));
     Err(if ended {
         ApiError::new(problem::RENTAL_ENDED, "the rental of this title has ended")
     } else {

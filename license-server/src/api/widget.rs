@@ -8,6 +8,8 @@
 //! makes it inside the browser, for the player page alone.
 
 use actix_web::http::header;
+use std::sync::OnceLock;
+
 use actix_web::middleware::Compress;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template as _;
@@ -22,23 +24,62 @@ use crate::error::{ApiError, problem};
 use crate::pages::{CheckoutPage, DemoPage, PlayerPage};
 use crate::state::{AppState, now};
 
-const LOADER: &str = include_str!("../../../widget/src/loader.js");
-const PLAYER_JS: &str = include_str!("../../../widget/src/player.js");
-const PLAYER_CSS: &str = include_str!("../../../widget/src/player.css");
-const CHECKOUT_JS: &str = include_str!("../../../widget/src/checkout.js");
-const DEMO_PAGE_JS: &str = include_str!("../../../widget/src/demo-page.js");
-const DEMO_COVER: &str = include_str!("../../../widget/src/demo-cover.svg");
-const SERVICE_WORKER: &str = include_str!("../../../widget/src/sw.js");
-const SDK_INDEX: &str = include_str!("../../../bindings/wasm/js/src/index.js");
-const SDK_ERRORS: &str = include_str!("../../../bindings/wasm/js/src/errors.js");
-const SDK_HOSTS: &str = include_str!("../../../bindings/wasm/js/src/hosts.js");
-#[cfg(fount_widget_wasm)]
-const WASM: Option<(&[u8], &[u8])> =
-    Some((include_bytes!(env!("FOUNT_WASM_JS")), include_bytes!(env!("FOUNT_WASM_BIN"))));
-#[cfg(not(fount_widget_wasm))]
-const WASM: Option<(&[u8], &[u8])> = None;
-
 const JS: &str = "text/javascript; charset=utf-8";
+
+/// A file built into the server. Its strong ETag is a digest of the bytes, taken once.
+struct Asset {
+    body: &'static [u8],
+    content_type: &'static str,
+    max_age: u32,
+    etag: OnceLock<String>,
+}
+
+impl Asset {
+    const fn new(body: &'static [u8], content_type: &'static str, max_age: u32) -> Self {
+        Asset { body, content_type, max_age, etag: OnceLock::new() }
+    }
+
+    fn etag(&self) -> &str {
+        self.etag.get_or_init(|| {
+            let digest = ring::digest::digest(&ring::digest::SHA256, self.body);
+            format!("\"{}\"", fount_sdk::encoding::b64(&digest.as_ref()[..12]))
+        })
+    }
+
+    /// The file, or 304 when the client has this version.
+    fn respond(&self, req: &HttpRequest) -> HttpResponse {
+        let etag = self.etag();
+        let mut response = HttpResponse::Ok();
+        response
+            .insert_header((header::ETAG, etag))
+            .insert_header((header::CACHE_CONTROL, format!("public, max-age={}", self.max_age)))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header(("cross-origin-resource-policy", "cross-origin"));
+        if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag) {
+            return response.status(actix_web::http::StatusCode::NOT_MODIFIED).finish();
+        }
+        response.content_type(self.content_type).body(self.body)
+    }
+}
+
+// The loader may be cached for 5 minutes; the rest is revalidated on each use.
+static LOADER: Asset = Asset::new(include_bytes!("../../../widget/src/loader.js"), JS, 300);
+static PLAYER_JS: Asset = Asset::new(include_bytes!("../../../widget/src/player.js"), JS, 0);
+static PLAYER_CSS: Asset = Asset::new(include_bytes!("../../../widget/src/player.css"), "text/css; charset=utf-8", 0);
+static CHECKOUT_JS: Asset = Asset::new(include_bytes!("../../../widget/src/checkout.js"), JS, 0);
+static DEMO_PAGE_JS: Asset = Asset::new(include_bytes!("../../../widget/src/demo-page.js"), JS, 0);
+static DEMO_COVER: Asset = Asset::new(include_bytes!("../../../widget/src/demo-cover.svg"), "image/svg+xml", 0);
+static SERVICE_WORKER: Asset = Asset::new(include_bytes!("../../../widget/src/sw.js"), JS, 0);
+static SDK_INDEX: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/index.js"), JS, 0);
+static SDK_ERRORS: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/errors.js"), JS, 0);
+static SDK_HOSTS: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/hosts.js"), JS, 0);
+#[cfg(fount_widget_wasm)]
+static WASM: Option<(Asset, Asset)> = Some((
+    Asset::new(include_bytes!(env!("FOUNT_WASM_JS")), JS, 0),
+    Asset::new(include_bytes!(env!("FOUNT_WASM_BIN")), "application/wasm", 0),
+));
+#[cfg(not(fount_widget_wasm))]
+static WASM: Option<(Asset, Asset)> = None;
 
 /// Registers the widget's routes. Its files are compressed on the way out (the player's
 /// WebAssembly is most of what a first visit downloads); the API's responses are not, as
@@ -59,38 +100,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// A static asset with a strong ETag, revalidated on each use.
-fn asset(req: &HttpRequest, body: &'static [u8], content_type: &str, max_age: u32) -> HttpResponse {
-    let digest = ring::digest::digest(&ring::digest::SHA256, body);
-    let etag = format!("\"{}\"", fount_sdk::encoding::b64(&digest.as_ref()[..12]));
-    let mut response = HttpResponse::Ok();
-    response
-        .insert_header((header::ETAG, etag.clone()))
-        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header(("cross-origin-resource-policy", "cross-origin"));
-    if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag) {
-        return response.status(actix_web::http::StatusCode::NOT_MODIFIED).finish();
-    }
-    response.content_type(content_type).body(body)
-}
-
 /// `/widget.js`: the loader.
 pub async fn loader(req: HttpRequest) -> HttpResponse {
-    asset(&req, LOADER.as_bytes(), JS, 300)
+    LOADER.respond(&req)
 }
 
 /// `/widget/assets/{file}`: the player's script and styles, the checkout's script.
 pub async fn assets(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (body, kind) = match path.as_str() {
-        "player.js" => (PLAYER_JS, JS),
-        "player.css" => (PLAYER_CSS, "text/css; charset=utf-8"),
-        "checkout.js" => (CHECKOUT_JS, JS),
-        "demo-page.js" => (DEMO_PAGE_JS, JS),
-        "demo-cover.svg" => (DEMO_COVER, "image/svg+xml"),
+    let asset = match path.as_str() {
+        "player.js" => &PLAYER_JS,
+        "player.css" => &PLAYER_CSS,
+        "checkout.js" => &CHECKOUT_JS,
+        "demo-page.js" => &DEMO_PAGE_JS,
+        "demo-cover.svg" => &DEMO_COVER,
         _ => return Err(ApiError::not_found("widget asset")),
     };
-    Ok(asset(&req, body.as_bytes(), kind, 0))
+    Ok(asset.respond(&req))
 }
 
 /// `/widget/sdk/{dir}/{file}`: the JavaScript SDK, laid out as in its package so its relative
@@ -103,19 +128,20 @@ pub async fn sdk(req: HttpRequest, path: web::Path<(String, String)>) -> Result<
             "this server was built without the player's decryption module; run scripts/build-wasm.sh, then rebuild fount-server",
         )
     };
-    Ok(match (dir.as_str(), file.as_str()) {
-        ("src", "index.js") => asset(&req, SDK_INDEX.as_bytes(), JS, 0),
-        ("src", "errors.js") => asset(&req, SDK_ERRORS.as_bytes(), JS, 0),
-        ("src", "hosts.js") => asset(&req, SDK_HOSTS.as_bytes(), JS, 0),
-        ("pkg", "fount_wasm.js") => asset(&req, WASM.ok_or_else(missing)?.0, JS, 0),
-        ("pkg", "fount_wasm_bg.wasm") => asset(&req, WASM.ok_or_else(missing)?.1, "application/wasm", 0),
+    let asset = match (dir.as_str(), file.as_str()) {
+        ("src", "index.js") => &SDK_INDEX,
+        ("src", "errors.js") => &SDK_ERRORS,
+        ("src", "hosts.js") => &SDK_HOSTS,
+        ("pkg", "fount_wasm.js") => &WASM.as_ref().ok_or_else(missing)?.0,
+        ("pkg", "fount_wasm_bg.wasm") => &WASM.as_ref().ok_or_else(missing)?.1,
         _ => return Err(ApiError::not_found("SDK file")),
-    })
+    };
+    Ok(asset.respond(&req))
 }
 
 /// `/widget/sw.js`: the player's service worker (scope `/widget/`).
 pub async fn service_worker(req: HttpRequest) -> HttpResponse {
-    let mut response = asset(&req, SERVICE_WORKER.as_bytes(), JS, 0);
+    let mut response = SERVICE_WORKER.respond(&req);
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"),
@@ -133,8 +159,7 @@ pub struct PlayerQuery {
     accent: Option<String>,
 }
 
-fn frame_ancestors(store: &Store) -> String {
-    let origins = store.origins();
+fn frame_ancestors(origins: &[String]) -> String {
     if origins.is_empty() { "'none'".to_owned() } else { origins.join(" ") }
 }
 
@@ -165,13 +190,14 @@ pub async fn player(state: web::Data<AppState>, query: web::Query<PlayerQuery>) 
         .as_deref()
         .filter(|a| a.len() == 7 && a.starts_with('#') && a[1..].bytes().all(|b| b.is_ascii_hexdigit()));
     let duration: f64 = tracks.iter().map(|t| t.duration).sum();
+    let origins = store.origins();
     let config = serde_json::json!({
         "title": {
             "id": title.id, "name": title.name, "author": title.author, "cover": title.cover_url,
             "duration": duration, "price": title.price, "currency": title.currency, "checkoutUrl": title.checkout_url,
         },
         "demo": store.demo,
-        "allowedOrigins": store.origins(),
+        "allowedOrigins": origins,
         "accent": accent,
     });
     let page = PlayerPage {
@@ -187,7 +213,7 @@ pub async fn player(state: web::Data<AppState>, query: web::Query<PlayerQuery>) 
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' https: data:; \
          media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'none'; base-uri 'none'; \
          form-action 'none'; frame-ancestors {}",
-        frame_ancestors(&store)
+        frame_ancestors(&origins)
     );
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

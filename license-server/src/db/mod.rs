@@ -97,8 +97,13 @@ pub trait Repository: Send + Sync + 'static {
     async fn grant(&self, new_id: &str, grant: &NewEntitlement, now: i64) -> DbResult<(EntitlementRow, bool)>;
     /// An entitlement by id.
     async fn entitlement(&self, id: &str) -> DbResult<Option<EntitlementRow>>;
-    /// A store's entitlements, optionally of one customer, newest first.
-    async fn entitlements(&self, store_id: &str, customer_id: Option<&str>) -> DbResult<Vec<EntitlementRow>>;
+    /// A store's entitlements, optionally of one customer and one title, newest first.
+    async fn entitlements(
+        &self,
+        store_id: &str,
+        customer_id: Option<&str>,
+        title_id: Option<&str>,
+    ) -> DbResult<Vec<EntitlementRow>>;
     /// Revokes an entitlement and the active licenses issued under it.
     async fn revoke_entitlement(&self, id: &str, now: i64) -> DbResult<Option<EntitlementRow>>;
     /// The entitlement that lets `customer` have `title` at `now`, or at a later start:

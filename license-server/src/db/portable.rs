@@ -276,12 +276,14 @@ macro_rules! portable_repository {
                 Ok(sqlx::query_as("SELECT * FROM entitlements WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
             }
 
-            async fn entitlements(&self, store_id: &str, customer_id: Option<&str>) -> $crate::db::DbResult<Vec<$crate::db::EntitlementRow>> {
+            async fn entitlements(&self, store_id: &str, customer_id: Option<&str>, title_id: Option<&str>) -> $crate::db::DbResult<Vec<$crate::db::EntitlementRow>> {
                 Ok(sqlx::query_as(
-                    "SELECT * FROM entitlements WHERE store_id = $1 AND ($2 IS NULL OR customer_id = $2) ORDER BY created_at DESC, id",
+                    "SELECT * FROM entitlements WHERE store_id = $1 AND ($2 IS NULL OR customer_id = $2) AND ($3 IS NULL OR title_id = $3) \
+                     ORDER BY created_at DESC, id",
                 )
                 .bind(store_id)
                 .bind(customer_id)
+                .bind(title_id)
                 .fetch_all(&self.read)
                 .await?)
             }

@@ -15,8 +15,7 @@ const LINK: &str = "plink_1TestLink";
 fn signature(secret: &str, t: i64, payload: &[u8]) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     let tag = hmac::sign(&key, &[t.to_string().as_bytes(), b".", payload].concat());
-    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={t},v1={hex}")
+    format!("t={t},v1={}", hex::encode(tag))
 }
 
 fn completed(session: &str, customer: &str, link: &str) -> Value {

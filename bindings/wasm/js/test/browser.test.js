@@ -4,61 +4,26 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { extname, join, normalize } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-// playwright-core comes from the repository's tools/ (NODE_PATH), not this package's
-// dependencies: the package itself depends on nothing.
-const { chromium } = createRequire(import.meta.url)('playwright-core');
+import { demo, launchChromium, staticServer, store } from './support.js';
 
-const demo = JSON.parse(readFileSync(process.env.FOUNT_DEMO_JSON, 'utf8'));
 const sampleSha256 = createHash('sha256').update(readFileSync(process.env.FOUNT_SAMPLE)).digest('hex');
 const root = fileURLToPath(new URL('..', import.meta.url));
-const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
 
 let server, browser, origin;
 
 before(async () => {
-  server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Fount SDK test</title>');
-      return;
-    }
-    try {
-      const body = await readFile(join(root, path));
-      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  });
+  // The package's own files, and an empty page to run them in.
+  ({ server, origin } = await staticServer(root, (path) => (path === '/' ? '<!doctype html><title>Fount SDK test</title>' : undefined)));
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   server?.close();
 });
-
-async function store(method, path, body = {}) {
-  const r = await fetch(demo.base_url + path, {
-    method,
-    headers: { authorization: `Bearer ${demo.api_key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  assert.ok(r.ok, `${method} ${path}: ${r.status}`);
-  return r.json();
-}
 
 test('the whole path in Chromium, with a non-extractable key that survives a reload', async () => {
   const customer = `browser-${Date.now()}`;

@@ -9,20 +9,10 @@ import {
   UnauthorizedError, WrongDeviceError, DeviceNotRegisteredError, InvalidInputError, ReturnedError,
   fetchTransport, memoryStorage, webCryptoKeyStore,
 } from '../src/index.js';
+import { demo, store } from './support.js';
 
-const demo = JSON.parse(readFileSync(process.env.FOUNT_DEMO_JSON, 'utf8'));
 const sample = new Uint8Array(readFileSync(process.env.FOUNT_SAMPLE));
 const title = demo.title_id;
-
-async function store(method, path, body = {}) {
-  const r = await fetch(demo.base_url + path, {
-    method,
-    headers: { authorization: `Bearer ${demo.api_key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  assert.ok(r.ok, `${method} ${path}: ${r.status}`);
-  return r.json();
-}
 
 async function customer(name) {
   const id = `js-${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
