@@ -11,4 +11,4 @@ step "TypeScript declarations (tsc --strict)" "$ROOT/tools/node_modules/.bin/tsc
 export FOUNT_SAMPLE="$ROOT/examples/media/sample.mp3"
 start_demo
 # Node resolves playwright-core from tools/node_modules.
-(cd bindings/wasm/js && NODE_PATH="$ROOT/tools/node_modules" node --test test/*.test.js)
+(cd bindings/wasm/js && NODE_PATH="$ROOT/tools/node_modules" node --test --test-timeout=180000 test/*.test.js)

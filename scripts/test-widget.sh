@@ -9,4 +9,4 @@ need_tools
 start_widget_demo
 # The tests also make a store that is not a demo store, with the CLI, as an operator does.
 export FOUNT_SERVER_BIN="$ROOT/target/debug/fount-server"
-(cd widget && NODE_PATH="$ROOT/tools/node_modules" node --test --test-concurrency=1 test/*.test.js)
+(cd widget && NODE_PATH="$ROOT/tools/node_modules" node --test --test-concurrency=1 --test-timeout=180000 test/*.test.js)

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -48,6 +49,18 @@ pub struct ServeArgs {
     /// Largest JSON body, bytes.
     #[arg(long, env = "FOUNT_MAX_JSON_BYTES", default_value_t = Limits::default().json_bytes)]
     pub max_json_bytes: usize,
+    /// Longest pause between two parts of a request body, seconds; then it is refused (408).
+    #[arg(long, env = "FOUNT_BODY_TIMEOUT_SECONDS", default_value_t = Limits::default().body_idle.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_seconds: u64,
+    /// Longest a client may take to send a request's head, seconds.
+    #[arg(long, env = "FOUNT_HEAD_TIMEOUT_SECONDS", default_value_t = Limits::default().head_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub head_timeout_seconds: u64,
+    /// How long an idle kept-alive connection stays open, seconds (0: no keep-alive).
+    #[arg(long, env = "FOUNT_KEEP_ALIVE_SECONDS", default_value_t = Limits::default().keep_alive.as_secs(), value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub keep_alive_seconds: u64,
+    /// Most connections served at once (default: what the open-file limit allows).
+    #[arg(long, env = "FOUNT_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
     /// How often to reload signing keys, seconds (picks up `keys rotate`).
     #[arg(long, env = "FOUNT_KEY_RELOAD_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub key_reload_seconds: u64,
@@ -67,7 +80,14 @@ impl ServeArgs {
             .clone()
             .map(|u| u.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| default_public_url(self.listen));
-        s.limits = Limits { json_bytes: self.max_json_bytes, upload_bytes: self.max_upload_bytes };
+        s.limits = Limits {
+            json_bytes: self.max_json_bytes,
+            upload_bytes: self.max_upload_bytes,
+            body_idle: Duration::from_secs(self.body_timeout_seconds),
+            head_timeout: Duration::from_secs(self.head_timeout_seconds),
+            keep_alive: Duration::from_secs(self.keep_alive_seconds),
+            max_connections: self.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        };
         s.key_reload = std::time::Duration::from_secs(self.key_reload_seconds);
         s
     }

@@ -2,20 +2,53 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-/// Limits on what clients may send.
+/// Limits on what clients may send, and on how long and how many of them the server waits
+/// for. docs/operations.md explains each.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest JSON body, bytes.
     pub json_bytes: usize,
     /// Largest audio upload, bytes.
     pub upload_bytes: u64,
+    /// Longest pause between two parts of a request body before it is refused (408).
+    pub body_idle: Duration,
+    /// Longest a client may take to send a request's head once it has begun.
+    pub head_timeout: Duration,
+    /// How long an idle kept-alive connection stays open.
+    pub keep_alive: Duration,
+    /// Most connections served at once, across the server's workers; more wait in the
+    /// listen queue. `None`: derived from the open-file limit (see
+    /// [`connection_budget`]).
+    pub max_connections: Option<usize>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { json_bytes: 64 * 1024, upload_bytes: 1024 * 1024 * 1024 }
+        Limits {
+            json_bytes: 64 * 1024,
+            upload_bytes: 1024 * 1024 * 1024,
+            body_idle: Duration::from_secs(20),
+            head_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(5),
+            max_connections: None,
+        }
     }
+}
+
+/// File descriptors kept back from client connections: database connections, sealed files
+/// being served or written, logs.
+pub const RESERVED_FILES: u64 = 128;
+
+/// How many connections the server can take at once without running out of file
+/// descriptors: the open-file limit (raised to its hard maximum first) less
+/// [`RESERVED_FILES`], and at least 16. Past this, a server that kept accepting would fail
+/// to open anything, its own health checks included; with it, new connections wait in the
+/// listen queue until one is free.
+pub fn connection_budget() -> usize {
+    let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    usize::try_from(files.saturating_sub(RESERVED_FILES).max(16)).unwrap_or(usize::MAX)
 }
 
 /// Everything the server needs to start.

@@ -48,7 +48,11 @@ problems! {
     INVALID_SIGNATURE = ("invalid-signature", 400, "Invalid signature", "A signed request (a payment provider's webhook) does not carry a valid, current signature for this endpoint's secret.");
     UNAUTHORIZED = ("unauthorized", 401, "Unauthorized", "No credentials, or credentials that are not valid here. Store backends send `Authorization: Bearer <API key>`; apps send `Authorization: Bearer <customer token>` minted by their store's backend. Tokens expire: mint a new one.");
     NOT_FOUND = ("not-found", 404, "Not found", "There is nothing here, or nothing this caller may see. Resources of another store are reported as not found.");
-    METHOD_NOT_ALLOWED = ("method-not-allowed", 405, "Method not allowed", "This resource exists but does not accept this method.");
+    METHOD_NOT_ALLOWED = ("method-not-allowed", 405, "Method not allowed", "This resource exists but does not accept this method. The `Allow` header lists the methods it accepts.");
+    REQUEST_TIMEOUT = ("request-timeout", 408, "Request timeout", "The request body stopped arriving: no part of it came for the server's body timeout. Send the body without long pauses; the connection is closed after this answer.");
+    INCOMPLETE_BODY = ("incomplete-body", 400, "Incomplete body", "The connection ended, or the body's chunked framing broke, before the body was complete. Send the request again.");
+    URI_TOO_LONG = ("uri-too-long", 414, "URI too long", "The request target (path and query) is longer than the server accepts. `limit` gives the maximum in bytes.");
+    HEADERS_TOO_LARGE = ("headers-too-large", 431, "Request headers too large", "The request's headers are larger than the server accepts. `limit` gives the maximum in bytes.");
     RANGE_NOT_SATISFIABLE = ("range-not-satisfiable", 416, "Range not satisfiable", "The requested byte range lies outside the file. `size` gives the file's length.");
     PAYLOAD_TOO_LARGE = ("payload-too-large", 413, "Payload too large", "The body is larger than this endpoint accepts. `limit` gives the maximum in bytes.");
     UNSUPPORTED_MEDIA_TYPE = ("unsupported-media-type", 415, "Unsupported media type", "The body's content type is not accepted here, or an uploaded file is not audio Fount can read (MP3, AAC/M4A, FLAC, Ogg Vorbis, WAV).");
@@ -59,7 +63,7 @@ problems! {
     LICENSE_NOT_ACTIVE = ("license-not-active", 409, "License not active", "The license was returned, revoked or has expired; it cannot be renewed or returned. `license_status` gives its state.");
     CONFLICT = ("conflict", 409, "Conflict", "The request conflicts with a concurrent change. Retry it.");
     INTERNAL = ("internal", 500, "Internal error", "Something failed on the server. It has been logged; the request can be retried.");
-    UNAVAILABLE = ("unavailable", 503, "Service unavailable", "A dependency of the server (its database) is not answering.");
+    UNAVAILABLE = ("unavailable", 503, "Service unavailable", "A dependency of the server (its database) is not answering, or cannot take writes. Retry after the number of seconds in `Retry-After`.");
 }
 
 /// A problem details body (RFC 9457).
@@ -189,17 +193,24 @@ impl ResponseError for ApiError {
     }
 }
 
+/// How long a client should wait before retrying when the database is unavailable, seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        if e.is_unique_violation() {
-            return ApiError::new(problem::CONFLICT, "a concurrent request changed the same data; retry");
-        }
-        match &e {
-            crate::db::DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+        use crate::db::Failure;
+        match e.failure() {
+            Failure::Conflict => ApiError::new(problem::CONFLICT, "a concurrent request changed the same data; retry"),
+            Failure::Unavailable(why) => {
                 tracing::error!(error = %e, "database unavailable");
-                ApiError::new(problem::UNAVAILABLE, "the database is not answering; retry later")
+                ApiError::new(problem::UNAVAILABLE, format!("{why}; retry later"))
+                    .header(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string())
             }
-            _ => ApiError::internal(e),
+            Failure::Unstorable => ApiError::new(
+                problem::INVALID_PARAMETER,
+                "a value holds a character that cannot be stored (such as NUL)",
+            ),
+            Failure::Other => ApiError::internal(e),
         }
     }
 }
@@ -208,23 +219,6 @@ impl From<crate::crypto::kek::KekError> for ApiError {
     fn from(e: crate::crypto::kek::KekError) -> Self {
         ApiError::internal(e)
     }
-}
-
-/// Maps actix's JSON extractor errors to problems: bad syntax is 400, a schema mismatch 422,
-/// too large 413, a wrong content type 415.
-pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError as J;
-    let api = match err {
-        J::OverflowKnownLength { limit, .. } | J::Overflow { limit } => {
-            ApiError::new(problem::PAYLOAD_TOO_LARGE, format!("the JSON body is larger than {limit} bytes"))
-                .with("limit", limit)
-        }
-        J::ContentType => ApiError::new(problem::UNSUPPORTED_MEDIA_TYPE, "send the body as application/json"),
-        J::Deserialize(e) if e.is_data() => ApiError::new(problem::INVALID_BODY, e.to_string()),
-        J::Deserialize(e) => ApiError::new(problem::MALFORMED_JSON, e.to_string()),
-        other => ApiError::new(problem::MALFORMED_JSON, other.to_string()),
-    };
-    api.into()
 }
 
 /// Maps query-string extractor errors to a 400 problem.

@@ -7,6 +7,8 @@
 //!
 //! * [`api`]: the routes ([`api::configure`], shared by `main` and the tests), request and
 //!   response bodies, and the OpenAPI description;
+//! * [`edge`]: what every request passes through: body timeouts and unread bodies, input
+//!   checks, the JSON extractor, resources that answer 405 with `Allow`;
 //! * [`error`]: every error as RFC 9457 problem details, mapped in one place;
 //! * [`auth`]: API keys for store backends, short-lived tokens for customers;
 //! * [`db`]: one repository trait, SQLite and PostgreSQL behind it;
@@ -38,6 +40,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod edge;
 pub mod error;
 pub mod media;
 pub mod operations;

@@ -1,8 +1,11 @@
 //! Running the HTTP server.
 
+use actix_web::http::KeepAlive;
 use actix_web::{App, HttpServer, middleware};
 
 use crate::api;
+use crate::edge::body::BodyGuard;
+use crate::edge::input::InputGuard;
 use crate::state::AppState;
 
 /// Binds `state.settings.listen` and serves until stopped. Reloads signing keys periodically
@@ -25,12 +28,23 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
             }
         }
     });
+    let limits = state.settings.limits;
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let max_connections = limits.max_connections.unwrap_or_else(crate::config::connection_budget);
     let server = HttpServer::new(move || {
         let state = state.clone();
+        // The last wrap runs first: the log sees every answer, the body guard every body.
         App::new()
-            .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#).log_target("fount::http"))
             .configure(move |cfg| api::configure(cfg, state))
+            .wrap(InputGuard)
+            .wrap(BodyGuard::new(limits.body_idle))
+            .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#).log_target("fount::http"))
     })
+    .workers(workers)
+    // actix counts per worker.
+    .max_connections(max_connections.div_ceil(workers).max(1))
+    .client_request_timeout(limits.head_timeout)
+    .keep_alive(if limits.keep_alive.is_zero() { KeepAlive::Disabled } else { KeepAlive::Timeout(limits.keep_alive) })
     .listen(listener)?
     .run();
     Ok(server)

@@ -8,6 +8,11 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+// Every request these tests make, the SDK's included, has a deadline: a server that hangs
+// fails the test in seconds, never holds up the test command.
+const untimedFetch = globalThis.fetch;
+globalThis.fetch = (url, init = {}) => untimedFetch(url, { signal: AbortSignal.timeout(30_000), ...init });
+
 const { chromium } = createRequire(import.meta.url)('playwright-core');
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 

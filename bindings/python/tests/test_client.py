@@ -33,7 +33,7 @@ def store(method, path, body=None):
     req = urllib.request.Request(DEMO["base_url"] + path, method=method, data=json.dumps(body or {}).encode())
     req.add_header("Authorization", "Bearer " + DEMO["api_key"])
     req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req) as r:
+    with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
 
 

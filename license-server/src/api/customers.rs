@@ -6,6 +6,7 @@ use super::validate;
 use super::views::{DeviceView, List, TokenRequest, TokenView};
 use crate::auth::{MAX_TOKEN_TTL, StoreAuth, mint_customer_token};
 use crate::db::CustomerRow;
+use crate::edge::MaybeJson;
 use crate::error::ApiError;
 use crate::state::{AppState, now};
 
@@ -37,10 +38,10 @@ pub async fn mint_token(
     state: web::Data<AppState>,
     auth: StoreAuth,
     path: web::Path<String>,
-    body: Option<web::Json<TokenRequest>>,
+    body: MaybeJson<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let external = validate::ident("customer", &path)?;
-    let ttl = body.and_then(|b| b.ttl_seconds).unwrap_or(state.settings.token_ttl);
+    let ttl = body.0.and_then(|b| b.ttl_seconds).unwrap_or(state.settings.token_ttl);
     if !(60..=MAX_TOKEN_TTL).contains(&ttl) {
         return Err(ApiError::validation(format!("`ttl_seconds` must be 60 to {MAX_TOKEN_TTL}")));
     }

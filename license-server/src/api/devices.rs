@@ -7,6 +7,7 @@ use super::validate;
 use super::views::{DeviceView, RegisterDevice};
 use crate::auth::CustomerAuth;
 use crate::db::{NewDevice, Registration};
+use crate::edge::Json;
 use crate::error::{ApiError, problem};
 use crate::state::{AppState, now};
 
@@ -21,7 +22,7 @@ use crate::state::{AppState, now};
 pub async fn register(
     state: web::Data<AppState>,
     auth: CustomerAuth,
-    body: web::Json<RegisterDevice>,
+    body: Json<RegisterDevice>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let jwk: Jwk = serde_json::from_value(b.jwk)

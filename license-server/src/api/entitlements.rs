@@ -8,6 +8,7 @@ use super::validate;
 use super::views::{EntitlementKind, EntitlementView, Filter, Grant, List};
 use crate::auth::StoreAuth;
 use crate::db::NewEntitlement;
+use crate::edge::Json;
 use crate::error::ApiError;
 use crate::state::{AppState, now};
 
@@ -17,11 +18,7 @@ use crate::state::{AppState, now};
     responses((status = 201, description = "Granted", body = EntitlementView),
               (status = 200, description = "Already granted with this reference", body = EntitlementView),
               (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn grant(
-    state: web::Data<AppState>,
-    auth: StoreAuth,
-    body: web::Json<Grant>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn grant(state: web::Data<AppState>, auth: StoreAuth, body: Json<Grant>) -> Result<HttpResponse, ApiError> {
     let g = body.into_inner();
     let (entitlement, created) = grant_entitlement(&state, &auth.store.id, g, "api").await?;
     let view = EntitlementView::from(entitlement);

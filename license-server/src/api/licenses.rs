@@ -16,6 +16,7 @@ use super::customers::customer_filter;
 use super::views::{Acquire, Filter, IssuedLicense, LicenseView, List, effective_status};
 use crate::auth::{CustomerAuth, StoreAuth};
 use crate::db::{EntitlementRow, LicenseGrant, LicenseRow, Store, TitleRow};
+use crate::edge::Json;
 use crate::error::{ApiError, problem};
 use crate::media::package::content_key;
 use crate::state::{AppState, now};
@@ -94,7 +95,7 @@ fn issued(state: &AppState, row: &LicenseRow, license: String) -> IssuedLicense 
 pub async fn acquire(
     state: web::Data<AppState>,
     auth: CustomerAuth,
-    body: web::Json<Acquire>,
+    body: Json<Acquire>,
 ) -> Result<HttpResponse, ApiError> {
     let title = cached_title(&state, &auth.store_id, &body.title).await?;
     let device = state.repo.active_device(&auth.customer_id, &body.device).await?.ok_or_else(|| {

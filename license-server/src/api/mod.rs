@@ -3,7 +3,8 @@
 use actix_cors::Cors;
 use actix_web::web;
 
-use crate::error::{self, ApiError, problem};
+use crate::edge::at;
+use crate::error::{self, ApiError};
 use crate::state::AppState;
 
 pub mod assets;
@@ -33,72 +34,41 @@ fn cors() -> Cors {
         .max_age(3600)
 }
 
-/// A resource whose unknown methods get a problem+json 405.
-pub(crate) fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<actix_web::HttpResponse, _>(ApiError::new(
-            problem::METHOD_NOT_ALLOWED,
-            "this resource does not accept this method",
-        ))
-    }))
-}
-
-/// Registers every route, the extractor limits and error handlers, and the state.
+/// Registers every route, the extractor error handlers, and the state.
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
-    let limits = state.settings.limits;
     cfg.app_data(web::Data::new(state))
-        .app_data(web::JsonConfig::default().limit(limits.json_bytes).error_handler(error::json_error))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         // Store API (API key).
-        .service(resource("/v1/titles").route(web::get().to(titles::list)).route(web::post().to(titles::create)))
-        .service(
-            resource("/v1/titles/{title}").route(web::get().to(titles::get)).route(web::patch().to(titles::update)),
-        )
-        .service(resource("/v1/store").route(web::get().to(store::get)).route(web::patch().to(store::update)))
-        .service(resource("/v1/titles/{title}/tracks").route(web::post().to(titles::upload)))
-        .service(
-            resource("/v1/entitlements")
-                .route(web::get().to(entitlements::list))
-                .route(web::post().to(entitlements::grant)),
-        )
-        .service(resource("/v1/entitlements/{entitlement}/revoke").route(web::post().to(entitlements::revoke)))
-        .service(resource("/v1/customers/{customer}/tokens").route(web::post().to(customers::mint_token)))
-        .service(resource("/v1/customers/{customer}/devices").route(web::get().to(customers::devices)))
-        .service(
-            resource("/v1/customers/{customer}/devices/{device}/revoke")
-                .route(web::post().to(customers::revoke_device)),
-        )
-        .service(resource("/v1/licenses").route(web::get().to(licenses::list)))
-        .service(resource("/v1/licenses/{license}/revoke").route(web::post().to(licenses::revoke)))
+        .service(at("/v1/titles").get(titles::list).post(titles::create).finish())
+        .service(at("/v1/titles/{title}").get(titles::get).patch(titles::update).finish())
+        .service(at("/v1/store").get(store::get).patch(store::update).finish())
+        .service(at("/v1/titles/{title}/tracks").post(titles::upload).finish())
+        .service(at("/v1/entitlements").get(entitlements::list).post(entitlements::grant).finish())
+        .service(at("/v1/entitlements/{entitlement}/revoke").post(entitlements::revoke).finish())
+        .service(at("/v1/customers/{customer}/tokens").post(customers::mint_token).finish())
+        .service(at("/v1/customers/{customer}/devices").get(customers::devices).finish())
+        .service(at("/v1/customers/{customer}/devices/{device}/revoke").post(customers::revoke_device).finish())
+        .service(at("/v1/licenses").get(licenses::list).finish())
+        .service(at("/v1/licenses/{license}/revoke").post(licenses::revoke).finish())
         // Customer API (customer token).
-        .service(resource("/v1/me/devices").wrap(cors()).route(web::post().to(devices::register)))
-        .service(resource("/v1/me/licenses").wrap(cors()).route(web::post().to(licenses::acquire)))
-        .service(resource("/v1/me/licenses/{license}/renew").wrap(cors()).route(web::post().to(licenses::renew)))
-        .service(resource("/v1/me/licenses/{license}/return").wrap(cors()).route(web::post().to(licenses::give_back)))
-        .service(
-            resource("/v1/me/positions/{title}")
-                .wrap(cors())
-                .route(web::get().to(positions::get))
-                .route(web::put().to(positions::save)),
-        )
+        .service(at("/v1/me/devices").post(devices::register).finish().wrap(cors()))
+        .service(at("/v1/me/licenses").post(licenses::acquire).finish().wrap(cors()))
+        .service(at("/v1/me/licenses/{license}/renew").post(licenses::renew).finish().wrap(cors()))
+        .service(at("/v1/me/licenses/{license}/return").post(licenses::give_back).finish().wrap(cors()))
+        .service(at("/v1/me/positions/{title}").get(positions::get).put(positions::save).finish().wrap(cors()))
         // Payment webhooks (signed by the payment provider).
-        .service(resource("/v1/stores/{store}/webhooks/stripe").route(web::post().to(stripe::webhook)))
+        .service(at("/v1/stores/{store}/webhooks/stripe").post(stripe::webhook).finish())
         // Public.
-        .service(resource("/v1/licenses/{license}/status").wrap(cors()).route(web::get().to(licenses::status)))
-        .service(resource("/.well-known/jwks.json").wrap(cors()).route(web::get().to(public::jwks)))
-        .service(resource("/pub/{title}/manifest.json").wrap(cors()).route(web::get().to(public::manifest)))
-        .service(
-            resource("/pub/{title}/tracks/{file}")
-                .wrap(cors())
-                .route(web::get().to(assets::track))
-                .route(web::head().to(assets::track)),
-        )
+        .service(at("/v1/licenses/{license}/status").get(licenses::status).finish().wrap(cors()))
+        .service(at("/.well-known/jwks.json").get(public::jwks).finish().wrap(cors()))
+        .service(at("/pub/{title}/manifest.json").get(public::manifest).finish().wrap(cors()))
+        .service(at("/pub/{title}/tracks/{file}").get(assets::track).finish().wrap(cors()))
         // The widget.
         .configure(widget::configure)
-        .service(resource("/health").route(web::get().to(public::health)))
-        .service(resource("/openapi.json").wrap(cors()).route(web::get().to(public::openapi)))
-        .service(resource("/problems/{slug}").route(web::get().to(public::problem_page)))
-        .service(resource("/").route(web::get().to(public::index)))
+        .service(at("/health").get(public::health).finish())
+        .service(at("/openapi.json").get(public::openapi).finish().wrap(cors()))
+        .service(at("/problems/{slug}").get(public::problem_page).finish())
+        .service(at("/").get(public::index).finish())
         .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found("resource")) }));
 }

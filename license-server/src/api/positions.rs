@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use super::views::{PositionView, SavePosition};
 use crate::auth::CustomerAuth;
+use crate::edge::Json;
 use crate::error::ApiError;
 use crate::state::{AppState, now};
 
@@ -39,7 +40,7 @@ pub async fn save(
     state: web::Data<AppState>,
     auth: CustomerAuth,
     path: web::Path<String>,
-    body: web::Json<SavePosition>,
+    body: Json<SavePosition>,
 ) -> Result<HttpResponse, ApiError> {
     check_title(&state, &auth, &path).await?;
     if !body.seconds.is_finite() || body.seconds < 0.0 || body.seconds > 1e7 {

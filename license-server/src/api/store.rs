@@ -6,6 +6,7 @@ use super::validate;
 use super::views::{StoreView, UpdateStore};
 use crate::auth::StoreAuth;
 use crate::db::StorePatch;
+use crate::edge::Json;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -26,7 +27,7 @@ pub async fn get(state: web::Data<AppState>, auth: StoreAuth) -> HttpResponse {
 pub async fn update(
     state: web::Data<AppState>,
     auth: StoreAuth,
-    body: web::Json<UpdateStore>,
+    body: Json<UpdateStore>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     if b.device_limit.is_some_and(|n| !(1..=100).contains(&n)) {

@@ -10,6 +10,7 @@ use super::views::{CreateTitle, List, TitleView, TrackView, UpdateTitle};
 use crate::auth::StoreAuth;
 use crate::db::TitleFields;
 use crate::db::TitleRow;
+use crate::edge::Json;
 use crate::error::{ApiError, problem};
 use crate::media::package::add_track;
 use crate::operations::create_title_with;
@@ -45,7 +46,7 @@ fn checked_fields(store_id: &str, b: &UpdateTitle) -> Result<TitleFields, ApiErr
 pub async fn create(
     state: web::Data<AppState>,
     auth: StoreAuth,
-    body: web::Json<CreateTitle>,
+    body: Json<CreateTitle>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = checked_fields(&auth.store.id, &body.into_inner().into())?;
     if fields.price.is_some() != fields.currency.is_some() {
@@ -64,7 +65,7 @@ pub async fn update(
     state: web::Data<AppState>,
     auth: StoreAuth,
     path: web::Path<String>,
-    body: web::Json<UpdateTitle>,
+    body: Json<UpdateTitle>,
 ) -> Result<HttpResponse, ApiError> {
     let title = own_title(&state, &auth.store.id, &path).await?;
     let fields = checked_fields(&title.store_id, &body)?;
@@ -161,9 +162,8 @@ pub async fn upload(
         let mut file = tokio::fs::File::create(&tmp).await.map_err(ApiError::internal)?;
         let mut received = 0u64;
         while let Some(chunk) = payload.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::new(problem::INVALID_PARAMETER, format!("upload interrupted: {e}")))?;
-            received += chunk.len() as u64;
+            let chunk = chunk.map_err(|e| ApiError::from(crate::edge::body::classify(&e)))?;
+            received = received.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
             if received > limit {
                 return Err(too_large());
             }

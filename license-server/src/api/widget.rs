@@ -16,10 +16,11 @@ use askama::Template as _;
 use serde::Deserialize;
 
 use super::entitlements::grant_entitlement;
+use super::validate;
 use super::views::{Grant, TokenView};
-use super::{resource, validate};
 use crate::auth::mint_customer_token;
 use crate::db::{Store, TitleRow};
+use crate::edge::{Json, at};
 use crate::error::{ApiError, problem};
 use crate::pages::{CheckoutPage, DemoPage, PlayerPage};
 use crate::state::{AppState, now};
@@ -85,18 +86,15 @@ static WASM: Option<(Asset, Asset)> = None;
 /// WebAssembly is most of what a first visit downloads); the API's responses are not, as
 /// sealed ranges gain nothing from it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let compressed = |path: &str| resource(path).wrap(Compress::default());
-    cfg.service(compressed("/widget.js").route(web::get().to(loader)))
-        .service(compressed("/widget/player").route(web::get().to(player)))
-        .service(compressed("/widget/sw.js").route(web::get().to(service_worker)))
-        .service(compressed("/widget/assets/{file}").route(web::get().to(assets)))
-        .service(compressed("/widget/sdk/{dir}/{file}").route(web::get().to(sdk)))
-        .service(compressed("/demo").route(web::get().to(demo_page)))
-        .service(resource("/widget/demo/session").route(web::post().to(demo_session)))
+    cfg.service(at("/widget.js").get(loader).finish().wrap(Compress::default()))
+        .service(at("/widget/player").get(player).finish().wrap(Compress::default()))
+        .service(at("/widget/sw.js").get(service_worker).finish().wrap(Compress::default()))
+        .service(at("/widget/assets/{file}").get(assets).finish().wrap(Compress::default()))
+        .service(at("/widget/sdk/{dir}/{file}").get(sdk).finish().wrap(Compress::default()))
+        .service(at("/demo").get(demo_page).finish().wrap(Compress::default()))
+        .service(at("/widget/demo/session").post(demo_session).finish())
         .service(
-            compressed("/widget/demo/checkout")
-                .route(web::get().to(demo_checkout_page))
-                .route(web::post().to(demo_checkout)),
+            at("/widget/demo/checkout").get(demo_checkout_page).post(demo_checkout).finish().wrap(Compress::default()),
         );
 }
 
@@ -274,7 +272,7 @@ fn visitor_ref(visitor: &str) -> Result<String, ApiError> {
 
 /// `POST /widget/demo/session`: a customer token for a demo store's visitor, standing in for
 /// the store backend a real store has.
-pub async fn demo_session(state: web::Data<AppState>, body: web::Json<DemoVisitor>) -> Result<HttpResponse, ApiError> {
+pub async fn demo_session(state: web::Data<AppState>, body: Json<DemoVisitor>) -> Result<HttpResponse, ApiError> {
     let (_, store) = demo_title(&state, &body.title).await?;
     let customer_ref = visitor_ref(&body.visitor)?;
     let customer =
@@ -304,7 +302,7 @@ pub async fn demo_checkout_page(
 }
 
 /// `POST /widget/demo/checkout`: the test payment; grants the title to the visitor, once.
-pub async fn demo_checkout(state: web::Data<AppState>, body: web::Json<DemoVisitor>) -> Result<HttpResponse, ApiError> {
+pub async fn demo_checkout(state: web::Data<AppState>, body: Json<DemoVisitor>) -> Result<HttpResponse, ApiError> {
     let (title, store) = demo_title(&state, &body.title).await?;
     let customer = visitor_ref(&body.visitor)?;
     let reference = validate::ident("reference", &format!("demo-{}-{}", body.visitor, title.id))?;

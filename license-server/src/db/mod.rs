@@ -34,10 +34,83 @@ pub enum DbError {
     Writer(String),
 }
 
+/// What a database failure means for the request that met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A concurrent write got there first (a unique key, a serialization failure): retrying
+    /// may succeed.
+    Conflict,
+    /// The database is down, unreachable, out of connections, read-only or out of space: not
+    /// the client's fault, and not a bug either. The text says which, for the client.
+    Unavailable(&'static str),
+    /// A value holds a character the database cannot store (PostgreSQL and NUL). The edge
+    /// refuses these first; this is the backstop.
+    Unstorable,
+    /// Anything else: a bug, or a failure nobody can act on. Logged, answered 500.
+    Other,
+}
+
 impl DbError {
     /// Whether this is a unique-constraint violation (a conflicting concurrent write).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, DbError::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
+    /// What this failure means (see [`Failure`]).
+    pub fn failure(&self) -> Failure {
+        const DOWN: Failure = Failure::Unavailable("the database is not answering");
+        match self {
+            DbError::Writer(_) => Failure::Unavailable("the database writer has stopped"),
+            DbError::Migrate(_) => Failure::Other,
+            DbError::Sqlx(e) => match e {
+                sqlx::Error::PoolTimedOut => Failure::Unavailable("the database did not answer in time"),
+                sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => DOWN,
+                sqlx::Error::Database(db) if db.is_unique_violation() => Failure::Conflict,
+                sqlx::Error::Database(db) => {
+                    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                        postgres_failure(pg.code())
+                    } else if let Some(code) = db.code() {
+                        sqlite_failure(code.parse().unwrap_or(0))
+                    } else {
+                        Failure::Other
+                    }
+                }
+                _ => Failure::Other,
+            },
+        }
+    }
+}
+
+/// A PostgreSQL SQLSTATE, by class (appendix A of its manual).
+fn postgres_failure(sqlstate: &str) -> Failure {
+    match sqlstate {
+        // serialization_failure, deadlock_detected
+        "40001" | "40P01" => Failure::Conflict,
+        // character_not_in_repertoire, untranslatable_character
+        "22021" | "22P05" => Failure::Unstorable,
+        // admin_shutdown, crash_shutdown, cannot_connect_now
+        "57P01" | "57P02" | "57P03" => Failure::Unavailable("the database is shutting down or starting"),
+        "25006" => Failure::Unavailable("the database is read-only"),
+        // disk_full
+        "53100" => Failure::Unavailable("the database's disk is full"),
+        // connection exceptions; insufficient resources (out of memory, too many connections)
+        s if s.starts_with("08") || s.starts_with("53") => Failure::Unavailable("the database is not answering"),
+        _ => Failure::Other,
+    }
+}
+
+/// A SQLite result code (extended codes keep the primary code in their low byte).
+fn sqlite_failure(code: i64) -> Failure {
+    match code & 0xff {
+        // SQLITE_BUSY, SQLITE_LOCKED
+        5 | 6 => Failure::Unavailable("the database is busy"),
+        // SQLITE_READONLY
+        8 => Failure::Unavailable("the database is read-only"),
+        // SQLITE_IOERR, SQLITE_CANTOPEN
+        10 | 14 => Failure::Unavailable("the database file cannot be read or written"),
+        // SQLITE_FULL
+        13 => Failure::Unavailable("the database's disk is full"),
+        _ => Failure::Other,
     }
 }
 

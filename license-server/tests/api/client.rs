@@ -15,13 +15,24 @@ use crate::on_both_databases;
 use crate::support::*;
 
 /// HTTP with reqwest, storage in a map, a clock the test can move, a network it can cut.
-#[derive(Default)]
 struct TestHost {
     http: reqwest::Client,
     store: Mutex<BTreeMap<String, Vec<u8>>>,
     offline: AtomicBool,
     skew: AtomicI64,
     requests: AtomicI64,
+}
+
+impl Default for TestHost {
+    fn default() -> Self {
+        TestHost {
+            http: http_client(),
+            store: Mutex::default(),
+            offline: AtomicBool::default(),
+            skew: AtomicI64::default(),
+            requests: AtomicI64::default(),
+        }
+    }
 }
 
 impl Host for TestHost {

@@ -45,7 +45,7 @@ async fn demo_serves_a_ready_store_and_reuses_it() {
     let (demo, line) = start_demo(dir.path(), port).await;
     let base = format!("http://127.0.0.1:{port}");
     assert_eq!(line, format!("Fount demo is running at {base}/"));
-    let http = reqwest::Client::new();
+    let http = http_client();
     let mut healthy = false;
     for _ in 0..100 {
         if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {

@@ -4,11 +4,13 @@
 //! PostgreSQL tests need `FOUNT_TEST_POSTGRES_URL`, the URL of a server where the tests may
 //! create databases; `scripts/test.sh` starts a throwaway cluster and sets it.
 
+mod raw_http;
 mod support;
 
 mod assets;
 mod bad_input;
 mod client;
+mod connections;
 mod demo;
 mod devices;
 mod keys;

@@ -43,6 +43,16 @@ macro_rules! on_both_databases {
     };
 }
 
+/// The HTTP client every test uses: a server that hangs fails the test in seconds, with the
+/// request named, rather than holding up the whole test command.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
 /// The demo's audiobook, a real MP3 with three chapters.
 pub fn sample_mp3() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/media/sample.mp3")).expect("sample.mp3")
@@ -116,7 +126,7 @@ impl TestServer {
         TestServer {
             base,
             backend,
-            http: reqwest::Client::new(),
+            http: http_client(),
             data: dir.path().to_owned(),
             database_url,
             master_key,
@@ -324,5 +334,44 @@ impl Fixture {
     pub async fn licensed(&self, server: &TestServer) -> Value {
         server.grant(&self.store, &self.customer, &self.title_id, json!({})).await;
         ok_json(server.acquire(&self.token, &self.title_id, &self.device).await, StatusCode::CREATED).await
+    }
+}
+
+/// A `fount-server` process, killed when dropped.
+pub struct ServerProcess {
+    pub base: String,
+    pub child: tokio::process::Child,
+    pub data: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Runs `fount-server serve` on a free port with its own data folder, under `ulimit -n
+    /// files` when given, with `env` set; returns once `/health` answers.
+    pub async fn serve(files: Option<u32>, env: &[(&str, &str)]) -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let limit = files.map_or_else(String::new, |n| format!("ulimit -n {n} && "));
+        let mut cmd = tokio::process::Command::new("bash");
+        cmd.arg("-c")
+            .arg(format!("{limit}exec \"$0\" serve --listen 127.0.0.1:{port} --data \"$1\""))
+            .arg(env!("CARGO_BIN_EXE_fount-server"))
+            .arg(data.path())
+            .env_remove("FOUNT_DATABASE_URL")
+            .env_remove("FOUNT_MASTER_KEY")
+            .env("FOUNT_LOG", "warn")
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start fount-server");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = http_client();
+        for _ in 0..200 {
+            if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+                return ServerProcess { base, child, data };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("fount-server did not answer /health within 20 s");
     }
 }

@@ -2,8 +2,11 @@
 // device key kept in IndexedDB; Node (which has fetch and WebCrypto but no IndexedDB) gets
 // memory storage unless it passes its own.
 
-/** HTTP with fetch. Returns every status; rejects only when there is no response. */
-export function fetchTransport(fetchImpl = globalThis.fetch) {
+/**
+ * HTTP with fetch. Returns every status; rejects only when there is no response, or when none
+ * has come within `timeoutMs` (60 s by default), so a server that hangs never hangs the app.
+ */
+export function fetchTransport(fetchImpl = globalThis.fetch, { timeoutMs = 60_000 } = {}) {
   return {
     async send(request) {
       const response = await fetchImpl(request.url, {
@@ -11,6 +14,7 @@ export function fetchTransport(fetchImpl = globalThis.fetch) {
         headers: request.headers.map((h) => [h.name, h.value]),
         body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
         credentials: 'omit',
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const headers = [];
       response.headers.forEach((value, name) => headers.push({ name, value }));

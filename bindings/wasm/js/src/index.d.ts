@@ -141,7 +141,7 @@ export class StorageError extends FountError {}
 export class InvalidInputError extends FountError {}
 export class ServerError extends FountError {}
 
-export function fetchTransport(fetchImpl?: typeof fetch): HttpTransport;
+export function fetchTransport(fetchImpl?: typeof fetch, options?: { timeoutMs?: number }): HttpTransport;
 export function memoryStorage(map?: Map<string, Uint8Array>): Storage & { map: Map<string, Uint8Array> };
 export function indexedDbStorage(database?: string): Storage;
 export function webCryptoKeyStore(options?: { database?: string; extractable?: boolean }): KeyStore & {

@@ -8,6 +8,11 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { extname, join, normalize } from 'node:path';
 
+// Every request these tests make, the SDK's included, has a deadline: a server that hangs
+// fails the test in seconds, never holds up the test command.
+const untimedFetch = globalThis.fetch;
+globalThis.fetch = (url, init = {}) => untimedFetch(url, { signal: AbortSignal.timeout(30_000), ...init });
+
 export const demo = JSON.parse(readFileSync(process.env.FOUNT_DEMO_JSON, 'utf8'));
 
 /** Calls the demo store's API with its API key; asserts success and returns the JSON. */

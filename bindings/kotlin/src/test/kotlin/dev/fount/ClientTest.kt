@@ -42,6 +42,9 @@ object Demo {
     fun store(method: String, path: String, body: String? = null): String {
         val c = URI("$baseUrl$path").toURL().openConnection() as HttpURLConnection
         c.requestMethod = method
+        // A server that hangs fails the test in seconds.
+        c.connectTimeout = 5_000
+        c.readTimeout = 30_000
         c.setRequestProperty("Authorization", "Bearer $apiKey")
         c.setRequestProperty("Content-Type", "application/json")
         if (body != null) {
