@@ -59,6 +59,13 @@ pub fn generate_api_key() -> Result<NewApiKey, ApiError> {
     })
 }
 
+/// The id of an API key given either whole (`fsk_<id>_<secret>`) or as its id alone.
+pub fn api_key_id(text: &str) -> Option<String> {
+    let text = text.trim();
+    let id = parse_api_key(text).map(|(id, _)| id).unwrap_or(text);
+    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_ascii_lowercase())
+}
+
 /// Splits `fsk_<id>_<secret>` into id and secret.
 fn parse_api_key(key: &str) -> Option<(&str, &str)> {
     let rest = key.strip_prefix(API_KEY_PREFIX)?;

@@ -1,6 +1,10 @@
-//! The `fount-server` command line: `serve`, `demo`, and what operators do by hand.
+//! The `fount-server` command line: `serve`, `demo`, `init`, and what operators do by hand.
+//! What each command does is in [`crate::commands`]; this module only describes them.
 //!
-//! Every option can also be set through a `FOUNT_*` environment variable.
+//! Every option can also be set through a `FOUNT_*` environment variable. Only `serve`, `demo`
+//! and `init` create a data folder; every other command refuses a folder that holds no Fount
+//! data and names it, so a missing or mistyped `--data` never quietly makes a second, empty
+//! installation with a master key of its own.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,24 +23,46 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How to reach the database and open its keys.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `postgres://…` to use PostgreSQL instead of the SQLite file in the data folder.
+    #[arg(long, env = "FOUNT_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The key-encryption key (32 bytes, base64url). Default: `master.key` in the data folder,
+    /// created by the first `serve`, `demo` or `init`.
+    #[arg(long, env = "FOUNT_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// How long a request waits for a database connection before it is answered 503, seconds.
+    #[arg(long, env = "FOUNT_DATABASE_TIMEOUT_SECONDS", default_value_t = crate::db::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub database_timeout_seconds: u64,
+}
+
 /// Where the server keeps its data.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
     /// Data folder: SQLite database, master key file, sealed assets.
     #[arg(long = "data", env = "FOUNT_DATA", default_value = "fount-data")]
     pub data: PathBuf,
-    /// `postgres://…` to use PostgreSQL instead of the SQLite file in the data folder.
-    #[arg(long, env = "FOUNT_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// The key-encryption key (32 bytes, base64url). Default: `master.key` in the data folder,
-    /// created on first start.
-    #[arg(long, env = "FOUNT_MASTER_KEY", hide_env_values = true)]
-    pub master_key: Option<String>,
+    /// The database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Where the demo keeps its data: the same, in its own folder by default.
+#[derive(Debug, Clone, Args)]
+pub struct DemoDataArgs {
+    /// Data folder: SQLite database, master key file, sealed assets, demo.json.
+    #[arg(long = "data", env = "FOUNT_DATA", default_value = "fount-demo")]
+    pub data: PathBuf,
+    /// The database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Options of a running server.
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
+pub struct ServerOptions {
     /// Address to listen on.
     #[arg(long, env = "FOUNT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -64,17 +90,12 @@ pub struct ServeArgs {
     /// How often to reload signing keys, seconds (picks up `keys rotate`).
     #[arg(long, env = "FOUNT_KEY_RELOAD_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub key_reload_seconds: u64,
-    /// Data.
-    #[command(flatten)]
-    pub data: DataArgs,
 }
 
-impl ServeArgs {
-    /// The settings these options describe.
-    pub fn settings(&self) -> Settings {
-        let mut s = Settings::new(self.listen, self.data.data.clone());
-        s.database_url = self.data.database_url.clone();
-        s.master_key = self.data.master_key.clone();
+impl ServerOptions {
+    /// The settings of a server with these options and this data.
+    pub fn settings(&self, data: PathBuf, db: &DatabaseArgs) -> Settings {
+        let mut s = db.settings(self.listen, data);
         s.public_url = self
             .public_url
             .clone()
@@ -88,25 +109,68 @@ impl ServeArgs {
             keep_alive: Duration::from_secs(self.keep_alive_seconds),
             max_connections: self.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         };
-        s.key_reload = std::time::Duration::from_secs(self.key_reload_seconds);
+        s.key_reload = Duration::from_secs(self.key_reload_seconds);
         s
+    }
+}
+
+impl DatabaseArgs {
+    fn settings(&self, listen: SocketAddr, data: PathBuf) -> Settings {
+        let mut s = Settings::new(listen, data);
+        s.database_url = self.database_url.clone();
+        s.database_timeout = Duration::from_secs(self.database_timeout_seconds);
+        s.master_key = self.master_key.clone();
+        s
+    }
+}
+
+impl DataArgs {
+    /// Settings for a one-off command (no listener).
+    pub fn settings(&self) -> Settings {
+        self.db.settings(SocketAddr::from(([127, 0, 0, 1], 0)), self.data.clone())
+    }
+}
+
+/// `serve` options.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The server.
+    #[command(flatten)]
+    pub server: ServerOptions,
+    /// Data.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+impl ServeArgs {
+    /// The settings these options describe.
+    pub fn settings(&self) -> Settings {
+        self.server.settings(self.data.data.clone(), &self.data.db)
     }
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server.
+    /// Run the server. Creates the data folder, database and master key on first start.
     Serve(ServeArgs),
     /// Run a ready demo: a store, an API key, a customer and a sample title, on SQLite. Prints
     /// the URL to open and writes the facts to demo.json in the data folder.
     Demo(DemoArgs),
+    /// Create a data folder (database and master key) without starting the server.
+    Init(DataArgs),
     /// Stores (tenants).
     #[command(subcommand)]
     Store(StoreCommand),
     /// API keys.
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Titles.
+    #[command(subcommand)]
+    Title(TitleCommand),
+    /// A title's tracks.
+    #[command(subcommand)]
+    Track(TrackCommand),
     /// Seal local audio files into a title.
     Package(PackageArgs),
     /// Signing keys.
@@ -117,13 +181,32 @@ pub enum Command {
 /// `demo` options.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Server options (the data folder defaults to `fount-demo`).
+    /// The server.
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub server: ServerOptions,
+    /// Data.
+    #[command(flatten)]
+    pub data: DemoDataArgs,
     /// A web origin allowed to embed the demo's widget (repeatable). The server's own origin
-    /// is always allowed, for its `/demo` page.
+    /// is always allowed, for its `/demo` page. Added to the origins the store already
+    /// allows, never replacing them.
     #[arg(long = "allow-origin", default_values_t = ["http://localhost:8000".to_owned(), "http://127.0.0.1:8000".to_owned()])]
     pub allow_origins: Vec<String>,
+}
+
+impl DemoArgs {
+    /// The settings these options describe.
+    pub fn settings(&self) -> Settings {
+        self.server.settings(self.data.data.clone(), &self.data.db)
+    }
+}
+
+/// How lists are printed.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// Print JSON (one array) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `store …`.
@@ -135,12 +218,21 @@ pub enum StoreCommand {
         #[arg(long)]
         name: String,
         /// Devices each customer may register.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=100))]
         device_limit: i64,
         /// A demo store: its widget mints tokens for anonymous visitors and sells through a
         /// built-in test checkout that charges nothing. For trying Fount out, never for sales.
         #[arg(long)]
         demo: bool,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the stores.
+    List {
+        /// Format.
+        #[command(flatten)]
+        output: Output,
         /// Data.
         #[command(flatten)]
         data: DataArgs,
@@ -162,6 +254,83 @@ pub enum ApiKeyCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// List a store's API keys (their ids and labels; the secrets are never stored).
+    List {
+        /// Store id.
+        #[arg(long)]
+        store: String,
+        /// Format.
+        #[command(flatten)]
+        output: Output,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke an API key: it stops working at once.
+    Revoke {
+        /// The key's id (the 16 hex digits after `fsk_`), or the whole key.
+        #[arg(long)]
+        id: String,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// `title …`.
+#[derive(Debug, Subcommand)]
+pub enum TitleCommand {
+    /// List a store's titles.
+    List {
+        /// Store id.
+        #[arg(long)]
+        store: String,
+        /// Format.
+        #[command(flatten)]
+        output: Output,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Delete a title and its sealed files. Refused while any customer has an entitlement
+    /// to it: their licenses must keep working.
+    Delete {
+        /// Title id.
+        #[arg(long)]
+        title: String,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// `track …`.
+#[derive(Debug, Subcommand)]
+pub enum TrackCommand {
+    /// List a title's tracks in reading order.
+    List {
+        /// Title id.
+        #[arg(long)]
+        title: String,
+        /// Format.
+        #[command(flatten)]
+        output: Output,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Remove a track from a title (the tracks after it move up) and delete its sealed file.
+    Delete {
+        /// Title id.
+        #[arg(long)]
+        title: String,
+        /// The track's place in the reading order, from 0 (see `track list`).
+        #[arg(long)]
+        position: i64,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 /// `package` options.
@@ -179,6 +348,18 @@ pub struct PackageArgs {
     /// Author of a new title.
     #[arg(long, requires = "new_title")]
     pub author: Option<String>,
+    /// Language of a new title (BCP 47, such as `en`).
+    #[arg(long, requires = "new_title")]
+    pub language: Option<String>,
+    /// Price of a new title, such as 9.99 (with --currency).
+    #[arg(long, requires_all = ["new_title", "currency"])]
+    pub price: Option<String>,
+    /// Currency of the price (ISO 4217, such as EUR).
+    #[arg(long, requires = "price")]
+    pub currency: Option<String>,
+    /// Cover image of a new title (an http or https URL).
+    #[arg(long, requires = "new_title")]
+    pub cover: Option<String>,
     /// Audio files, in reading order.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -197,15 +378,4 @@ pub enum KeysCommand {
         #[command(flatten)]
         data: DataArgs,
     },
-}
-
-impl DataArgs {
-    /// Settings for a one-off command (no listener).
-    pub fn settings(&self) -> Settings {
-        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        let mut s = Settings::new(listen, self.data.clone());
-        s.database_url = self.database_url.clone();
-        s.master_key = self.master_key.clone();
-        s
-    }
 }

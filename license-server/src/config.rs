@@ -51,6 +51,9 @@ pub fn connection_budget() -> usize {
     usize::try_from(files.saturating_sub(RESERVED_FILES).max(16)).unwrap_or(usize::MAX)
 }
 
+/// The SQLite database's file name in the data folder.
+pub const SQLITE_FILE: &str = "fount.db";
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -62,6 +65,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The KEK, base64url; `None` to use (or create) the key file in the data folder.
     pub master_key: Option<String>,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub database_timeout: Duration,
     /// The URL clients reach this server at: the `iss` of licenses, the base of status URLs.
     pub public_url: String,
     /// Request limits.
@@ -80,6 +85,7 @@ impl Settings {
             public_url: default_public_url(listen),
             data_dir,
             database_url: None,
+            database_timeout: crate::db::DEFAULT_TIMEOUT,
             master_key: None,
             limits: Limits::default(),
             token_ttl: 3600,
@@ -89,7 +95,7 @@ impl Settings {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("fount.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join(SQLITE_FILE).display()))
     }
 
     /// Where sealed assets are kept.

@@ -45,13 +45,13 @@ pub struct DemoFacts {
 
 /// Creates the demo's store, key, title and customer, or finds them from an earlier run; then
 /// makes the store a demo store (visitor sessions, test checkout) whose widget the server's
-/// own origin and `allowed_origins` may embed.
+/// own origin and `allowed_origins` may embed, besides the origins it already allows.
 pub async fn prepare(state: &AppState, allowed_origins: &[String]) -> Result<DemoFacts, ApiError> {
     let path = state.settings.data_dir.join("demo.json");
     // The public URL may carry a path (behind a proxy); its origin is what frames.
     let base = &state.settings.public_url;
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let own = base[authority_end..].find('/').map_or(base.as_str(), |i| &base[..authority_end + i]);
+    let authority_end = base.find("://").map_or(0, |i| i.saturating_add(3));
+    let own = base[authority_end..].find('/').map_or(base.as_str(), |i| &base[..authority_end.saturating_add(i)]);
     let mut origins = vec![validate::origin(own)?];
     for o in allowed_origins {
         let o = validate::origin(o)?;
@@ -72,6 +72,14 @@ pub async fn prepare(state: &AppState, allowed_origins: &[String]) -> Result<Dem
         Some(facts) => facts,
         None => create(state).await?,
     };
+    // Origins the operator allowed since (through the store API) stay allowed.
+    if let Some(store) = state.repo.store(&facts.store_id).await? {
+        for o in store.origins() {
+            if !origins.contains(&o) {
+                origins.push(o);
+            }
+        }
+    }
     let base = state.settings.public_url.clone();
     facts.manifest_url = format!("{base}/pub/{}/manifest.json", facts.title_id);
     facts.widget_url = format!("{base}/demo");

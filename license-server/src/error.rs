@@ -223,7 +223,11 @@ impl From<crate::crypto::kek::KekError> for ApiError {
 
 /// Maps query-string extractor errors to a 400 problem.
 pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    ApiError::new(problem::INVALID_PARAMETER, err.to_string()).into()
+    let detail = match &err {
+        actix_web::error::QueryPayloadError::Deserialize(e) => format!("the query string: {e}"),
+        other => other.to_string(),
+    };
+    ApiError::new(problem::INVALID_PARAMETER, detail).into()
 }
 
 /// Maps path extractor errors to a 404 problem: a path that does not parse names nothing.

@@ -14,7 +14,7 @@
 //! * [`db`]: one repository trait, SQLite and PostgreSQL behind it;
 //! * [`crypto`]: the key-encryption key and the license-signing keys;
 //! * [`media`]: probing, sealing and the Readium manifest;
-//! * [`cli`], [`demo`], [`server`]: the `fount-server` binary.
+//! * [`cli`], [`commands`], [`demo`], [`server`]: the `fount-server` binary.
 //!
 //! The formats themselves (licenses, sealed assets, manifests) live in `fount-sdk`, which the
 //! server and every player share.
@@ -36,6 +36,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -9,7 +9,7 @@ use crate::crypto::kek::Kek;
 use crate::crypto::signing::{KeyError, Keys};
 use crate::db::{DbError, Repository, Store, TitleRow};
 
-/// Why the server could not start.
+/// Why the server could not start (or a command could not open its data).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// Database.
@@ -24,6 +24,42 @@ pub enum StartError {
     /// Files.
     #[error("data folder: {0}")]
     Io(#[from] std::io::Error),
+    /// The data folder holds no Fount data, and this command may not create it.
+    #[error(
+        "{path} holds no Fount data ({missing}). Give --data (or FOUNT_DATA) the folder `fount-server serve` uses, \
+         or create one with `fount-server init --data {path}`"
+    )]
+    NoData {
+        /// The folder.
+        path: String,
+        /// What is not there.
+        missing: &'static str,
+    },
+    /// The database has keys, but no master key was given to open them.
+    #[error(
+        "the database already holds keys sealed under a master key, but there is none here: set FOUNT_MASTER_KEY, \
+         or put the master.key it was created with in {path}"
+    )]
+    NoMasterKey {
+        /// The data folder searched.
+        path: String,
+    },
+    /// The master key given does not open the database's keys.
+    #[error(
+        "the master key does not open this database's signing keys: it is not the key this database was created with"
+    )]
+    WrongMasterKey,
+}
+
+/// What opening the data may create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// `serve`, `demo` and `init`: the data folder, the SQLite database and the master key,
+    /// when they do not exist yet.
+    Missing,
+    /// Every other command: nothing. A folder without Fount's data is refused, naming the
+    /// path, rather than quietly made anew (with a new master key and no stores).
+    Nothing,
 }
 
 /// What handlers share: the repository, the keys, the settings.
@@ -70,11 +106,45 @@ impl<V> TtlCache<V> {
 impl AppState {
     /// Opens the data folder and database, loads (or creates) the master key and signing keys.
     pub async fn open(settings: Settings) -> Result<Self, StartError> {
-        std::fs::create_dir_all(&settings.data_dir)?;
-        std::fs::create_dir_all(settings.asset_dir())?;
-        let kek = Arc::new(Kek::load(settings.master_key.as_deref(), &settings.data_dir)?);
-        let repo = crate::db::open(&settings.database_url()).await?;
-        let keys = Keys::load_or_create(repo.as_ref(), &kek, now()).await?;
+        Self::open_with(settings, Create::Missing).await
+    }
+
+    /// Opens the data, creating only what `create` allows. The database is reached before any
+    /// master key is written, so a mistyped URL or an unreachable database leaves no key
+    /// behind.
+    pub async fn open_with(settings: Settings, create: Create) -> Result<Self, StartError> {
+        let url = settings.database_url();
+        let backend = crate::db::Backend::of(&url)?;
+        let dir = &settings.data_dir;
+        let no_data = |missing| StartError::NoData { path: dir.display().to_string(), missing };
+        match create {
+            Create::Missing => {
+                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(settings.asset_dir())?;
+            }
+            Create::Nothing => {
+                if !dir.is_dir() {
+                    return Err(no_data("no such folder"));
+                }
+                if backend == crate::db::Backend::Sqlite && !dir.join(crate::config::SQLITE_FILE).is_file() {
+                    return Err(no_data("no fount.db"));
+                }
+                if settings.master_key.is_none() && !dir.join(crate::crypto::kek::KEY_FILE).is_file() {
+                    return Err(no_data("no master.key, and FOUNT_MASTER_KEY is not set"));
+                }
+            }
+        }
+        let repo = crate::db::open(&url, settings.database_timeout).await?;
+        let kek = match Kek::find(settings.master_key.as_deref(), dir)? {
+            Some(kek) => kek,
+            None if create == Create::Missing && repo.signing_keys().await?.is_empty() => Kek::create(dir)?,
+            None => return Err(StartError::NoMasterKey { path: dir.display().to_string() }),
+        };
+        let kek = Arc::new(kek);
+        let keys = match Keys::load_or_create(repo.as_ref(), &kek, now()).await {
+            Err(KeyError::Kek(crate::crypto::kek::KekError::Open)) => return Err(StartError::WrongMasterKey),
+            other => other?,
+        };
         Ok(AppState {
             repo,
             kek,
@@ -96,6 +166,11 @@ impl AppState {
     /// Drops a store from the cache after a change.
     pub fn forget_store(&self, id: &str) {
         self.stores.0.remove(id);
+    }
+
+    /// Drops a title from the cache after a change.
+    pub fn forget_title(&self, id: &str) {
+        self.titles.0.remove(id);
     }
 
     /// A title, from the cache when it was read in the last [`CACHE_TTL`]. For the issuing

@@ -63,8 +63,10 @@ pub async fn track(
                 start = ranges[0].start;
                 length = ranges[0].length;
                 response.status(actix_web::http::StatusCode::PARTIAL_CONTENT);
-                response
-                    .insert_header((header::CONTENT_RANGE, format!("bytes {}-{}/{}", start, start + length - 1, size)));
+                response.insert_header((
+                    header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{}", start, start.saturating_add(length).saturating_sub(1), size),
+                ));
             }
             Ok(_) => {}
             Err(_) => {

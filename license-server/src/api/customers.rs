@@ -2,8 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::paging;
 use super::validate;
-use super::views::{DeviceView, List, TokenRequest, TokenView};
+use super::views::{DeviceView, List, Paging, TokenRequest, TokenView};
 use crate::auth::{MAX_TOKEN_TTL, StoreAuth, mint_customer_token};
 use crate::db::CustomerRow;
 use crate::edge::MaybeJson;
@@ -51,18 +52,22 @@ pub async fn mint_token(
     Ok(HttpResponse::Created().json(TokenView { token, expires_at, customer: external }))
 }
 
-/// A customer's devices, active and revoked.
+/// A customer's devices, active and revoked, oldest first.
 #[utoipa::path(get, path = "/v1/customers/{customer}/devices", tag = "store", security(("api_key" = [])),
-    params(("customer" = String, Path, description = "The store's id for its user")),
+    params(("customer" = String, Path, description = "The store's id for its user"), Paging),
     responses((status = 200, body = List<DeviceView>), (status = 404, body = crate::error::Problem)))]
 pub async fn devices(
     state: web::Data<AppState>,
     auth: StoreAuth,
     path: web::Path<String>,
+    query: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
+    let page = paging::page(paging::List::Devices, query.limit, query.after.as_deref())?;
     let customer = existing(&state, &auth.store.id, &path).await?;
-    let items = state.repo.devices(&customer.id).await?.into_iter().map(DeviceView::from).collect();
-    Ok(HttpResponse::Ok().json(List::<DeviceView> { items }))
+    let rows = state.repo.devices(&customer.id, &page).await?;
+    let next = paging::next(paging::List::Devices, &rows);
+    Ok(HttpResponse::Ok()
+        .json(List::<DeviceView> { items: rows.items.into_iter().map(DeviceView::from).collect(), next }))
 }
 
 /// Revokes a device, freeing a place under the device limit. Its active licenses are revoked;

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::customers::customer_filter;
+use super::paging;
 use super::titles::own_title;
 use super::validate;
 use super::views::{EntitlementKind, EntitlementView, Filter, Grant, List};
@@ -36,8 +37,9 @@ pub async fn grant_entitlement(
     let reference = g.reference.as_deref().map(|r| validate::ident("reference", r)).transpose()?;
     let title = own_title(state, store_id, &g.title).await?;
     let t = now();
-    let starts_at = g.starts_at.unwrap_or(t);
-    match (g.kind, g.ends_at) {
+    let starts_at = validate::time("starts_at", g.starts_at)?.unwrap_or(t);
+    let ends_at = validate::time("ends_at", g.ends_at)?;
+    match (g.kind, ends_at) {
         (EntitlementKind::Purchase, Some(_)) => {
             return Err(ApiError::validation("a purchase has no `ends_at`; use kind `rental`"));
         }
@@ -55,7 +57,7 @@ pub async fn grant_entitlement(
         title_id: title.id,
         kind: g.kind.as_str().to_owned(),
         starts_at,
-        ends_at: g.ends_at,
+        ends_at,
         source: source.to_owned(),
         reference,
     };
@@ -70,17 +72,13 @@ pub async fn list(
     auth: StoreAuth,
     query: web::Query<Filter>,
 ) -> Result<HttpResponse, ApiError> {
+    let page = paging::page(paging::List::Entitlements, query.limit, query.after.as_deref())?;
     let Some(customer) = customer_filter(&state, &auth.store.id, query.customer.as_deref()).await? else {
-        return Ok(HttpResponse::Ok().json(List::<EntitlementView> { items: vec![] }));
+        return Ok(HttpResponse::Ok().json(List::<EntitlementView> { items: vec![], next: None }));
     };
-    let items = state
-        .repo
-        .entitlements(&auth.store.id, customer.as_deref(), query.title.as_deref())
-        .await?
-        .into_iter()
-        .map(EntitlementView::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(List { items }))
+    let rows = state.repo.entitlements(&auth.store.id, customer.as_deref(), query.title.as_deref(), &page).await?;
+    let next = paging::next(paging::List::Entitlements, &rows);
+    Ok(HttpResponse::Ok().json(List { items: rows.items.into_iter().map(EntitlementView::from).collect(), next }))
 }
 
 /// Revokes an entitlement (a refund, a chargeback); its active licenses are revoked with it.

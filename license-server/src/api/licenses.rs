@@ -13,6 +13,7 @@ use fount_sdk::{DevicePublicKey, Jwk, LicenseStatus, StatusDocument, jwe};
 use ring::rand::SystemRandom;
 
 use super::customers::customer_filter;
+use super::paging;
 use super::views::{Acquire, Filter, IssuedLicense, LicenseView, List, effective_status};
 use crate::auth::{CustomerAuth, StoreAuth};
 use crate::db::{EntitlementRow, LicenseGrant, LicenseRow, Store, TitleRow};
@@ -35,13 +36,7 @@ async fn entitlement(
     if let Some(e) = state.repo.usable_entitlement(&auth.customer_id, title_id, t).await? {
         return Ok(e);
     }
-    let ended = state
-        .repo
-        .entitlements(&auth.store_id, Some(&auth.customer_id), Some(title_id))
-        .await?
-        .into_iter()
-        .any(|e| e.revoked_at.is_none() && e.ends_at.is_some_and(|end| end <= t));
-    Err(if ended {
+    Err(if state.repo.rental_ended(&auth.customer_id, title_id, t).await? {
         ApiError::new(problem::RENTAL_ENDED, "the rental of this title has ended")
     } else {
         ApiError::new(problem::NOT_ENTITLED, "this customer has no entitlement to this title")
@@ -255,7 +250,7 @@ pub async fn status(state: web::Data<AppState>, path: web::Path<String>) -> Resu
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-cache")).json(status_document(&state, &row, now())))
 }
 
-/// Lists the store's licenses, newest first.
+/// Lists the store's licenses, newest first (by first issue: renewals do not move them).
 #[utoipa::path(get, path = "/v1/licenses", tag = "store", security(("api_key" = [])), params(Filter),
     responses((status = 200, body = List<LicenseView>)))]
 pub async fn list(
@@ -263,18 +258,15 @@ pub async fn list(
     auth: StoreAuth,
     query: web::Query<Filter>,
 ) -> Result<HttpResponse, ApiError> {
+    let page = paging::page(paging::List::Licenses, query.limit, query.after.as_deref())?;
     let Some(customer) = customer_filter(&state, &auth.store.id, query.customer.as_deref()).await? else {
-        return Ok(HttpResponse::Ok().json(List::<LicenseView> { items: vec![] }));
+        return Ok(HttpResponse::Ok().json(List::<LicenseView> { items: vec![], next: None }));
     };
     let t = now();
-    let items = state
-        .repo
-        .licenses(&auth.store.id, customer.as_deref(), query.title.as_deref())
-        .await?
-        .into_iter()
-        .map(|r| LicenseView::new(r, t))
-        .collect();
-    Ok(HttpResponse::Ok().json(List::<LicenseView> { items }))
+    let rows = state.repo.licenses(&auth.store.id, customer.as_deref(), query.title.as_deref(), &page).await?;
+    let next = paging::next(paging::List::Licenses, &rows);
+    let items = rows.items.into_iter().map(|r| LicenseView::new(r, t)).collect();
+    Ok(HttpResponse::Ok().json(List::<LicenseView> { items, next }))
 }
 
 /// Revokes a license. The device learns at its next status check, and no later than renew-by.

@@ -11,8 +11,10 @@ pub mod assets;
 pub mod customers;
 pub mod devices;
 pub mod entitlements;
+pub mod health;
 pub mod licenses;
 pub mod openapi;
+pub mod paging;
 pub mod positions;
 pub mod public;
 pub mod store;
@@ -66,7 +68,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/pub/{title}/tracks/{file}").get(assets::track).finish().wrap(cors()))
         // The widget.
         .configure(widget::configure)
-        .service(at("/health").get(public::health).finish())
+        .service(at("/health/live").get(health::live).finish())
+        .service(at("/health/ready").get(health::ready).finish())
+        .service(at("/health").get(health::ready).finish())
         .service(at("/openapi.json").get(public::openapi).finish().wrap(cors()))
         .service(at("/problems/{slug}").get(public::problem_page).finish())
         .service(at("/").get(public::index).finish())

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assets, customers, devices, entitlements, licenses, positions, public, store, stripe, titles};
+use super::{assets, customers, devices, entitlements, health, licenses, positions, public, store, stripe, titles};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -22,7 +22,7 @@ use super::{assets, customers, devices, entitlements, licenses, positions, publi
         licenses::list, licenses::revoke,
         devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save,
         stripe::webhook,
-        licenses::status, public::jwks, public::manifest, assets::track, public::health,
+        licenses::status, public::jwks, public::manifest, assets::track, health::live, health::ready,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&Security),

@@ -1,4 +1,4 @@
-//! Public endpoints: the key set, manifests, health, the API description and the pages that
+//! Public endpoints: the key set, manifests, the API description and the pages that
 //! document problem types.
 
 use actix_web::http::header;
@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, web};
 use askama::Template as _;
 use utoipa::OpenApi as _;
 
-use super::views::Health;
 use crate::error::{ApiError, problem};
 use crate::media::publication;
 use crate::pages;
@@ -46,18 +45,6 @@ pub async fn manifest(
         return Ok(response.status(actix_web::http::StatusCode::NOT_MODIFIED).finish());
     }
     Ok(response.insert_header((header::CONTENT_TYPE, fount_sdk::manifest::MEDIA_TYPE)).body(body))
-}
-
-/// Liveness and database reachability.
-#[utoipa::path(get, path = "/health", tag = "public",
-    responses((status = 200, body = Health), (status = 503, body = crate::error::Problem)))]
-pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.repo.ping().await.map_err(|_| ApiError::new(problem::UNAVAILABLE, "the database is not answering"))?;
-    Ok(HttpResponse::Ok().json(Health {
-        status: "ok",
-        database: state.repo.backend(),
-        version: env!("CARGO_PKG_VERSION"),
-    }))
 }
 
 /// The OpenAPI description of this API.

@@ -13,6 +13,42 @@ use crate::state::AppState;
 /// The KEK purpose of sealed Stripe webhook secrets.
 pub const STRIPE_SECRET_PURPOSE: &str = "stripe-webhook-secret";
 
+/// Most origins a store may allow.
+pub const MAX_ORIGINS: usize = 20;
+
+/// The store's new list of allowed origins, as JSON, if the request changes it: `replace`
+/// sets the list, then `add` and `remove` change it. Each origin is normalised as browsers
+/// write it, so `https://Shop.example/` and `https://shop.example` are the same one.
+fn origins(
+    store: &crate::db::Store,
+    replace: Option<Vec<String>>,
+    add: Option<Vec<String>>,
+    remove: Option<Vec<String>>,
+) -> Result<Option<String>, ApiError> {
+    if replace.is_none() && add.is_none() && remove.is_none() {
+        return Ok(None);
+    }
+    let check = |list: Option<Vec<String>>| -> Result<Vec<String>, ApiError> {
+        list.unwrap_or_default().iter().map(|o| validate::origin(o)).collect()
+    };
+    let start = match replace {
+        Some(r) => check(Some(r))?,
+        None => store.origins(),
+    };
+    let mut list: Vec<String> = Vec::new();
+    for o in start.into_iter().chain(check(add)?) {
+        if !list.contains(&o) {
+            list.push(o);
+        }
+    }
+    let remove = check(remove)?;
+    list.retain(|o| !remove.contains(o));
+    if list.len() > MAX_ORIGINS {
+        return Err(ApiError::validation(format!("a store may allow at most {MAX_ORIGINS} origins")));
+    }
+    Ok(Some(serde_json::to_string(&list).map_err(ApiError::internal)?))
+}
+
 /// The store's settings.
 #[utoipa::path(get, path = "/v1/store", tag = "store", security(("api_key" = [])),
     responses((status = 200, body = StoreView), (status = 401, body = crate::error::Problem)))]
@@ -36,14 +72,7 @@ pub async fn update(
     if b.offline_seconds.is_some_and(|n| !(3600..=366 * 86400).contains(&n)) {
         return Err(ApiError::validation("`offline_seconds` must be one hour to one year"));
     }
-    let allowed_origins = match b.allowed_origins {
-        Some(list) if list.len() > 20 => return Err(ApiError::validation("at most 20 `allowed_origins`")),
-        Some(list) => {
-            let checked = list.iter().map(|o| validate::origin(o)).collect::<Result<Vec<_>, _>>()?;
-            Some(serde_json::to_string(&checked).map_err(ApiError::internal)?)
-        }
-        None => None,
-    };
+    let allowed_origins = origins(&auth.store, b.allowed_origins, b.add_allowed_origins, b.remove_allowed_origins)?;
     let stripe_webhook_secret = match b.stripe_webhook_secret {
         Some(secret) if !secret.starts_with("whsec_") || secret.len() > 200 => {
             return Err(ApiError::validation("`stripe_webhook_secret` must be the endpoint's signing secret, whsec_…"));

@@ -118,7 +118,9 @@ pub async fn webhook(
     if !matches!(session.payment_status.as_deref(), Some("paid" | "no_payment_required")) {
         return Ok(ignore("not paid"));
     }
-    let Some(link) = session.payment_link.as_deref() else { return Ok(ignore("no payment link")) };
+    let Some(link) = session.payment_link.as_deref().filter(|l| validate::payment_link(Some(l)).is_ok()) else {
+        return Ok(ignore("no payment link"));
+    };
     let Some(title) = state.repo.title_by_payment_link(&store.id, link).await? else {
         return Ok(ignore("no title is sold through this payment link"));
     };

@@ -5,8 +5,9 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt as _;
 
+use super::paging;
 use super::validate;
-use super::views::{CreateTitle, List, TitleView, TrackView, UpdateTitle};
+use super::views::{CreateTitle, List, Paging, TitleView, TrackView, UpdateTitle};
 use crate::auth::StoreAuth;
 use crate::db::TitleFields;
 use crate::db::TitleRow;
@@ -80,15 +81,21 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(view(&state, &row).await?))
 }
 
-/// Lists the store's titles.
-#[utoipa::path(get, path = "/v1/titles", tag = "store", security(("api_key" = [])),
+/// Lists the store's titles, oldest first.
+#[utoipa::path(get, path = "/v1/titles", tag = "store", security(("api_key" = [])), params(Paging),
     responses((status = 200, body = List<TitleView>), (status = 401, body = crate::error::Problem)))]
-pub async fn list(state: web::Data<AppState>, auth: StoreAuth) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: StoreAuth,
+    query: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let page = paging::page(paging::List::Titles, query.limit, query.after.as_deref())?;
+    let rows = state.repo.titles(&auth.store.id, &page).await?;
     let mut items = Vec::new();
-    for row in state.repo.titles(&auth.store.id).await? {
-        items.push(view(&state, &row).await?);
+    for row in &rows.items {
+        items.push(view(&state, row).await?);
     }
-    Ok(HttpResponse::Ok().json(List { items }))
+    Ok(HttpResponse::Ok().json(List { items, next: paging::next(paging::List::Titles, &rows) }))
 }
 
 /// One title.
@@ -106,6 +113,7 @@ pub async fn get(
 
 /// Query of an upload.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// Track name (default: the file's title tag, else "Track n").

@@ -33,6 +33,20 @@ pub fn ident(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(value.to_owned())
 }
 
+/// The last second Fount accepts as a time: 9999-12-31T23:59:59Z. Times are seconds since
+/// the epoch; past this, RFC 3339 (and most people's calendars) give out.
+pub const MAX_TIME: i64 = 253_402_300_799;
+
+/// A time in seconds since the epoch, from 1970 to the end of the year 9999.
+pub fn time(field: &str, value: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match value {
+        Some(v) if !(0..=MAX_TIME).contains(&v) => Err(ApiError::validation(format!(
+            "`{field}` must be a time in seconds since 1970, up to {MAX_TIME} (the end of the year 9999)"
+        ))),
+        other => Ok(other),
+    }
+}
+
 /// An absolute http(s) URL.
 pub fn url(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(v) = value else { return Ok(None) };
@@ -95,19 +109,23 @@ pub fn payment_link(value: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(v.to_owned()))
 }
 
-/// A web origin: `http(s)://host[:port]`, no path.
+/// A web origin, `http(s)://host[:port]`, in the form browsers send in `Origin` and
+/// `postMessage` events: host in lower case (IDNA-encoded), no default port, no trailing
+/// slash. A URL with a path, query, fragment or credentials is not an origin.
 pub fn origin(value: &str) -> Result<String, ApiError> {
     let bad = || ApiError::validation(format!("`{value}` is not a web origin such as https://shop.example"));
-    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")).ok_or_else(bad)?;
-    let (host, port) = rest.rsplit_once(':').map_or((rest, None), |(h, p)| (h, Some(p)));
-    let host_ok = !host.is_empty()
-        && host.len() <= 253
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
-    if !host_ok || !port_ok {
+    let url = url::Url::parse(value.trim()).map_err(|_| bad())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain {
         return Err(bad());
     }
-    Ok(value.to_ascii_lowercase())
+    Ok(url.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -138,7 +156,20 @@ mod tests {
         assert!(payment_link(Some("plink_")).is_err());
         assert!(payment_link(Some("https://buy.stripe.com/x")).is_err());
         assert_eq!(origin("https://Shop.example:8443").unwrap(), "https://shop.example:8443");
-        for bad in ["shop.example", "https://shop.example/", "https://a b", "http://x:0", "javascript:x", "https://"] {
+        assert_eq!(origin("https://shop.example/").unwrap(), "https://shop.example");
+        assert_eq!(origin("https://shop.example:443").unwrap(), "https://shop.example");
+        assert_eq!(origin("http://[::1]:8000").unwrap(), "http://[::1]:8000");
+        assert_eq!(origin("https://bücher.example").unwrap(), "https://xn--bcher-kva.example");
+        for bad in [
+            "shop.example",
+            "https://shop.example/shop",
+            "https://shop.example/?a=1",
+            "https://a b",
+            "javascript:x",
+            "https://",
+            "https://user@shop.example",
+            "ftp://shop.example",
+        ] {
             assert!(origin(bad).is_err(), "{bad}");
         }
     }

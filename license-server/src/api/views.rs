@@ -7,11 +7,27 @@ use utoipa::ToSchema;
 use crate::db::{DeviceRow, EntitlementRow, LicenseRow, TitleRow, TrackRow};
 use crate::media::probe::FileChapter;
 
-/// A page of items.
+/// A page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct List<T: ToSchema> {
-    /// The items.
+    /// The items, in the list's order.
     pub items: Vec<T>,
+    /// The cursor of the next page: pass it as `after`. `null` on the last page.
+    pub next: Option<String>,
+}
+
+/// Which page of a list (every list takes these).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct Paging {
+    /// Most items in the page, 1 to 200 (default 50).
+    #[serde(default, deserialize_with = "super::paging::de_limit")]
+    #[param(minimum = 1, maximum = 200, value_type = Option<u32>)]
+    pub limit: Option<u32>,
+    /// The `next` cursor of the page before.
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// `POST /v1/titles`.
@@ -297,8 +313,9 @@ impl From<EntitlementRow> for EntitlementView {
     }
 }
 
-/// `GET /v1/entitlements` and `GET /v1/licenses` filters.
+/// `GET /v1/entitlements` and `GET /v1/licenses`: filters and the page.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     /// Only this customer (the store's id).
@@ -307,6 +324,13 @@ pub struct Filter {
     /// Only this title.
     #[serde(default)]
     pub title: Option<String>,
+    /// Most items in the page, 1 to 200 (default 50).
+    #[serde(default, deserialize_with = "super::paging::de_limit")]
+    #[param(minimum = 1, maximum = 200, value_type = Option<u32>)]
+    pub limit: Option<u32>,
+    /// The `next` cursor of the page before.
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// `POST /v1/customers/{customer}/tokens`.
@@ -469,9 +493,17 @@ pub struct UpdateStore {
     /// How long licenses may be used offline before renewal, seconds (1 hour to 1 year).
     #[serde(default)]
     pub offline_seconds: Option<i64>,
-    /// Web origins allowed to embed the widget, such as `https://shop.example` (at most 20).
+    /// Replaces the whole list of web origins allowed to embed the widget, such as
+    /// `https://shop.example` (at most 20). To change one origin, use
+    /// `add_allowed_origins` / `remove_allowed_origins` instead.
     #[serde(default)]
     pub allowed_origins: Option<Vec<String>>,
+    /// Origins to allow, besides those already allowed.
+    #[serde(default)]
+    pub add_allowed_origins: Option<Vec<String>>,
+    /// Origins to allow no more.
+    #[serde(default)]
+    pub remove_allowed_origins: Option<Vec<String>>,
     /// The signing secret of the store's Stripe webhook endpoint (`whsec_…`). Write-only.
     #[serde(default)]
     pub stripe_webhook_secret: Option<String>,
@@ -533,7 +565,7 @@ pub struct PositionView {
     pub updated_at: i64,
 }
 
-/// `GET /health`.
+/// `GET /health/live`, `GET /health/ready`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     /// `ok`.

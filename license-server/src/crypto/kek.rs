@@ -2,8 +2,10 @@
 //! it reaches the database, so a stolen database alone yields no key.
 //!
 //! The KEK never sits in the database. It comes from `FOUNT_MASTER_KEY` (32 bytes,
-//! base64url), or else from `master.key` in the data folder, created on first start with
-//! mode 0600. Operators running several replicas set `FOUNT_MASTER_KEY` the same on each.
+//! base64url), or else from `master.key` in the data folder, created with mode 0600 by the
+//! first `serve`, `demo` or `init` on a database that has no keys yet (never before the
+//! database has answered, and never over an existing file). Operators running several
+//! replicas set `FOUNT_MASTER_KEY` the same on each.
 //!
 //! A sealed blob is `0x01 || nonce (12) || AES-256-GCM(ciphertext || tag)`, with additional
 //! data `"fount-kek-v1" || 0x00 || purpose || 0x00 || row id`: a blob copied into another
@@ -58,31 +60,35 @@ impl Kek {
         Ok(Kek { key: LessSafeKey::new(key), rng: SystemRandom::new() })
     }
 
-    /// The configured key if there is one, else the key file in `data_dir`, created if absent.
-    pub fn load(configured: Option<&str>, data_dir: &Path) -> Result<Self, KekError> {
+    /// The configured key if there is one, else the key file in `data_dir`; `None` if
+    /// neither exists.
+    pub fn find(configured: Option<&str>, data_dir: &Path) -> Result<Option<Self>, KekError> {
         if let Some(text) = configured {
-            return Self::from_base64(text);
+            return Self::from_base64(text).map(Some);
         }
-        let path = data_dir.join(KEY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::from_base64(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = Zeroizing::new([0u8; 32]);
-                SystemRandom::new().fill(bytes.as_mut()).map_err(|_| KekError::Random)?;
-                let text = Zeroizing::new(b64(bytes.as_ref()));
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(&path)?;
-                file.write_all(text.as_bytes())?;
-                file.write_all(b"\n")?;
-                file.sync_all()?;
-                tracing::info!(path = %path.display(), "created a new master key file; back it up: without it the database's keys cannot be opened");
-                Self::from_base64(&text)
-            }
+        match std::fs::read_to_string(data_dir.join(KEY_FILE)) {
+            Ok(text) => Self::from_base64(&text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Makes a new key and writes it to the key file in `data_dir`, which must not exist yet.
+    pub fn create(data_dir: &Path) -> Result<Self, KekError> {
+        let path = data_dir.join(KEY_FILE);
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        SystemRandom::new().fill(bytes.as_mut()).map_err(|_| KekError::Random)?;
+        let text = Zeroizing::new(b64(bytes.as_ref()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        tracing::info!(path = %path.display(), "created a new master key file; back it up: without it the database's keys cannot be opened");
+        Self::from_base64(&text)
     }
 
     fn aad(purpose: &str, id: &str) -> Vec<u8> {
@@ -140,10 +146,13 @@ mod tests {
     fn key_file_is_created_private_and_reused() {
         let dir = std::env::temp_dir().join(format!("fount-kek-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let a = Kek::load(None, &dir).unwrap();
+        assert!(Kek::find(None, &dir).unwrap().is_none());
+        let a = Kek::create(&dir).unwrap();
         let blob = a.seal("p", "i", b"x").unwrap();
-        let b = Kek::load(None, &dir).unwrap();
+        let b = Kek::find(None, &dir).unwrap().unwrap();
         assert_eq!(b.open("p", "i", &blob).unwrap().as_slice(), b"x");
+        // Never overwritten.
+        assert!(Kek::create(&dir).is_err());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;

@@ -13,12 +13,14 @@
 use async_trait::async_trait;
 
 pub mod models;
+pub mod page;
 #[macro_use]
 mod portable;
 pub mod postgres;
 pub mod sqlite;
 
 pub use models::*;
+pub use page::{Cursor, Page, PageQuery};
 
 /// A failure of the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,17 @@ pub enum DbError {
     /// The thread that runs writes is gone (the server is shutting down).
     #[error("database writer: {0}")]
     Writer(String),
+    /// The database URL is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The database could not be reached when opening it.
+    #[error("cannot connect to {target}: {cause}")]
+    Connect {
+        /// What was being reached: the host, port and database, never the password.
+        target: String,
+        /// Why not.
+        cause: sqlx::Error,
+    },
 }
 
 /// What a database failure means for the request that met it.
@@ -61,7 +74,8 @@ impl DbError {
         const DOWN: Failure = Failure::Unavailable("the database is not answering");
         match self {
             DbError::Writer(_) => Failure::Unavailable("the database writer has stopped"),
-            DbError::Migrate(_) => Failure::Other,
+            DbError::Migrate(_) | DbError::Config(_) => Failure::Other,
+            DbError::Connect { .. } => Failure::Unavailable("the database is not answering"),
             DbError::Sqlx(e) => match e {
                 sqlx::Error::PoolTimedOut => Failure::Unavailable("the database did not answer in time"),
                 sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => DOWN,
@@ -125,11 +139,15 @@ pub trait Repository: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Checks the database answers.
     async fn ping(&self) -> DbResult<()>;
+    /// Checks the database takes writes: rewrites the one row of `health_checks`.
+    async fn check_writes(&self, now: i64) -> DbResult<()>;
 
     /// Creates a store.
     async fn create_store(&self, id: &str, name: &str, device_limit: i64, now: i64) -> DbResult<Store>;
     /// A store by id.
     async fn store(&self, id: &str) -> DbResult<Option<Store>>;
+    /// All stores, oldest first.
+    async fn stores(&self, page: &PageQuery) -> DbResult<Page<Store>>;
     /// Changes a store's settings; `None` if there is no such store.
     async fn update_store(&self, id: &str, patch: &StorePatch) -> DbResult<Option<Store>>;
 
@@ -138,6 +156,10 @@ pub trait Repository: Send + Sync + 'static {
     -> DbResult<()>;
     /// An API key by its public id.
     async fn api_key(&self, id: &str) -> DbResult<Option<ApiKeyRow>>;
+    /// A store's API keys, oldest first.
+    async fn api_keys(&self, store_id: &str, page: &PageQuery) -> DbResult<Page<ApiKeyRow>>;
+    /// Revokes an API key; `None` if there is no such key or it was already revoked.
+    async fn revoke_api_key(&self, id: &str, now: i64) -> DbResult<Option<ApiKeyRow>>;
 
     /// All signing keys, newest first.
     async fn signing_keys(&self) -> DbResult<Vec<SigningKeyRow>>;
@@ -147,7 +169,13 @@ pub trait Repository: Send + Sync + 'static {
     /// Creates a title.
     async fn insert_title(&self, title: &NewTitle, now: i64) -> DbResult<TitleRow>;
     /// A store's titles, oldest first.
-    async fn titles(&self, store_id: &str) -> DbResult<Vec<TitleRow>>;
+    async fn titles(&self, store_id: &str, page: &PageQuery) -> DbResult<Page<TitleRow>>;
+    /// Deletes a title nobody has an entitlement to, with its tracks; returns the sealed files
+    /// to remove. A title someone holds is kept, and the count of its entitlements returned.
+    async fn delete_title(&self, id: &str) -> DbResult<TitleDeletion>;
+    /// Removes a track from its title's reading order (the tracks after it move up); returns
+    /// it, so its sealed file can be removed.
+    async fn delete_track(&self, title_id: &str, position: i64, now: i64) -> DbResult<Option<TrackRow>>;
     /// A title by id, whatever its store (callers check ownership).
     async fn title(&self, id: &str) -> DbResult<Option<TitleRow>>;
     /// Appends a track to a title's reading order.
@@ -176,7 +204,10 @@ pub trait Repository: Send + Sync + 'static {
         store_id: &str,
         customer_id: Option<&str>,
         title_id: Option<&str>,
-    ) -> DbResult<Vec<EntitlementRow>>;
+        page: &PageQuery,
+    ) -> DbResult<Page<EntitlementRow>>;
+    /// Whether the customer had a rental of the title that has ended by `now`.
+    async fn rental_ended(&self, customer_id: &str, title_id: &str, now: i64) -> DbResult<bool>;
     /// Revokes an entitlement and the active licenses issued under it.
     async fn revoke_entitlement(&self, id: &str, now: i64) -> DbResult<Option<EntitlementRow>>;
     /// The entitlement that lets `customer` have `title` at `now`, or at a later start:
@@ -188,7 +219,7 @@ pub trait Repository: Send + Sync + 'static {
     /// concurrent registrations. The same key again returns the existing device.
     async fn register_device(&self, new_id: &str, device: &NewDevice, limit: i64, now: i64) -> DbResult<Registration>;
     /// A customer's devices, active and revoked, oldest first.
-    async fn devices(&self, customer_id: &str) -> DbResult<Vec<DeviceRow>>;
+    async fn devices(&self, customer_id: &str, page: &PageQuery) -> DbResult<Page<DeviceRow>>;
     /// A customer's active device with this thumbprint.
     async fn active_device(&self, customer_id: &str, jkt: &str) -> DbResult<Option<DeviceRow>>;
     /// Revokes a device and its active licenses.
@@ -198,13 +229,14 @@ pub trait Repository: Send + Sync + 'static {
     async fn issue_license(&self, new_id: &str, grant: &LicenseGrant, now: i64) -> DbResult<LicenseRow>;
     /// A license by id.
     async fn license(&self, id: &str) -> DbResult<Option<LicenseRow>>;
-    /// A store's licenses, optionally filtered, newest first.
+    /// A store's licenses, optionally filtered, newest first (by first issue).
     async fn licenses(
         &self,
         store_id: &str,
         customer_id: Option<&str>,
         title_id: Option<&str>,
-    ) -> DbResult<Vec<LicenseRow>>;
+        page: &PageQuery,
+    ) -> DbResult<Page<LicenseRow>>;
     /// Moves an active license to `status` (`returned` or `revoked`). `None` if it was not active.
     async fn end_license(&self, id: &str, status: &str, now: i64) -> DbResult<Option<LicenseRow>>;
     /// Extends an active license's offline window. `None` if it was not active.
@@ -221,13 +253,80 @@ pub trait Repository: Send + Sync + 'static {
     ) -> DbResult<PositionRow>;
     /// A customer's position in a title.
     async fn position(&self, customer_id: &str, title_id: &str) -> DbResult<Option<PositionRow>>;
+
+    /// Records a payment, once per provider reference: a second report of the same payment
+    /// returns the first record and `false`.
+    async fn record_payment(&self, new_id: &str, payment: &NewPayment, now: i64) -> DbResult<(PaymentRow, bool)>;
+    /// A payment by id.
+    async fn payment(&self, id: &str) -> DbResult<Option<PaymentRow>>;
+    /// The store's payment with this payment intent.
+    async fn payment_by_intent(&self, store_id: &str, intent: &str) -> DbResult<Option<PaymentRow>>;
+    /// A store's payments, optionally of one status, newest first.
+    async fn payments(&self, store_id: &str, status: Option<&str>, page: &PageQuery) -> DbResult<Page<PaymentRow>>;
+    /// Marks an unmatched payment granted, to this customer and title, by this entitlement.
+    /// `None` if it is not unmatched (any more).
+    async fn assign_payment(
+        &self,
+        id: &str,
+        customer_ref: &str,
+        title_id: &str,
+        entitlement_id: &str,
+        now: i64,
+    ) -> DbResult<Option<PaymentRow>>;
+    /// Marks a payment refunded and, in the same transaction, revokes what it granted and
+    /// the licenses issued under that. `None` if it was already refunded.
+    async fn refund_payment(&self, id: &str, now: i64) -> DbResult<Option<PaymentRow>>;
 }
 
-/// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and migrates it.
-pub async fn open(url: &str) -> DbResult<std::sync::Arc<dyn Repository>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(postgres::PostgresRepository::connect(url).await?))
-    } else {
-        Ok(std::sync::Arc::new(sqlite::SqliteRepository::connect(url).await?))
+/// What deleting a title did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TitleDeletion {
+    /// Deleted; these sealed files are no longer referenced.
+    Deleted {
+        /// File names in the asset store.
+        files: Vec<String>,
+    },
+    /// Kept: customers hold it.
+    Held {
+        /// How many entitlements name it.
+        entitlements: i64,
+    },
+    /// There was no such title.
+    Missing,
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:…`: a file.
+    Sqlite,
+    /// `postgres://…` or `postgresql://…`.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, or a message naming what is wrong with it.
+    pub fn of(url: &str) -> Result<Backend, DbError> {
+        let scheme = url.split_once(':').map_or("", |(s, _)| s);
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(DbError::Config(format!(
+                "the database URL must start with postgres:// (or postgresql://) or sqlite:, not {:?}",
+                if scheme.is_empty() { "(no scheme)" } else { scheme }
+            ))),
+        }
+    }
+}
+
+/// How long a request waits for a database connection before it is answered 503.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the database named by `url` (`sqlite:…` or `postgres://…`) and migrates it. A request
+/// waits at most `timeout` for a connection.
+pub async fn open(url: &str, timeout: std::time::Duration) -> DbResult<std::sync::Arc<dyn Repository>> {
+    match Backend::of(url)? {
+        Backend::Postgres => Ok(std::sync::Arc::new(postgres::PostgresRepository::connect(url, timeout).await?)),
+        Backend::Sqlite => Ok(std::sync::Arc::new(sqlite::SqliteRepository::connect(url).await?)),
     }
 }

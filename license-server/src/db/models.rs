@@ -4,6 +4,28 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::page::{Cursor, Keyed};
+
+macro_rules! keyed {
+    ($($row:ty => $at:ident),* $(,)?) => {
+        $(impl Keyed for $row {
+            fn key(&self) -> Cursor {
+                Cursor { at: self.$at, id: self.id.clone() }
+            }
+        })*
+    };
+}
+
+keyed!(
+    Store => created_at,
+    ApiKeyRow => created_at,
+    TitleRow => created_at,
+    EntitlementRow => created_at,
+    DeviceRow => created_at,
+    LicenseRow => created_at,
+    PaymentRow => created_at,
+);
+
 /// A store: one tenant, with its own titles, customers and API keys.
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
 pub struct Store {
@@ -75,6 +97,10 @@ pub struct ApiKeyRow {
     pub store_id: String,
     /// SHA-256 of the secret part.
     pub secret_hash: Vec<u8>,
+    /// A label to recognise it by.
+    pub label: String,
+    /// Created.
+    pub created_at: i64,
     /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
 }
@@ -246,6 +272,8 @@ pub struct LicenseRow {
     pub issued_at: i64,
     /// Last status change.
     pub status_updated_at: i64,
+    /// First issue: the license's place in lists, which renewals do not move.
+    pub created_at: i64,
 }
 
 /// The fields of a title its store chooses (checked by the caller).
@@ -378,4 +406,68 @@ pub struct LicenseGrant {
     pub expires_at: Option<i64>,
     /// `renew_by`.
     pub renew_by: i64,
+}
+
+/// A payment a provider reported (see `api::stripe`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRow {
+    /// Id.
+    pub id: String,
+    /// Store.
+    pub store_id: String,
+    /// `stripe`.
+    pub provider: String,
+    /// The provider's id of the payment (a checkout session).
+    pub reference: String,
+    /// The provider's payment intent, which refunds name.
+    pub payment_intent: Option<String>,
+    /// What was bought, when the provider's data says.
+    pub title_id: Option<String>,
+    /// Who bought it (the store's id), when known.
+    pub customer_ref: Option<String>,
+    /// The payer's email as the provider has it, to help the store match the payment.
+    pub email: Option<String>,
+    /// Amount in the currency's minor unit.
+    pub amount: Option<i64>,
+    /// ISO 4217, lower case as providers send it.
+    pub currency: Option<String>,
+    /// `granted`, `unmatched` or `refunded`.
+    pub status: String,
+    /// Why it is unmatched.
+    pub reason: Option<String>,
+    /// The entitlement it granted.
+    pub entitlement_id: Option<String>,
+    /// Received.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// A payment to record.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    /// Store.
+    pub store_id: String,
+    /// `stripe`.
+    pub provider: String,
+    /// The provider's id of the payment.
+    pub reference: String,
+    /// Payment intent.
+    pub payment_intent: Option<String>,
+    /// Title, when known.
+    pub title_id: Option<String>,
+    /// Customer, when known.
+    pub customer_ref: Option<String>,
+    /// Payer's email.
+    pub email: Option<String>,
+    /// Amount, minor unit.
+    pub amount: Option<i64>,
+    /// Currency.
+    pub currency: Option<String>,
+    /// `granted` or `unmatched`.
+    pub status: String,
+    /// Why unmatched.
+    pub reason: Option<String>,
+    /// The entitlement granted.
+    pub entitlement_id: Option<String>,
 }

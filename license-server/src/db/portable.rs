@@ -25,6 +25,20 @@ macro_rules! portable_repository {
                 Ok(())
             }
 
+            async fn check_writes(&self, now: i64) -> $crate::db::DbResult<()> {
+                self.on_writer(move |pool| async move {
+                    sqlx::query(
+                        "INSERT INTO health_checks (id, checked_at) VALUES (1, $1) \
+                         ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                    )
+                    .bind(now)
+                    .execute(&pool)
+                    .await?;
+                    Ok(())
+                })
+                .await
+            }
+
             async fn create_store(&self, id: &str, name: &str, device_limit: i64, now: i64) -> $crate::db::DbResult<$crate::db::Store> {
                 let (id, name) = (id.to_owned(), name.to_owned());
                 self.on_writer(move |pool| async move {
@@ -41,6 +55,19 @@ macro_rules! portable_repository {
 
             async fn store(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::Store>> {
                 Ok(sqlx::query_as("SELECT * FROM stores WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+            }
+
+            async fn stores(&self, page: &$crate::db::PageQuery) -> $crate::db::DbResult<$crate::db::Page<$crate::db::Store>> {
+                let (at, id) = page.after_key();
+                let rows = sqlx::query_as(
+                    "SELECT * FROM stores WHERE ($1 IS NULL OR (created_at, id) > ($1, $2)) ORDER BY created_at, id LIMIT $3",
+                )
+                .bind(at)
+                .bind(id)
+                .bind(page.fetch())
+                .fetch_all(&self.read)
+                .await?;
+                Ok($crate::db::Page::from_rows(rows, page.limit))
             }
 
             async fn update_store(&self, id: &str, p: &$crate::db::StorePatch) -> $crate::db::DbResult<Option<$crate::db::Store>> {
@@ -82,10 +109,34 @@ macro_rules! portable_repository {
             }
 
             async fn api_key(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::ApiKeyRow>> {
-                Ok(sqlx::query_as("SELECT id, store_id, secret_hash, revoked_at FROM api_keys WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.read)
-                    .await?)
+                Ok(sqlx::query_as("SELECT * FROM api_keys WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+            }
+
+            async fn api_keys(&self, store_id: &str, page: &$crate::db::PageQuery) -> $crate::db::DbResult<$crate::db::Page<$crate::db::ApiKeyRow>> {
+                let (at, id) = page.after_key();
+                let rows = sqlx::query_as(
+                    "SELECT * FROM api_keys WHERE store_id = $1 AND ($2 IS NULL OR (created_at, id) > ($2, $3)) \
+                     ORDER BY created_at, id LIMIT $4",
+                )
+                .bind(store_id)
+                .bind(at)
+                .bind(id)
+                .bind(page.fetch())
+                .fetch_all(&self.read)
+                .await?;
+                Ok($crate::db::Page::from_rows(rows, page.limit))
+            }
+
+            async fn revoke_api_key(&self, id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::ApiKeyRow>> {
+                let id = id.to_owned();
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *")
+                        .bind(id)
+                        .bind(now)
+                        .fetch_optional(&pool)
+                        .await?)
+                })
+                .await
             }
 
             async fn signing_keys(&self) -> $crate::db::DbResult<Vec<$crate::db::SigningKeyRow>> {
@@ -133,8 +184,85 @@ macro_rules! portable_repository {
                 .await
             }
 
-            async fn titles(&self, store_id: &str) -> $crate::db::DbResult<Vec<$crate::db::TitleRow>> {
-                Ok(sqlx::query_as("SELECT * FROM titles WHERE store_id = $1 ORDER BY created_at, id").bind(store_id).fetch_all(&self.read).await?)
+            async fn titles(&self, store_id: &str, page: &$crate::db::PageQuery) -> $crate::db::DbResult<$crate::db::Page<$crate::db::TitleRow>> {
+                let (at, id) = page.after_key();
+                let rows = sqlx::query_as(
+                    "SELECT * FROM titles WHERE store_id = $1 AND ($2 IS NULL OR (created_at, id) > ($2, $3)) \
+                     ORDER BY created_at, id LIMIT $4",
+                )
+                .bind(store_id)
+                .bind(at)
+                .bind(id)
+                .bind(page.fetch())
+                .fetch_all(&self.read)
+                .await?;
+                Ok($crate::db::Page::from_rows(rows, page.limit))
+            }
+
+            async fn delete_title(&self, id: &str) -> $crate::db::DbResult<$crate::db::TitleDeletion> {
+                let id = id.to_owned();
+                self.on_writer(move |pool| async move {
+                    let mut tx = pool.begin().await?;
+                    // No grant may slip in between the count and the delete.
+                    let exists = sqlx::query($lock_title).bind(&id).fetch_optional(&mut *tx).await?;
+                    if exists.is_none() {
+                        return Ok($crate::db::TitleDeletion::Missing);
+                    }
+                    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entitlements WHERE title_id = $1")
+                        .bind(&id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if held > 0 {
+                        tx.rollback().await?;
+                        return Ok($crate::db::TitleDeletion::Held { entitlements: held });
+                    }
+                    let files: Vec<String> = sqlx::query_scalar("SELECT file FROM tracks WHERE title_id = $1")
+                        .bind(&id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for statement in [
+                        "DELETE FROM positions WHERE title_id = $1",
+                        "UPDATE payments SET title_id = NULL WHERE title_id = $1",
+                        "DELETE FROM tracks WHERE title_id = $1",
+                        "DELETE FROM titles WHERE id = $1",
+                    ] {
+                        sqlx::query(statement).bind(&id).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok($crate::db::TitleDeletion::Deleted { files })
+                })
+                .await
+            }
+
+            async fn delete_track(&self, title_id: &str, position: i64, now: i64) -> $crate::db::DbResult<Option<$crate::db::TrackRow>> {
+                let title_id = title_id.to_owned();
+                self.on_writer(move |pool| async move {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query($lock_title).bind(&title_id).execute(&mut *tx).await?;
+                    let removed: Option<$crate::db::TrackRow> =
+                        sqlx::query_as("DELETE FROM tracks WHERE title_id = $1 AND position = $2 RETURNING *")
+                            .bind(&title_id)
+                            .bind(position)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if removed.is_some() {
+                        // The tracks after it move up by one. Positions are a key, checked row by
+                        // row, so they pass through negative values rather than collide.
+                        sqlx::query("UPDATE tracks SET position = -position WHERE title_id = $1 AND position > $2")
+                            .bind(&title_id)
+                            .bind(position)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE tracks SET position = -position - 1 WHERE title_id = $1 AND position < 0")
+                            .bind(&title_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE titles SET updated_at = $2 WHERE id = $1").bind(&title_id).bind(now).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(removed)
+                })
+                .await
             }
 
             async fn title(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::TitleRow>> {
@@ -276,16 +404,34 @@ macro_rules! portable_repository {
                 Ok(sqlx::query_as("SELECT * FROM entitlements WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
             }
 
-            async fn entitlements(&self, store_id: &str, customer_id: Option<&str>, title_id: Option<&str>) -> $crate::db::DbResult<Vec<$crate::db::EntitlementRow>> {
-                Ok(sqlx::query_as(
+            async fn entitlements(&self, store_id: &str, customer_id: Option<&str>, title_id: Option<&str>, page: &$crate::db::PageQuery) -> $crate::db::DbResult<$crate::db::Page<$crate::db::EntitlementRow>> {
+                let (at, id) = page.after_key();
+                let rows = sqlx::query_as(
                     "SELECT * FROM entitlements WHERE store_id = $1 AND ($2 IS NULL OR customer_id = $2) AND ($3 IS NULL OR title_id = $3) \
-                     ORDER BY created_at DESC, id",
+                     AND ($4 IS NULL OR (created_at, id) < ($4, $5)) ORDER BY created_at DESC, id DESC LIMIT $6",
                 )
                 .bind(store_id)
                 .bind(customer_id)
                 .bind(title_id)
+                .bind(at)
+                .bind(id)
+                .bind(page.fetch())
                 .fetch_all(&self.read)
-                .await?)
+                .await?;
+                Ok($crate::db::Page::from_rows(rows, page.limit))
+            }
+
+            async fn rental_ended(&self, customer_id: &str, title_id: &str, now: i64) -> $crate::db::DbResult<bool> {
+                let ended = sqlx::query(
+                    "SELECT 1 FROM entitlements WHERE customer_id = $1 AND title_id = $2 AND revoked_at IS NULL \
+                     AND ends_at IS NOT NULL AND ends_at <= $3 LIMIT 1",
+                )
+                .bind(customer_id)
+                .bind(title_id)
+                .bind(now)
+                .fetch_optional(&self.read)
+                .await?;
+                Ok(ended.is_some())
             }
 
             async fn revoke_entitlement(&self, id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::EntitlementRow>> {
@@ -364,8 +510,19 @@ macro_rules! portable_repository {
                 .await
             }
 
-            async fn devices(&self, customer_id: &str) -> $crate::db::DbResult<Vec<$crate::db::DeviceRow>> {
-                Ok(sqlx::query_as("SELECT * FROM devices WHERE customer_id = $1 ORDER BY created_at, id").bind(customer_id).fetch_all(&self.read).await?)
+            async fn devices(&self, customer_id: &str, page: &$crate::db::PageQuery) -> $crate::db::DbResult<$crate::db::Page<$crate::db::DeviceRow>> {
+                let (at, id) = page.after_key();
+                let rows = sqlx::query_as(
+                    "SELECT * FROM devices WHERE customer_id = $1 AND ($2 IS NULL OR (created_at, id) > ($2, $3)) \
+                     ORDER BY created_at, id LIMIT $4",
+                )
+                .bind(customer_id)
+                .bind(at)
+                .bind(id)
+                .bind(page.fetch())
+                .fetch_all(&self.read)
+                .await?;
+                Ok($crate::db::Page::from_rows(rows, page.limit))
             }
 
             async fn active_device(&self, customer_id: &str, jkt: &str) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
@@ -405,8 +562,8 @@ macro_rules! portable_repository {
                 let (new_id, g) = (new_id.to_owned(), g.clone());
                 self.on_writer(move |pool| async move {
                     Ok(sqlx::query_as(
-                        "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12) \
+                        "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12, $12) \
                          ON CONFLICT (device_id, title_id) WHERE status = 'active' DO UPDATE SET \
                          entitlement_id = excluded.entitlement_id, not_before = excluded.not_before, expires_at = excluded.expires_at, \
                          renew_by = excluded.renew_by, issued_at = excluded.issued_at \
@@ -434,16 +591,21 @@ macro_rules! portable_repository {
                 Ok(sqlx::query_as("SELECT * FROM licenses WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
             }
 
-            async fn licenses(&self, store_id: &str, customer_id: Option<&str>, title_id: Option<&str>) -> $crate::db::DbResult<Vec<$crate::db::LicenseRow>> {
-                Ok(sqlx::query_as(
+            async fn licenses(&self, store_id: &str, customer_id: Option<&str>, title_id: Option<&str>, page: &$crate::db::PageQuery) -> $crate::db::DbResult<$crate::db::Page<$crate::db::LicenseRow>> {
+                let (at, id) = page.after_key();
+                let rows = sqlx::query_as(
                     "SELECT * FROM licenses WHERE store_id = $1 AND ($2 IS NULL OR customer_id = $2) AND ($3 IS NULL OR title_id = $3) \
-                     ORDER BY issued_at DESC, id",
+                     AND ($4 IS NULL OR (created_at, id) < ($4, $5)) ORDER BY created_at DESC, id DESC LIMIT $6",
                 )
                 .bind(store_id)
                 .bind(customer_id)
                 .bind(title_id)
+                .bind(at)
+                .bind(id)
+                .bind(page.fetch())
                 .fetch_all(&self.read)
-                .await?)
+                .await?;
+                Ok($crate::db::Page::from_rows(rows, page.limit))
             }
 
             async fn end_license(&self, id: &str, status: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {
@@ -484,6 +646,119 @@ macro_rules! portable_repository {
                     .bind(title_id)
                     .fetch_optional(&self.read)
                     .await?)
+            }
+
+            async fn record_payment(&self, new_id: &str, p: &$crate::db::NewPayment, now: i64) -> $crate::db::DbResult<($crate::db::PaymentRow, bool)> {
+                let (new_id, p) = (new_id.to_owned(), p.clone());
+                self.on_writer(move |pool| async move {
+                    let inserted: Option<$crate::db::PaymentRow> = sqlx::query_as(
+                        "INSERT INTO payments (id, store_id, provider, reference, payment_intent, title_id, customer_ref, email, amount, currency, status, reason, entitlement_id, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+                         ON CONFLICT (store_id, provider, reference) DO NOTHING RETURNING *",
+                    )
+                    .bind(new_id)
+                    .bind(&p.store_id)
+                    .bind(&p.provider)
+                    .bind(&p.reference)
+                    .bind(&p.payment_intent)
+                    .bind(&p.title_id)
+                    .bind(&p.customer_ref)
+                    .bind(&p.email)
+                    .bind(p.amount)
+                    .bind(&p.currency)
+                    .bind(&p.status)
+                    .bind(&p.reason)
+                    .bind(&p.entitlement_id)
+                    .bind(now)
+                    .fetch_optional(&pool)
+                    .await?;
+                    if let Some(row) = inserted {
+                        return Ok((row, true));
+                    }
+                    let existing = sqlx::query_as("SELECT * FROM payments WHERE store_id = $1 AND provider = $2 AND reference = $3")
+                        .bind(&p.store_id)
+                        .bind(&p.provider)
+                        .bind(&p.reference)
+                        .fetch_one(&pool)
+                        .await?;
+                    Ok((existing, false))
+                })
+                .await
+            }
+
+            async fn payment(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::PaymentRow>> {
+                Ok(sqlx::query_as("SELECT * FROM payments WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+            }
+
+            async fn payment_by_intent(&self, store_id: &str, intent: &str) -> $crate::db::DbResult<Option<$crate::db::PaymentRow>> {
+                Ok(sqlx::query_as("SELECT * FROM payments WHERE store_id = $1 AND payment_intent = $2")
+                    .bind(store_id)
+                    .bind(intent)
+                    .fetch_optional(&self.read)
+                    .await?)
+            }
+
+            async fn payments(&self, store_id: &str, status: Option<&str>, page: &$crate::db::PageQuery) -> $crate::db::DbResult<$crate::db::Page<$crate::db::PaymentRow>> {
+                let (at, id) = page.after_key();
+                let rows = sqlx::query_as(
+                    "SELECT * FROM payments WHERE store_id = $1 AND ($2 IS NULL OR status = $2) \
+                     AND ($3 IS NULL OR (created_at, id) < ($3, $4)) ORDER BY created_at DESC, id DESC LIMIT $5",
+                )
+                .bind(store_id)
+                .bind(status)
+                .bind(at)
+                .bind(id)
+                .bind(page.fetch())
+                .fetch_all(&self.read)
+                .await?;
+                Ok($crate::db::Page::from_rows(rows, page.limit))
+            }
+
+            async fn assign_payment(&self, id: &str, customer_ref: &str, title_id: &str, entitlement_id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::PaymentRow>> {
+                let (id, customer_ref, title_id, entitlement_id) = (id.to_owned(), customer_ref.to_owned(), title_id.to_owned(), entitlement_id.to_owned());
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as(
+                        "UPDATE payments SET status = 'granted', reason = NULL, customer_ref = $2, title_id = $3, entitlement_id = $4, updated_at = $5 \
+                         WHERE id = $1 AND status = 'unmatched' RETURNING *",
+                    )
+                    .bind(id)
+                    .bind(customer_ref)
+                    .bind(title_id)
+                    .bind(entitlement_id)
+                    .bind(now)
+                    .fetch_optional(&pool)
+                    .await?)
+                })
+                .await
+            }
+
+            async fn refund_payment(&self, id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::PaymentRow>> {
+                let id = id.to_owned();
+                self.on_writer(move |pool| async move {
+                    let mut tx = pool.begin().await?;
+                    let row: Option<$crate::db::PaymentRow> = sqlx::query_as(
+                        "UPDATE payments SET status = 'refunded', updated_at = $2 WHERE id = $1 AND status <> 'refunded' RETURNING *",
+                    )
+                    .bind(&id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(entitlement) = row.as_ref().and_then(|p| p.entitlement_id.clone()) {
+                        sqlx::query("UPDATE entitlements SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                            .bind(&entitlement)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE entitlement_id = $1 AND status = 'active'")
+                            .bind(&entitlement)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row)
+                })
+                .await
             }
 
             async fn renew_license(&self, id: &str, renew_by: i64, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {

@@ -4,9 +4,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr as _;
 
-use super::DbResult;
+use sqlx::Connection as _;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{DbError, DbResult};
 
 /// Repository over a PostgreSQL database.
 pub struct PostgresRepository {
@@ -15,10 +19,29 @@ pub struct PostgresRepository {
 }
 
 impl PostgresRepository {
-    /// Connects to `url` (`postgres://…`) and migrates the database.
-    pub async fn connect(url: &str) -> DbResult<Self> {
-        let pool =
-            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+    /// Connects to `url` (`postgres://…`) and migrates the database. Requests wait at most
+    /// `timeout` for a connection.
+    pub async fn connect(url: &str, timeout: Duration) -> DbResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| DbError::Config(format!("the database URL: {e}")))?;
+        let target = format!(
+            "PostgreSQL at {}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("(default database)")
+        );
+        // One plain connection first: a pool that cannot connect only says it timed out, while
+        // the operator needs the cause (refused, unknown host, bad password).
+        let first = tokio::time::timeout(timeout, sqlx::PgConnection::connect_with(&options))
+            .await
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+            .map_err(|cause| DbError::Connect { target: target.clone(), cause })?;
+        first.close().await.map_err(|cause| DbError::Connect { target: target.clone(), cause })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(timeout)
+            .connect_with(options)
+            .await
+            .map_err(|cause| DbError::Connect { target, cause })?;
         // Concurrent replicas starting together: sqlx takes an advisory lock while migrating.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresRepository { read: pool.clone(), write: pool })

@@ -68,7 +68,7 @@ fn seal_file(key: &ContentKey, source: &Path, dest: &Path) -> Result<(u64, Strin
     let mut written = 0u64;
     let mut emit = |bytes: &[u8], out: &mut BufWriter<File>| -> Result<(), PackageError> {
         hash.update(bytes);
-        written += bytes.len() as u64;
+        written = written.saturating_add(bytes.len() as u64);
         out.write_all(bytes).map_err(server)
     };
     emit(sealer.header().as_bytes(), &mut out)?;
@@ -77,7 +77,7 @@ fn seal_file(key: &ContentKey, source: &Path, dest: &Path) -> Result<(u64, Strin
     while !sealer.is_finished() {
         let n = remaining.min(u64::from(DEFAULT_CHUNK_SIZE)) as usize;
         input.read_exact(&mut buf[..n]).map_err(server)?;
-        remaining -= n as u64;
+        remaining = remaining.saturating_sub(n as u64);
         let sealed = sealer.seal_chunk(&buf[..n]).map_err(server)?;
         emit(&sealed, &mut out)?;
     }
@@ -111,7 +111,7 @@ pub async fn add_track(
     let original_length = std::fs::metadata(&source).map_err(ApiError::internal)?.len();
     let existing = state.repo.tracks(&title.id).await?.len();
     let track = NewTrack {
-        name: name.or(probed.title.clone()).unwrap_or_else(|| format!("Track {}", existing + 1)),
+        name: name.or(probed.title.clone()).unwrap_or_else(|| format!("Track {}", existing.saturating_add(1))),
         media_type: probed.media_type.to_owned(),
         duration: probed.duration,
         original_length: i64::try_from(original_length).map_err(ApiError::internal)?,

@@ -75,7 +75,7 @@ fn flatten(group: &ChapterGroup, out: &mut Vec<FileChapter>) {
                 });
                 let offset = chapter.start_time.as_secs_f64();
                 if offset.is_finite() && offset >= 0.0 {
-                    let title = title.unwrap_or_else(|| format!("Chapter {}", out.len() + 1));
+                    let title = title.unwrap_or_else(|| format!("Chapter {}", out.len().saturating_add(1)));
                     out.push(FileChapter { title, offset });
                 }
             }
@@ -126,7 +126,7 @@ pub fn probe(path: &Path, hint: Option<&str>) -> Result<Probed, ProbeError> {
                 let dur =
                     packet.dur.get().saturating_sub(packet.trim_start.get()).saturating_sub(packet.trim_end.get());
                 ticks = ticks.saturating_add(dur);
-                packets += 1;
+                packets = packets.saturating_add(1);
             }
             Ok(Some(_)) => {}
             Ok(None) => break,

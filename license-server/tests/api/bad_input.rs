@@ -117,3 +117,76 @@ async fn upload_over_the_limit_is_413() {
     .await;
     assert_eq!(title["tracks"].as_array().unwrap().len(), 0);
 }
+
+on_both_databases! {
+    /// A NUL character (which PostgreSQL cannot store) in any id, query or JSON text, on every
+    /// operation of the API description, is refused with a 4xx problem.
+    async fn nul_anywhere_is_a_4xx(server: TestServer) {
+        let f = Fixture::new(&server).await;
+        let api: serde_json::Value = ok_json(server.get("/openapi.json", None).await, StatusCode::OK).await;
+        let mut tried = 0;
+        for (path, item) in api["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let bearer = match op["security"][0].as_object().and_then(|s| s.keys().next()).map(String::as_str) {
+                    Some("api_key") => Some(f.store.key.as_str()),
+                    Some("customer_token") => Some(f.token.as_str()),
+                    _ => None,
+                };
+                let with_nul_ids = path.split('/').map(|seg| if seg.starts_with('{') { "a%00b" } else { seg }).collect::<Vec<_>>().join("/");
+                let query: Vec<String> = op["parameters"].as_array().into_iter().flatten()
+                    .filter(|p| p["in"] == "query").map(|p| format!("{}=a%00b", p["name"].as_str().unwrap())).collect();
+                let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let has_body = op.get("requestBody").is_some_and(|b| b["content"].get("application/json").is_some());
+                let mut targets = Vec::new();
+                if path.contains('{') || has_body {
+                    targets.push((with_nul_ids.clone(), has_body.then(|| br#"{"title":"a\u0000b"}"#.to_vec())));
+                }
+                if !query.is_empty() {
+                    // Real ids, NUL only in the query.
+                    let real = path.replace("{title}", &f.title_id).replace("{customer}", &f.customer);
+                    targets.push((format!("{real}?{}", query.join("&")), None));
+                }
+                if has_body && !path.contains('{') {
+                    targets.push((path.clone(), Some(br#"{"customer":"x\u0000","title":"y","kind":"purchase","name":"n\u0000"}"#.to_vec())));
+                }
+                for (target, body) in targets {
+                    let mut req = server.http.request(method.clone(), server.url(&target));
+                    if let Some(b) = bearer {
+                        req = req.bearer_auth(b);
+                    }
+                    if let Some(body) = body {
+                        req = req.header("content-type", "application/json").body(body);
+                    }
+                    let resp = req.send().await.unwrap();
+                    let status = resp.status();
+                    let text = resp.text().await.unwrap();
+                    assert!(status.is_client_error(), "{method} {target}: {status} {text}");
+                    tried += 1;
+                }
+            }
+        }
+        assert!(tried >= 25, "only {tried} requests were tried");
+    }
+
+    async fn lenient_bodies_are_refused(server: TestServer) {
+        let f = Fixture::new(&server).await;
+        let key = Some(f.store.key.as_str());
+        let post = reqwest::Method::POST;
+        // A malformed body is not "no body": no default token from garbage.
+        let p = problem(raw(&server, post.clone(), "/v1/customers/bob/tokens", key, "application/json", b"{ttl".to_vec()).await, StatusCode::BAD_REQUEST, "malformed-json").await;
+        assert!(p["detail"].as_str().unwrap().contains("key must be a string"), "{p}");
+        problem(raw(&server, post.clone(), "/v1/customers/bob/tokens", key, "application/json", b"[]".to_vec()).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid-body").await;
+        // No body at all still means the defaults.
+        ok_json(raw(&server, post.clone(), "/v1/customers/bob/tokens", key, "application/json", Vec::new()).await, StatusCode::CREATED).await;
+        // A JSON array is not the object a PATCH describes.
+        let p = problem(raw(&server, reqwest::Method::PATCH, "/v1/store", key, "application/json", br#"["https://a.example"]"#.to_vec()).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid-body").await;
+        assert!(p["detail"].as_str().unwrap().contains("JSON object"), "{p}");
+        // Times from the year 292 billion, or before 1970.
+        let p = problem(server.post("/v1/entitlements", key, json!({"customer": "c", "title": f.title_id, "kind": "rental", "ends_at": 9_223_372_036_854_775_807i64})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+        assert!(p["detail"].as_str().unwrap().contains("ends_at"), "{p}");
+        problem(server.post("/v1/entitlements", key, json!({"customer": "c", "title": f.title_id, "kind": "purchase", "starts_at": -5})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+        // Nothing was granted by any of it.
+        let list = ok_json(server.get("/v1/entitlements?customer=c", key).await, StatusCode::OK).await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    }
+}

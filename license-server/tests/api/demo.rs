@@ -116,11 +116,50 @@ async fn demo_serves_a_ready_store_and_reuses_it() {
     let license = VerifiedLicense::verify(issued["license"].as_str().unwrap(), &jwks).unwrap();
     assert!(license.authorize(&device.device_id(), &mut ClockGuard::new(0), now()).is_ok());
 
-    // A second start on the same folder finds the same store and key.
+    // The operator allows a shop's origin.
+    let patched = http
+        .patch(format!("{base}/v1/store"))
+        .bearer_auth(key)
+        .json(&json!({"add_allowed_origins": ["https://shop.example"]}))
+        .send()
+        .await
+        .unwrap();
+    let origins = ok_json(patched, StatusCode::OK).await["allowed_origins"].clone();
+
+    // A second demo on the running one's port refuses before it touches anything.
+    let second = fount(
+        dir.path(),
+        &[
+            "demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--allow-origin",
+            "https://other.example",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("cannot listen"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let store =
+        ok_json(http.get(format!("{base}/v1/store")).bearer_auth(key).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(store["allowed_origins"], origins, "the second demo changed the store's origins");
+
+    // A second start on the same folder finds the same store and key, and keeps the origins
+    // the operator allowed.
     drop(demo);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_again, _) = start_demo(dir.path(), port).await;
     let again: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo.json")).unwrap()).unwrap();
     assert_eq!(again["store_id"], facts["store_id"]);
     assert_eq!(again["api_key"], facts["api_key"]);
+    let store =
+        ok_json(http.get(format!("{base}/v1/store")).bearer_auth(key).send().await.unwrap(), StatusCode::OK).await;
+    assert!(store["allowed_origins"].as_array().unwrap().contains(&json!("https://shop.example")), "{store}");
 }

@@ -4,6 +4,9 @@
 //! PostgreSQL tests need `FOUNT_TEST_POSTGRES_URL`, the URL of a server where the tests may
 //! create databases; `scripts/test.sh` starts a throwaway cluster and sets it.
 
+// Test arithmetic is on known small numbers, and an overflow would fail the test, as it should.
+#![allow(clippy::arithmetic_side_effects)]
+
 mod raw_http;
 mod support;
 
@@ -14,6 +17,9 @@ mod connections;
 mod demo;
 mod devices;
 mod keys;
+mod operator;
+mod outage;
+mod paging;
 mod payments;
 mod positions;
 mod refusals;

@@ -39,10 +39,34 @@ on_both_databases! {
         assert_eq!(renamed["allowed_origins"], changed["allowed_origins"]);
     }
 
+    async fn origins_are_added_and_removed_one_by_one(server: TestServer) {
+        let store = server.store(5).await;
+        let patch = |body: serde_json::Value| server.send(Method::PATCH, "/v1/store", Some(&store.key), Some(body));
+        let origins = |v: &serde_json::Value| v["allowed_origins"].clone();
+        let v = ok_json(patch(json!({"allowed_origins": ["https://a.example", "https://b.example", "https://c.example"]})).await, StatusCode::OK).await;
+        assert_eq!(origins(&v), json!(["https://a.example", "https://b.example", "https://c.example"]));
+        // Adding one keeps the others; written with a trailing slash, in capitals, with the
+        // default port, it is the same origin browsers send.
+        let v = ok_json(patch(json!({"add_allowed_origins": ["HTTPS://Shop.Example:443/", "https://a.example/"]})).await, StatusCode::OK).await;
+        assert_eq!(origins(&v), json!(["https://a.example", "https://b.example", "https://c.example", "https://shop.example"]));
+        let v = ok_json(patch(json!({"remove_allowed_origins": ["https://b.example/"]})).await, StatusCode::OK).await;
+        assert_eq!(origins(&v), json!(["https://a.example", "https://c.example", "https://shop.example"]));
+        // Both at once, and IPv6 literal hosts.
+        let v = ok_json(patch(json!({"add_allowed_origins": ["http://[::1]:8000"], "remove_allowed_origins": ["https://a.example"]})).await, StatusCode::OK).await;
+        assert_eq!(origins(&v), json!(["https://c.example", "https://shop.example", "http://[::1]:8000"]));
+        // The player's frame-ancestors follow.
+        let title = server.title_with_audio(&store, sample_mp3()).await;
+        let player = server.get(&format!("/widget/player?title={}", title["id"].as_str().unwrap()), None).await;
+        let csp = player.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.ends_with("frame-ancestors https://c.example https://shop.example http://[::1]:8000"), "{csp}");
+    }
+
     async fn bad_settings_are_refused(server: TestServer) {
         let store = server.store(5).await;
         let cases = [
             (json!({"allowed_origins": ["https://shop.example/path"]}), StatusCode::UNPROCESSABLE_ENTITY, "validation-failed"),
+            (json!({"add_allowed_origins": ["https://shop.example?x=1"]}), StatusCode::UNPROCESSABLE_ENTITY, "validation-failed"),
+            (json!({"remove_allowed_origins": "https://shop.example"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid-body"),
             (json!({"allowed_origins": ["javascript:alert(1)"]}), StatusCode::UNPROCESSABLE_ENTITY, "validation-failed"),
             (json!({"allowed_origins": ["*"]}), StatusCode::UNPROCESSABLE_ENTITY, "validation-failed"),
             (json!({"allowed_origins": "https://shop.example"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid-body"),

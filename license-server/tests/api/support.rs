@@ -24,8 +24,9 @@ pub enum Backend {
 /// `<name>::postgres`.
 #[macro_export]
 macro_rules! on_both_databases {
-    ($(async fn $name:ident($server:ident: TestServer) $body:block)*) => {
+    ($($(#[$meta:meta])* async fn $name:ident($server:ident: TestServer) $body:block)*) => {
         $(
+            $(#[$meta])*
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
@@ -135,21 +136,31 @@ impl TestServer {
         }
     }
 
+    /// The PostgreSQL database of this server, if it has one.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Runs the real `fount-server` binary against this server's data; returns stdout.
     pub async fn cli(&self, args: &[&str]) -> String {
+        let out = self.cli_output(args).await;
+        assert!(out.status.success(), "fount-server {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Runs the real `fount-server` binary against this server's data; returns what it did.
+    pub async fn cli_output(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fount-server"));
         cmd.args(args).arg("--data").arg(&self.data).env("FOUNT_MASTER_KEY", &self.master_key).env("FOUNT_LOG", "warn");
         match &self.database_url {
             Some(url) => cmd.env("FOUNT_DATABASE_URL", url),
             None => cmd.env_remove("FOUNT_DATABASE_URL"),
         };
-        let out = cmd.output().await.expect("run fount-server");
-        assert!(out.status.success(), "fount-server {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf-8")
+        run_bounded(cmd).await
     }
 
     /// A new store with an API key, made with `fount-server store create` and `apikey create`.
@@ -374,4 +385,27 @@ impl ServerProcess {
         }
         panic!("fount-server did not answer /health within 20 s");
     }
+}
+
+/// Runs a command to its end, within a minute.
+pub async fn run_bounded(mut cmd: tokio::process::Command) -> std::process::Output {
+    cmd.kill_on_drop(true);
+    let what = format!("{:?}", cmd.as_std());
+    tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} ran over a minute"))
+        .expect("run the command")
+}
+
+/// `fount-server ARGS` in `cwd`, with a clean environment of `FOUNT_*` but for `env`.
+pub async fn fount(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fount-server"));
+    cmd.args(args).current_dir(cwd).env("FOUNT_LOG", "warn");
+    for var in ["FOUNT_DATA", "FOUNT_DATABASE_URL", "FOUNT_MASTER_KEY", "FOUNT_LISTEN"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_bounded(cmd).await
 }

@@ -1,0 +1,349 @@
+//! What each `fount-server` command does (their options are in [`crate::cli`]).
+//!
+//! Every command but `serve`, `demo` and `init` opens the data with
+//! [`Create::Nothing`](crate::state::Create): it works on an existing installation or refuses,
+//! naming the folder. The servers bind their address before they touch the data, so a port
+//! in use fails at once and a second `demo` on a running one's port changes nothing.
+
+use std::net::{SocketAddr, TcpListener};
+
+use serde_json::json;
+
+use crate::cli::{ApiKeyCommand, Command, KeysCommand, Output, PackageArgs, StoreCommand, TitleCommand, TrackCommand};
+use crate::db::{PageQuery, StorePatch, TitleDeletion, TitleFields};
+use crate::state::{AppState, Create, now};
+use crate::{api::validate, auth, crypto, demo, media, operations, server};
+
+/// A command's failure, as the message the operator reads.
+pub type CommandResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Runs a command.
+pub async fn run(command: Command) -> CommandResult {
+    match command {
+        Command::Serve(args) => {
+            let settings = args.settings();
+            let listener = bind(settings.listen)?;
+            let state = AppState::open_with(settings, Create::Missing).await?;
+            ensure_writable(&state).await?;
+            tracing::info!(url = %state.settings.public_url, database = state.repo.backend(), "fount-server listening");
+            server::serve_on(state, listener)?.await?;
+        }
+        Command::Demo(args) => {
+            let settings = args.settings();
+            let listener = bind(settings.listen)?;
+            let state = AppState::open_with(settings, Create::Missing).await?;
+            ensure_writable(&state).await?;
+            let facts = demo::prepare(&state, &args.allow_origins).await.map_err(|e| e.to_string())?;
+            println!("Fount demo is running at {}/", facts.base_url);
+            println!("  widget     {} (open it in a browser)", facts.widget_url);
+            println!("  embeddable from {}", facts.allowed_origins.join(", "));
+            println!("  store      {}", facts.store_id);
+            println!("  title      {} ({})", facts.title_id, facts.manifest_url);
+            println!("  customer   {}", facts.customer_id);
+            println!("  api key    in {}", state.settings.data_dir.join("demo.json").display());
+            server::serve_on(state, listener)?.await?;
+        }
+        Command::Init(data) => {
+            let state = AppState::open_with(data.settings(), Create::Missing).await?;
+            ensure_writable(&state).await?;
+            println!("Fount data ready in {} ({})", state.settings.data_dir.display(), state.repo.backend());
+        }
+        Command::Store(c) => store(c).await?,
+        Command::Apikey(c) => api_key(c).await?,
+        Command::Title(c) => title(c).await?,
+        Command::Track(c) => track(c).await?,
+        Command::Package(args) => package(args).await?,
+        Command::Keys(KeysCommand::Rotate { data }) => {
+            let state = AppState::open_with(data.settings(), Create::Nothing).await?;
+            let kid = crypto::signing::create(state.repo.as_ref(), &state.kek, now()).await?;
+            println!("new signing key {kid}; running servers use it within a minute");
+        }
+    }
+    Ok(())
+}
+
+/// Binds the server's address, or says why not.
+fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (another program is using it: is a fount-server already running there? choose another with --listen)"
+        } else {
+            ""
+        };
+        format!("cannot listen on {addr}: {e}{hint}")
+    })
+}
+
+/// Refuses to serve a database that does not take writes: every purchase and license would
+/// fail.
+async fn ensure_writable(state: &AppState) -> Result<(), String> {
+    state.repo.check_writes(now()).await.map_err(|e| {
+        let why = match e.failure() {
+            crate::db::Failure::Unavailable(why) => why.to_owned(),
+            _ => e.to_string(),
+        };
+        format!("the database does not take writes: {why} ({e})")
+    })
+}
+
+fn print(output: Output, headers: &[&str], rows: Vec<(serde_json::Value, Vec<String>)>) {
+    if output.json {
+        let values: Vec<_> = rows.into_iter().map(|(v, _)| v).collect();
+        println!("{}", serde_json::Value::Array(values));
+        return;
+    }
+    let cells: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| cells.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).fold(h.len(), usize::max))
+        .collect();
+    let line = |row: &[String]| {
+        let padded: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(&headers.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>());
+    for row in &cells {
+        line(row);
+    }
+}
+
+fn when(unix: i64) -> String {
+    crate::media::publication::rfc3339(unix)
+}
+
+async fn open(data: &crate::cli::DataArgs) -> Result<AppState, crate::state::StartError> {
+    AppState::open_with(data.settings(), Create::Nothing).await
+}
+
+/// Every row of a paged list.
+async fn all<T, F, Fut>(mut read: F) -> Result<Vec<T>, crate::db::DbError>
+where
+    T: crate::db::page::Keyed,
+    F: FnMut(PageQuery) -> Fut,
+    Fut: std::future::Future<Output = crate::db::DbResult<crate::db::Page<T>>>,
+{
+    let mut rows = Vec::new();
+    let mut page = PageQuery::first(crate::db::page::MAX_LIMIT);
+    loop {
+        let got = read(page.clone()).await?;
+        rows.extend(got.items);
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(rows),
+        }
+    }
+}
+
+async fn store(command: StoreCommand) -> CommandResult {
+    match command {
+        StoreCommand::Create { name, device_limit, demo, data } => {
+            let state = open(&data).await?;
+            let name = validate::text("name", &name, 200).map_err(|e| e.to_string())?;
+            let mut store =
+                state.repo.create_store(&uuid::Uuid::new_v4().to_string(), &name, device_limit, now()).await?;
+            if demo {
+                let patch = StorePatch { demo: Some(true), ..Default::default() };
+                store = state.repo.update_store(&store.id, &patch).await?.ok_or("the new store vanished")?;
+            }
+            println!("{}", serde_json::to_string_pretty(&store)?);
+        }
+        StoreCommand::List { output, data } => {
+            let state = open(&data).await?;
+            let stores = all(|p| {
+                let state = &state;
+                async move { state.repo.stores(&p).await }
+            })
+            .await?;
+            let rows = stores
+                .into_iter()
+                .map(|s| {
+                    let value = serde_json::to_value(&s).unwrap_or_default();
+                    let demo = if s.demo { "demo" } else { "" };
+                    (value, vec![s.id, s.name, s.device_limit.to_string(), demo.to_owned(), when(s.created_at)])
+                })
+                .collect();
+            print(output, &["ID", "NAME", "DEVICES", "", "CREATED"], rows);
+        }
+    }
+    Ok(())
+}
+
+async fn api_key(command: ApiKeyCommand) -> CommandResult {
+    match command {
+        ApiKeyCommand::Create { store, label, data } => {
+            let state = open(&data).await?;
+            if state.repo.store(&store).await?.is_none() {
+                return Err(format!("no store {store}").into());
+            }
+            let key = auth::generate_api_key().map_err(|e| e.to_string())?;
+            state.repo.insert_api_key(&key.id, &store, &key.secret_hash, &label, now()).await?;
+            eprintln!("This key is shown once. Keep it secret.");
+            println!("{}", key.key);
+        }
+        ApiKeyCommand::List { store, output, data } => {
+            let state = open(&data).await?;
+            if state.repo.store(&store).await?.is_none() {
+                return Err(format!("no store {store}").into());
+            }
+            let keys = all(|p| {
+                let (state, store) = (&state, &store);
+                async move { state.repo.api_keys(store, &p).await }
+            })
+            .await?;
+            let rows = keys
+                .into_iter()
+                .map(|k| {
+                    let value =
+                        json!({"id": k.id, "label": k.label, "created_at": k.created_at, "revoked_at": k.revoked_at});
+                    let status = k.revoked_at.map_or_else(|| "active".to_owned(), |t| format!("revoked {}", when(t)));
+                    (value, vec![k.id, k.label, when(k.created_at), status])
+                })
+                .collect();
+            print(output, &["ID", "LABEL", "CREATED", "STATUS"], rows);
+        }
+        ApiKeyCommand::Revoke { id, data } => {
+            let state = open(&data).await?;
+            let id = auth::api_key_id(&id).ok_or("give the key's id: the 16 hex digits after fsk_")?;
+            match state.repo.revoke_api_key(&id, now()).await? {
+                Some(key) => println!("revoked API key {} of store {}", key.id, key.store_id),
+                None => match state.repo.api_key(&id).await? {
+                    Some(_) => println!("API key {id} was already revoked"),
+                    None => return Err(format!("no API key {id}").into()),
+                },
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn title(command: TitleCommand) -> CommandResult {
+    match command {
+        TitleCommand::List { store, output, data } => {
+            let state = open(&data).await?;
+            if state.repo.store(&store).await?.is_none() {
+                return Err(format!("no store {store}").into());
+            }
+            let titles = all(|p| {
+                let (state, store) = (&state, &store);
+                async move { state.repo.titles(store, &p).await }
+            })
+            .await?;
+            let mut rows = Vec::new();
+            for t in titles {
+                let tracks = state.repo.tracks(&t.id).await?;
+                let duration: f64 = tracks.iter().map(|t| t.duration).sum();
+                let price = t
+                    .price
+                    .as_ref()
+                    .map(|p| format!("{p} {}", t.currency.as_deref().unwrap_or("")))
+                    .unwrap_or_default();
+                let value = json!({"id": t.id, "title": t.name, "author": t.author, "tracks": tracks.len(), "duration": duration, "price": t.price, "currency": t.currency, "created_at": t.created_at});
+                rows.push((value, vec![t.id, t.name, tracks.len().to_string(), format!("{duration:.0} s"), price]));
+            }
+            print(output, &["ID", "TITLE", "TRACKS", "DURATION", "PRICE"], rows);
+        }
+        TitleCommand::Delete { title, data } => {
+            let state = open(&data).await?;
+            match state.repo.delete_title(&title).await? {
+                TitleDeletion::Missing => return Err(format!("no title {title}").into()),
+                TitleDeletion::Held { entitlements } => {
+                    return Err(format!(
+                        "title {title} is held by {entitlements} entitlement(s): deleting it would break their licenses"
+                    )
+                    .into());
+                }
+                TitleDeletion::Deleted { files } => {
+                    for file in &files {
+                        remove_asset(&state, file);
+                    }
+                    state.forget_title(&title);
+                    println!("deleted title {title} and {} sealed file(s)", files.len());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_asset(state: &AppState, file: &str) {
+    if let Some(path) = state.asset_path(file)
+        && let Err(e) = std::fs::remove_file(&path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!("could not remove {}: {e}", path.display());
+    }
+}
+
+async fn track(command: TrackCommand) -> CommandResult {
+    match command {
+        TrackCommand::List { title, output, data } => {
+            let state = open(&data).await?;
+            if state.repo.title(&title).await?.is_none() {
+                return Err(format!("no title {title}").into());
+            }
+            let rows = state
+                .repo
+                .tracks(&title)
+                .await?
+                .into_iter()
+                .map(|t| {
+                    let chapters: Vec<serde_json::Value> = serde_json::from_str(&t.chapters).unwrap_or_default();
+                    let value = json!({"position": t.position, "name": t.name, "media_type": t.media_type, "duration": t.duration, "chapters": chapters.len(), "file": t.file, "sealed_length": t.sealed_length});
+                    (value, vec![t.position.to_string(), t.name, t.media_type, format!("{:.1} s", t.duration), chapters.len().to_string(), t.file])
+                })
+                .collect();
+            print(output, &["POSITION", "NAME", "TYPE", "DURATION", "CHAPTERS", "FILE"], rows);
+        }
+        TrackCommand::Delete { title, position, data } => {
+            let state = open(&data).await?;
+            let removed = state
+                .repo
+                .delete_track(&title, position, now())
+                .await?
+                .ok_or_else(|| format!("title {title} has no track at position {position}"))?;
+            remove_asset(&state, &removed.file);
+            println!("removed track {position} ({}) of title {title}", removed.name);
+        }
+    }
+    Ok(())
+}
+
+async fn package(args: PackageArgs) -> CommandResult {
+    let state = open(&args.data).await?;
+    if state.repo.store(&args.store).await?.is_none() {
+        return Err(format!("no store {}", args.store).into());
+    }
+    let title = match (&args.title, &args.new_title) {
+        (Some(id), _) => match state.repo.title(id).await? {
+            Some(t) if t.store_id == args.store => t,
+            _ => return Err(format!("no title {id} in store {}", args.store).into()),
+        },
+        (None, Some(name)) => {
+            let checked = |r: Result<Option<String>, crate::error::ApiError>| r.map_err(|e| e.to_string());
+            let fields = TitleFields {
+                store_id: args.store.clone(),
+                name: validate::text("new-title", name, 500).map_err(|e| e.to_string())?,
+                author: checked(validate::opt_text("author", args.author.as_deref(), 500))?,
+                language: checked(validate::language(args.language.as_deref()))?,
+                price: checked(validate::price(args.price.as_deref()))?,
+                currency: checked(validate::currency(args.currency.as_deref()))?,
+                cover_url: checked(validate::url("cover", args.cover.as_deref()))?,
+                ..Default::default()
+            };
+            operations::create_title_with(&state, fields).await.map_err(|e| e.to_string())?
+        }
+        (None, None) => return Err("give --title ID or --new-title NAME".into()),
+    };
+    for file in &args.files {
+        let tmp = state.settings.data_dir.join(format!("package-{}", uuid::Uuid::new_v4()));
+        std::fs::copy(file, &tmp).map_err(|e| format!("{}: {e}", file.display()))?;
+        let hint = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let result = media::package::add_track(&state, &title, tmp.clone(), None, hint).await;
+        let _ = std::fs::remove_file(&tmp);
+        let track = result.map_err(|e| format!("{}: {e}", file.display()))?;
+        eprintln!("sealed {} as track {} ({:.1} s)", file.display(), track.position, track.duration);
+    }
+    println!("{}", title.id);
+    Ok(())
+}
