@@ -24,14 +24,15 @@ need_rust() {
   rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 }
 
-# python_env PACKAGE…: a venv in .cache/venv with these PyPI packages; prints nothing.
+# python_env PACKAGE…: these PyPI packages in the venv .cache/venv (which scripts share;
+# each set is installed once); sets PYTHON; prints nothing.
 python_env() {
   local venv="$CACHE/venv"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  local want="$*" stamp="$venv/.packages"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  local stamp="$venv/.packages-$(echo "$*" | sha1sum | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
     "$venv/bin/pip" install -q --disable-pip-version-check "$@"
-    echo "$want" > "$stamp"
+    touch "$stamp"
   fi
   PYTHON="$venv/bin/python"
 }

@@ -35,6 +35,7 @@ export FOUNT_TEST_POSTGRES_URL
 echo "    throwaway PostgreSQL at $FOUNT_TEST_POSTGRES_URL"
 
 step "Rust tests (SQLite and PostgreSQL)" cargo test --workspace --locked
+step "the API description (OpenAPI 3.1 validator; schemathesis on SQLite and PostgreSQL)" bash scripts/test-openapi.sh
 step "test vectors, independent Python implementation" "$PYTHON" tests/vectors/check_vectors.py
 step "Kotlin binding (JVM, JNA)" bash scripts/test-kotlin.sh
 step "Python binding (pip install, pytest)" bash scripts/test-python.sh

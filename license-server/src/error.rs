@@ -41,6 +41,7 @@ macro_rules! problems {
 }
 
 problems! {
+    MALFORMED_REQUEST = ("malformed-request", 400, "Malformed request", "The request is not valid HTTP/1.1: a malformed request line or header, or a body whose framing is broken (bad chunked encoding, or both Content-Length and Transfer-Encoding). The connection is closed after this answer.");
     MALFORMED_JSON = ("malformed-json", 400, "Malformed JSON", "The request body is not valid JSON. Check quoting, commas and brackets.");
     INVALID_BODY = ("invalid-body", 422, "Invalid request body", "The body is JSON but does not match the schema: a member is missing, unknown, or has the wrong type. `detail` names it.");
     INVALID_PARAMETER = ("invalid-parameter", 400, "Invalid parameter", "A path or query parameter, or a header, is malformed or out of range. `detail` names it.");

@@ -1,11 +1,17 @@
 //! Running the HTTP server.
 
-use actix_web::http::KeepAlive;
-use actix_web::{App, HttpServer, middleware};
+use std::time::Duration;
+
+use actix_http::{HttpService, KeepAlive, Protocol};
+use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
+use actix_web::dev::AppConfig;
+use actix_web::rt::net::TcpStream;
+use actix_web::{App, middleware};
 
 use crate::api;
 use crate::edge::body::BodyGuard;
 use crate::edge::input::InputGuard;
+use crate::edge::wire::ProblemWire;
 use crate::state::AppState;
 
 /// Binds `state.settings.listen` and serves until stopped. Reloads signing keys periodically
@@ -31,21 +37,56 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
     let limits = state.settings.limits;
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let max_connections = limits.max_connections.unwrap_or_else(crate::config::connection_budget);
-    let server = HttpServer::new(move || {
-        let state = state.clone();
-        // The last wrap runs first: the log sees every answer, the body guard every body.
-        App::new()
-            .configure(move |cfg| api::configure(cfg, state))
-            .wrap(InputGuard)
-            .wrap(BodyGuard::new(limits.body_idle))
-            .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#).log_target("fount::http"))
-    })
-    .workers(workers)
-    // actix counts per worker.
-    .max_connections(max_connections.div_ceil(workers).max(1))
-    .client_request_timeout(limits.head_timeout)
-    .keep_alive(if limits.keep_alive.is_zero() { KeepAlive::Disabled } else { KeepAlive::Timeout(limits.keep_alive) })
-    .listen(listener)?
-    .run();
+    let addr = listener.local_addr()?;
+    // What actix-web's HttpServer assembles, but for one thing: each connection passes through
+    // `ProblemWire`, so that even actix-http's own parser errors are problem+json.
+    let builder = actix_server::Server::build()
+        .workers(workers)
+        // actix counts per worker.
+        .max_concurrent_connections(max_connections.div_ceil(workers).max(1));
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .listen("fount", listener, move || {
+            let state = state.clone();
+            let shutdown = shutdown.clone();
+            let app = move || {
+                let state = state.clone();
+                // The last wrap runs first: the log sees every answer, the body guard every body.
+                App::new()
+                    .configure(move |cfg| api::configure(cfg, state))
+                    .wrap(InputGuard)
+                    .wrap(BodyGuard::new(limits.body_idle))
+                    .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#).log_target("fount::http"))
+            };
+            let http = HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                .keep_alive(if limits.keep_alive.is_zero() {
+                    KeepAlive::Disabled
+                } else {
+                    KeepAlive::Timeout(limits.keep_alive)
+                })
+                .client_request_timeout(limits.head_timeout)
+                .client_disconnect_timeout(LINGER)
+                .local_addr(addr)
+                // The app reads no host or address from its config: requests carry their own.
+                .finish(map_config(app().into_factory().map_err(|e| e.error_response()), move |_| {
+                    AppConfig::default()
+                }));
+            fn_service(|io: TcpStream| async move {
+                // Small answers go out at once rather than waiting on Nagle's algorithm.
+                let _ = io.set_nodelay(true);
+                let peer = io.peer_addr().ok();
+                Ok::<_, actix_http::error::DispatchError>((ProblemWire::new(io), Protocol::Http1, peer))
+            })
+            .and_then(http)
+        })?
+        .run();
     Ok(server)
 }
+
+/// How long a connection closed with an unread request body keeps discarding what the client
+/// still sends (see `edge::body`).
+pub const LINGER: Duration = Duration::from_secs(1);

@@ -6,9 +6,9 @@
 //! They are public: without a license they are noise. Only one range per request is served;
 //! a multi-range request gets the whole file, which RFC 9110 allows.
 
-use actix_files::HttpRange;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use http_range::{HttpRange, HttpRangeParseError};
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use crate::error::{ApiError, problem};
@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub const SEALED_MEDIA_TYPE: &str = "application/vnd.fount.sealed";
 
 /// A sealed track, whole or by range.
-#[utoipa::path(get, path = "/pub/{title}/tracks/{file}", tag = "public",
+#[utoipa::path(get, operation_id = "assets_track", path = "/pub/{title}/tracks/{file}", tag = "public",
     params(("title" = String, Path, description = "Title id"), ("file" = String, Path, description = "Sealed file name"),
            ("Range" = Option<String>, Header, description = "bytes=first-last")),
     responses((status = 200, description = "The whole sealed file"), (status = 206, description = "A byte range"),
@@ -68,8 +68,10 @@ pub async fn track(
                     format!("bytes {}-{}/{}", start, start.saturating_add(length).saturating_sub(1), size),
                 ));
             }
-            Ok(_) => {}
-            Err(_) => {
+            // Several ranges: the whole file, which RFC 9110 allows. A header that is not a
+            // valid range at all is ignored, as RFC 9110 §14.2 requires.
+            Ok(_) | Err(HttpRangeParseError::InvalidRange) => {}
+            Err(HttpRangeParseError::NoOverlap) => {
                 return Err(ApiError::new(
                     problem::RANGE_NOT_SATISFIABLE,
                     format!("the file is {size} bytes; the range {range} is outside it"),

@@ -31,9 +31,9 @@ async fn existing(state: &AppState, store_id: &str, customer: &str) -> Result<Cu
 /// Mints a short-lived token for one of the store's users. The store's backend calls this for
 /// its signed-in user and hands the token to its app or page; the customer is created on
 /// first use.
-#[utoipa::path(post, path = "/v1/customers/{customer}/tokens", tag = "store", security(("api_key" = [])),
+#[utoipa::path(post, operation_id = "customers_mint_token", path = "/v1/customers/{customer}/tokens", tag = "store", security(("api_key" = [])),
     params(("customer" = String, Path, description = "The store's id for its user")),
-    request_body(content = Option<TokenRequest>, description = "Optional: the token lifetime"),
+    request_body(content = Option<TokenRequest>, description = "Optional: the token lifetime. No body, or `null`, means the default lifetime."),
     responses((status = 201, body = TokenView), (status = 422, body = crate::error::Problem)))]
 pub async fn mint_token(
     state: web::Data<AppState>,
@@ -53,7 +53,7 @@ pub async fn mint_token(
 }
 
 /// A customer's devices, active and revoked, oldest first.
-#[utoipa::path(get, path = "/v1/customers/{customer}/devices", tag = "store", security(("api_key" = [])),
+#[utoipa::path(get, operation_id = "customers_devices", path = "/v1/customers/{customer}/devices", tag = "store", security(("api_key" = [])),
     params(("customer" = String, Path, description = "The store's id for its user"), Paging),
     responses((status = 200, body = List<DeviceView>), (status = 404, body = crate::error::Problem)))]
 pub async fn devices(
@@ -72,7 +72,7 @@ pub async fn devices(
 
 /// Revokes a device, freeing a place under the device limit. Its active licenses are revoked;
 /// the device learns at its next status check, and no later than its licenses' renew-by.
-#[utoipa::path(post, path = "/v1/customers/{customer}/devices/{device}/revoke", tag = "store", security(("api_key" = [])),
+#[utoipa::path(post, operation_id = "customers_revoke_device", path = "/v1/customers/{customer}/devices/{device}/revoke", tag = "store", security(("api_key" = [])),
     params(("customer" = String, Path, description = "The store's id for its user"), ("device" = String, Path, description = "Device id")),
     responses((status = 200, body = DeviceView), (status = 404, body = crate::error::Problem)))]
 pub async fn revoke_device(

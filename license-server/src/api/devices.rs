@@ -14,7 +14,7 @@ use crate::state::{AppState, now};
 /// Registers this device's public key for the customer. The device id is the key's RFC 7638
 /// thumbprint. Registering the same key again returns the same device. The store's device
 /// limit holds even when many registrations arrive at once.
-#[utoipa::path(post, path = "/v1/me/devices", tag = "customer", security(("customer_token" = [])),
+#[utoipa::path(post, operation_id = "devices_register", path = "/v1/me/devices", tag = "customer", security(("customer_token" = [])),
     request_body = RegisterDevice,
     responses((status = 201, body = DeviceView), (status = 200, description = "Already registered", body = DeviceView),
               (status = 409, description = "Device limit reached", body = crate::error::Problem),

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::state::{AppState, now};
 
 /// Grants a customer a title, as a purchase or a rental. Idempotent by `reference`.
-#[utoipa::path(post, path = "/v1/entitlements", tag = "store", security(("api_key" = [])),
+#[utoipa::path(post, operation_id = "entitlements_grant", path = "/v1/entitlements", tag = "store", security(("api_key" = [])),
     request_body = Grant,
     responses((status = 201, description = "Granted", body = EntitlementView),
               (status = 200, description = "Already granted with this reference", body = EntitlementView),
@@ -65,7 +65,7 @@ pub async fn grant_entitlement(
 }
 
 /// Lists entitlements, newest first.
-#[utoipa::path(get, path = "/v1/entitlements", tag = "store", security(("api_key" = [])), params(Filter),
+#[utoipa::path(get, operation_id = "entitlements_list", path = "/v1/entitlements", tag = "store", security(("api_key" = [])), params(Filter),
     responses((status = 200, body = List<EntitlementView>)))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -82,7 +82,7 @@ pub async fn list(
 }
 
 /// Revokes an entitlement (a refund, a chargeback); its active licenses are revoked with it.
-#[utoipa::path(post, path = "/v1/entitlements/{entitlement}/revoke", tag = "store", security(("api_key" = [])),
+#[utoipa::path(post, operation_id = "entitlements_revoke", path = "/v1/entitlements/{entitlement}/revoke", tag = "store", security(("api_key" = [])),
     params(("entitlement" = String, Path, description = "Entitlement id")),
     responses((status = 200, body = EntitlementView), (status = 404, body = crate::error::Problem)))]
 pub async fn revoke(

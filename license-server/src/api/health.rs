@@ -11,14 +11,14 @@ use crate::error::ApiError;
 use crate::state::{AppState, now};
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/health/live", tag = "public",
+#[utoipa::path(get, operation_id = "health_live", path = "/health/live", tag = "public",
     responses((status = 200, body = Health)))]
 pub async fn live(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok", database: state.repo.backend(), version: env!("CARGO_PKG_VERSION") })
 }
 
 /// Readiness: the database answers and takes writes. `/health` answers the same.
-#[utoipa::path(get, path = "/health/ready", tag = "public",
+#[utoipa::path(get, operation_id = "health_ready", path = "/health/ready", tag = "public",
     responses((status = 200, body = Health),
               (status = 503, description = "The database is down, unreachable or read-only", body = crate::error::Problem,
                content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait")))))]

@@ -82,7 +82,7 @@ fn issued(state: &AppState, row: &LicenseRow, license: String) -> IssuedLicense 
 }
 
 /// Acquires a license for a title on one of the customer's devices.
-#[utoipa::path(post, path = "/v1/me/licenses", tag = "customer", security(("customer_token" = [])),
+#[utoipa::path(post, operation_id = "licenses_acquire", path = "/v1/me/licenses", tag = "customer", security(("customer_token" = [])),
     request_body = Acquire,
     responses((status = 201, body = IssuedLicense),
               (status = 403, description = "Not entitled, rental ended, or device not registered", body = crate::error::Problem),
@@ -150,7 +150,7 @@ fn not_active(status: LicenseStatus) -> ApiError {
 
 /// Renews a license: a fresh license with a new offline window, if it is still active and
 /// the customer is still entitled.
-#[utoipa::path(post, path = "/v1/me/licenses/{license}/renew", tag = "customer", security(("customer_token" = [])),
+#[utoipa::path(post, operation_id = "licenses_renew", path = "/v1/me/licenses/{license}/renew", tag = "customer", security(("customer_token" = [])),
     params(("license" = String, Path, description = "License id")),
     responses((status = 200, body = IssuedLicense), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn renew(
@@ -180,7 +180,7 @@ pub async fn renew(
 
 /// Returns a license: the device gives it up (a loan returned early). The customer may then
 /// acquire the title again on another device.
-#[utoipa::path(post, path = "/v1/me/licenses/{license}/return", tag = "customer", security(("customer_token" = [])),
+#[utoipa::path(post, operation_id = "licenses_give_back", path = "/v1/me/licenses/{license}/return", tag = "customer", security(("customer_token" = [])),
     params(("license" = String, Path, description = "License id")),
     responses((status = 200, body = Object, description = "The license status document"), (status = 409, body = crate::error::Problem)))]
 pub async fn give_back(
@@ -242,7 +242,7 @@ pub fn status_document(state: &AppState, row: &LicenseRow, t: i64) -> StatusDocu
 
 /// The license status document (after Readium LCP's). Public: the license id is a random
 /// UUID that only the license's holder knows.
-#[utoipa::path(get, path = "/v1/licenses/{license}/status", tag = "public",
+#[utoipa::path(get, operation_id = "licenses_status", path = "/v1/licenses/{license}/status", tag = "public",
     params(("license" = String, Path, description = "License id")),
     responses((status = 200, body = Object, description = "The status document"), (status = 404, body = crate::error::Problem)))]
 pub async fn status(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -251,7 +251,7 @@ pub async fn status(state: web::Data<AppState>, path: web::Path<String>) -> Resu
 }
 
 /// Lists the store's licenses, newest first (by first issue: renewals do not move them).
-#[utoipa::path(get, path = "/v1/licenses", tag = "store", security(("api_key" = [])), params(Filter),
+#[utoipa::path(get, operation_id = "licenses_list", path = "/v1/licenses", tag = "store", security(("api_key" = [])), params(Filter),
     responses((status = 200, body = List<LicenseView>)))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -270,7 +270,7 @@ pub async fn list(
 }
 
 /// Revokes a license. The device learns at its next status check, and no later than renew-by.
-#[utoipa::path(post, path = "/v1/licenses/{license}/revoke", tag = "store", security(("api_key" = [])),
+#[utoipa::path(post, operation_id = "licenses_revoke", path = "/v1/licenses/{license}/revoke", tag = "store", security(("api_key" = [])),
     params(("license" = String, Path, description = "License id")),
     responses((status = 200, body = LicenseView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn revoke(

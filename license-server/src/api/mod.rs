@@ -15,6 +15,7 @@ pub mod health;
 pub mod licenses;
 pub mod openapi;
 pub mod paging;
+pub mod payments;
 pub mod positions;
 pub mod public;
 pub mod store;
@@ -53,6 +54,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/v1/customers/{customer}/devices/{device}/revoke").post(customers::revoke_device).finish())
         .service(at("/v1/licenses").get(licenses::list).finish())
         .service(at("/v1/licenses/{license}/revoke").post(licenses::revoke).finish())
+        .service(at("/v1/payments").get(payments::list).finish())
+        .service(at("/v1/payments/{payment}").get(payments::get).finish())
+        .service(at("/v1/payments/{payment}/assign").post(payments::assign).finish())
         // Customer API (customer token).
         .service(at("/v1/me/devices").post(devices::register).finish().wrap(cors()))
         .service(at("/v1/me/licenses").post(licenses::acquire).finish().wrap(cors()))

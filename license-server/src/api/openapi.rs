@@ -1,10 +1,21 @@
 //! The OpenAPI 3.1 description served at `/openapi.json`, generated from the handlers'
 //! annotations so that it cannot drift from the code.
+//!
+//! The annotations name each operation's own answers; [`document`] then adds the problems any
+//! operation of its kind can answer, from the same facts the server acts on (it needs
+//! credentials: 401; it has a path parameter: 404; it takes a body: 400, 408, 413, 415, 422;
+//! everything touches the database: 500 and 503 with `Retry-After`), and gives every problem
+//! its real media type, `application/problem+json`.
 
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assets, customers, devices, entitlements, health, licenses, positions, public, store, stripe, titles};
+use super::{
+    assets, customers, devices, entitlements, health, licenses, payments, positions, public, store, stripe, titles,
+};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -20,6 +31,7 @@ use super::{assets, customers, devices, entitlements, health, licenses, position
         entitlements::grant, entitlements::list, entitlements::revoke,
         customers::mint_token, customers::devices, customers::revoke_device,
         licenses::list, licenses::revoke,
+        payments::list, payments::get, payments::assign,
         devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save,
         stripe::webhook,
         licenses::status, public::jwks, public::manifest, assets::track, health::live, health::ready,
@@ -55,5 +67,144 @@ impl Modify for Security {
                     .build(),
             ),
         );
+    }
+}
+
+/// The document as served: generated once, then completed (see the module's notes).
+pub fn document() -> &'static [u8] {
+    static DOC: OnceLock<Vec<u8>> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        complete(&mut doc);
+        serde_json::to_vec(&doc).unwrap_or_default()
+    })
+}
+
+const PROBLEM_REF: &str = "#/components/schemas/Problem";
+
+fn problem_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}}})
+}
+
+/// OpenAPI links: where the id a response carries goes next (for readers of the document, and
+/// for tools that chain operations). `(operation, status, name, target operation, parameter,
+/// value)`.
+const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    ("titles_create", "201", "GetTitle", "titles_get", "title", "$response.body#/id"),
+    ("titles_create", "201", "UpdateTitle", "titles_update", "title", "$response.body#/id"),
+    ("titles_create", "201", "UploadTrack", "titles_upload", "title", "$response.body#/id"),
+    ("entitlements_grant", "201", "RevokeEntitlement", "entitlements_revoke", "entitlement", "$response.body#/id"),
+    ("customers_mint_token", "201", "ListDevices", "customers_devices", "customer", "$response.body#/customer"),
+    ("licenses_acquire", "201", "RenewLicense", "licenses_renew", "license", "$response.body#/id"),
+    ("licenses_acquire", "201", "ReturnLicense", "licenses_give_back", "license", "$response.body#/id"),
+    ("licenses_acquire", "201", "LicenseStatus", "licenses_status", "license", "$response.body#/id"),
+];
+
+/// Adds the problems each operation can answer, gives problems their media type, and adds
+/// the links.
+fn complete(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for op in item.values_mut().filter_map(Value::as_object_mut) {
+            let secured = op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
+            let has_params = op.get("parameters").and_then(Value::as_array).is_some_and(|p| !p.is_empty());
+            let has_body = op.contains_key("requestBody");
+            // A body that is a file (an upload) is bytes, not the array of numbers a
+            // `Vec<u8>` would otherwise describe.
+            if let Some(content) =
+                op.get_mut("requestBody").and_then(|b| b.get_mut("content")).and_then(Value::as_object_mut)
+            {
+                for (media, c) in content.iter_mut() {
+                    if !media.ends_with("json") {
+                        c["schema"] = json!({"type": "string", "format": "binary"});
+                    }
+                }
+            }
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+            for (status, response) in responses.iter_mut() {
+                // OpenAPI requires a description; the reason phrase stands in where the
+                // annotation gave none.
+                if response.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
+                    let reason = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| actix_web::http::StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("Response");
+                    response["description"] = json!(reason);
+                }
+                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else { continue };
+                let is_problem = content
+                    .get("application/json")
+                    .is_some_and(|c| c.pointer("/schema/$ref").and_then(Value::as_str) == Some(PROBLEM_REF));
+                if is_problem && let Some(c) = content.remove("application/json") {
+                    content.insert("application/problem+json".into(), c);
+                }
+            }
+            let mut add = |status: &str, description: &str| {
+                responses.entry(status).or_insert_with(|| problem_response(description));
+            };
+            if has_params || has_body {
+                add("400", "A parameter is malformed, or the body is not JSON or ended early.");
+            }
+            if secured {
+                add("401", "No credentials, or credentials not valid here.");
+            }
+            if path.contains('{') {
+                add("404", "Nothing here, or nothing this caller may see.");
+            }
+            if has_body {
+                add("408", "The body stopped arriving.");
+                add("413", "The body is over its size limit.");
+                add("415", "The body is not of a type this operation takes.");
+                add("422", "The body does not fit the schema, or a value is not acceptable.");
+            }
+            add("500", "The server failed; the request can be retried.");
+            let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned();
+            for (_, status, name, to, parameter, value) in LINKS.iter().filter(|l| l.0 == id) {
+                if let Some(response) = op.get_mut("responses").and_then(|r| r.get_mut(*status)) {
+                    response["links"][*name] = json!({"operationId": to, "parameters": {*parameter: value}});
+                }
+            }
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+            responses.entry("503").or_insert_with(|| {
+                let mut r =
+                    problem_response("The database is unavailable or read-only; retry after `Retry-After` seconds.");
+                r["headers"] =
+                    json!({"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}});
+                r
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_link_lands_and_every_operation_is_complete() {
+        let doc: Value = serde_json::from_slice(document()).unwrap();
+        let ops: Vec<&Value> =
+            doc["paths"].as_object().unwrap().values().flat_map(|item| item.as_object().unwrap().values()).collect();
+        let by_id = |id: &str| ops.iter().find(|o| o["operationId"] == id).copied();
+        for (from, status, name, to, parameter, _) in LINKS {
+            let op = by_id(from).unwrap_or_else(|| panic!("no operation {from}"));
+            assert!(op["responses"][status]["links"][name].is_object(), "{from} {status} has no link {name}");
+            let target = by_id(to).unwrap_or_else(|| panic!("no operation {to}"));
+            let params = target["parameters"].as_array().unwrap();
+            assert!(params.iter().any(|p| p["name"] == *parameter), "{to} has no parameter {parameter}");
+        }
+        for op in ops {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("500") && responses.contains_key("503"), "{}", op["operationId"]);
+            for (status, r) in responses {
+                assert!(r["description"].as_str().is_some_and(|d| !d.is_empty()), "{} {status}", op["operationId"]);
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(r["content"].get("application/problem+json").is_some(), "{} {status}", op["operationId"]);
+                }
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ async fn check_title(state: &AppState, auth: &CustomerAuth, title: &str) -> Resu
 }
 
 /// The customer's position in a title.
-#[utoipa::path(get, path = "/v1/me/positions/{title}", tag = "customer", security(("customer_token" = [])),
+#[utoipa::path(get, operation_id = "positions_get", path = "/v1/me/positions/{title}", tag = "customer", security(("customer_token" = [])),
     params(("title" = String, Path, description = "Title id")),
     responses((status = 200, body = PositionView), (status = 404, description = "No position saved, or no such title", body = crate::error::Problem)))]
 pub async fn get(
@@ -32,7 +32,7 @@ pub async fn get(
 }
 
 /// Saves the customer's position in a title.
-#[utoipa::path(put, path = "/v1/me/positions/{title}", tag = "customer", security(("customer_token" = [])),
+#[utoipa::path(put, operation_id = "positions_save", path = "/v1/me/positions/{title}", tag = "customer", security(("customer_token" = [])),
     params(("title" = String, Path, description = "Title id")),
     request_body = SavePosition,
     responses((status = 200, body = PositionView), (status = 422, body = crate::error::Problem)))]

@@ -4,7 +4,6 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template as _;
-use utoipa::OpenApi as _;
 
 use crate::error::{ApiError, problem};
 use crate::media::publication;
@@ -13,8 +12,8 @@ use crate::state::AppState;
 
 /// The server's public signing keys (RFC 7517). Licenses and customer tokens name theirs by
 /// `kid`; after a rotation the set holds the old keys too.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "public",
-    responses((status = 200, description = "JSON Web Key Set", body = Object)))]
+#[utoipa::path(get, operation_id = "public_jwks", path = "/.well-known/jwks.json", tag = "public",
+    responses((status = 200, description = "JSON Web Key Set", body = Object, content_type = "application/jwk-set+json")))]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
@@ -23,9 +22,10 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// A title's Readium Web Publication Manifest (audiobook profile).
-#[utoipa::path(get, path = "/pub/{title}/manifest.json", tag = "public",
+#[utoipa::path(get, operation_id = "public_manifest", path = "/pub/{title}/manifest.json", tag = "public",
     params(("title" = String, Path, description = "Title id")),
-    responses((status = 200, description = "application/audiobook+json", body = Object), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, description = "The Readium Web Publication Manifest", body = Object, content_type = "application/audiobook+json"),
+              (status = 304, description = "Not modified"), (status = 404, body = crate::error::Problem)))]
 pub async fn manifest(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -49,7 +49,7 @@ pub async fn manifest(
 
 /// The OpenAPI description of this API.
 pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(super::openapi::ApiDoc::openapi())
+    HttpResponse::Ok().content_type("application/json").body(super::openapi::document())
 }
 
 /// A page explaining a problem type: the target of every error's `type`.

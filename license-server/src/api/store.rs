@@ -50,14 +50,14 @@ fn origins(
 }
 
 /// The store's settings.
-#[utoipa::path(get, path = "/v1/store", tag = "store", security(("api_key" = [])),
+#[utoipa::path(get, operation_id = "store_get", path = "/v1/store", tag = "store", security(("api_key" = [])),
     responses((status = 200, body = StoreView), (status = 401, body = crate::error::Problem)))]
 pub async fn get(state: web::Data<AppState>, auth: StoreAuth) -> HttpResponse {
     HttpResponse::Ok().json(StoreView::new(&state.settings.public_url, &auth.store))
 }
 
 /// Changes the store's settings: the members given are set, the others kept.
-#[utoipa::path(patch, path = "/v1/store", tag = "store", security(("api_key" = [])),
+#[utoipa::path(patch, operation_id = "store_update", path = "/v1/store", tag = "store", security(("api_key" = [])),
     request_body = UpdateStore,
     responses((status = 200, body = StoreView), (status = 422, body = crate::error::Problem)))]
 pub async fn update(

@@ -41,7 +41,7 @@ fn checked_fields(store_id: &str, b: &UpdateTitle) -> Result<TitleFields, ApiErr
 }
 
 /// Creates a title with a fresh content key.
-#[utoipa::path(post, path = "/v1/titles", tag = "store", security(("api_key" = [])),
+#[utoipa::path(post, operation_id = "titles_create", path = "/v1/titles", tag = "store", security(("api_key" = [])),
     request_body = CreateTitle,
     responses((status = 201, body = TitleView), (status = 401, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
@@ -58,7 +58,7 @@ pub async fn create(
 }
 
 /// Changes a title's details: the members given are set, the others kept.
-#[utoipa::path(patch, path = "/v1/titles/{title}", tag = "store", security(("api_key" = [])),
+#[utoipa::path(patch, operation_id = "titles_update", path = "/v1/titles/{title}", tag = "store", security(("api_key" = [])),
     params(("title" = String, Path, description = "Title id")),
     request_body = UpdateTitle,
     responses((status = 200, body = TitleView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
@@ -82,7 +82,7 @@ pub async fn update(
 }
 
 /// Lists the store's titles, oldest first.
-#[utoipa::path(get, path = "/v1/titles", tag = "store", security(("api_key" = [])), params(Paging),
+#[utoipa::path(get, operation_id = "titles_list", path = "/v1/titles", tag = "store", security(("api_key" = [])), params(Paging),
     responses((status = 200, body = List<TitleView>), (status = 401, body = crate::error::Problem)))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -99,7 +99,7 @@ pub async fn list(
 }
 
 /// One title.
-#[utoipa::path(get, path = "/v1/titles/{title}", tag = "store", security(("api_key" = [])),
+#[utoipa::path(get, operation_id = "titles_get", path = "/v1/titles/{title}", tag = "store", security(("api_key" = [])),
     params(("title" = String, Path, description = "Title id")),
     responses((status = 200, body = TitleView), (status = 404, body = crate::error::Problem)))]
 pub async fn get(
@@ -126,9 +126,12 @@ pub struct UploadQuery {
 
 /// Uploads an audio file as the title's next track: probed (duration, chapters), sealed, and
 /// added to the manifest. The body is the file itself.
-#[utoipa::path(post, path = "/v1/titles/{title}/tracks", tag = "store", security(("api_key" = [])),
+#[utoipa::path(post, operation_id = "titles_upload", path = "/v1/titles/{title}/tracks", tag = "store", security(("api_key" = [])),
     params(("title" = String, Path, description = "Title id"), UploadQuery),
-    request_body(content = Vec<u8>, content_type = "audio/mpeg", description = "The audio file (MP3, M4A/AAC, FLAC, Ogg Vorbis, WAV)"),
+    request_body(content(
+        (Vec<u8> = "audio/mpeg"), (Vec<u8> = "audio/mp4"), (Vec<u8> = "audio/flac"), (Vec<u8> = "audio/ogg"),
+        (Vec<u8> = "audio/wav"), (Vec<u8> = "application/octet-stream"),
+    ), description = "The audio file itself (MP3, M4A/M4B, FLAC, Ogg Vorbis, WAV)"),
     responses((status = 201, body = TrackView), (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem)))]
 pub async fn upload(
     state: web::Data<AppState>,

@@ -2,17 +2,31 @@
 
 use crate::error::ApiError;
 
-/// A required text of 1 to `max` characters without control characters; trimmed.
+/// Whether a character is blank: white space, or another invisible one a title could be made
+/// of (the same set the API description's patterns exclude, written out because regular
+/// expression dialects disagree on `\s`).
+fn is_blank(c: char) -> bool {
+    c <= ' '
+        || ('\u{7f}'..='\u{a0}').contains(&c)
+        || matches!(
+            c,
+            '\u{1680}' | '\u{2000}'
+                ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}'
+        )
+}
+
+/// A required text of at most `max` characters, not blank, without control characters;
+/// returned trimmed.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(ApiError::validation(format!("`{field}` must not be empty")));
-    }
-    if v.chars().count() > max {
+    if value.chars().count() > max {
         return Err(ApiError::validation(format!("`{field}` must be at most {max} characters")));
     }
-    if v.chars().any(char::is_control) {
+    if value.chars().any(char::is_control) {
         return Err(ApiError::validation(format!("`{field}` must not contain control characters")));
+    }
+    let v = value.trim_matches(is_blank);
+    if v.is_empty() {
+        return Err(ApiError::validation(format!("`{field}` must not be empty")));
     }
     Ok(v.to_owned())
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{DeviceRow, EntitlementRow, LicenseRow, TitleRow, TrackRow};
+use crate::db::{DeviceRow, EntitlementRow, LicenseRow, PaymentRow, TitleRow, TrackRow};
 use crate::media::probe::FileChapter;
 
 /// A page of a list.
@@ -35,28 +35,42 @@ pub struct Paging {
 #[serde(deny_unknown_fields)]
 pub struct CreateTitle {
     /// The title as shown to customers (1 to 500 characters).
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
     /// Author.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub author: Option<String>,
     /// BCP 47 language tag, such as `en` or `pt-BR`.
     #[serde(default)]
+    #[schema(max_length = 35, pattern = r"^[A-Za-z][A-Za-z0-9]{0,7}(-[A-Za-z0-9]{1,8})*$", example = "en")]
     pub language: Option<String>,
     /// Price as a decimal string, such as `9.99`, shown by the widget.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{1,12}(\.[0-9]{1,3})?$", example = "9.99")]
     pub price: Option<String>,
     /// ISO 4217 currency code, such as `EUR`.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Z]{3}$", example = "EUR")]
     pub currency: Option<String>,
     /// The store's checkout page for this title (http or https).
     #[serde(default)]
+    #[schema(max_length = 2048, pattern = r#"^https?://[^/\u0000-\u0020\u007f"<>][^\u0000-\u0020\u007f"<>]*$"#)]
     pub checkout_url: Option<String>,
     /// Cover image URL (http or https).
     #[serde(default)]
+    #[schema(max_length = 2048, pattern = r#"^https?://[^/\u0000-\u0020\u007f"<>][^\u0000-\u0020\u007f"<>]*$"#)]
     pub cover_url: Option<String>,
     /// The Stripe Payment Link (`plink_…`) that sells this title: a paid checkout through it
     /// grants the title (see `POST /v1/stores/{store}/webhooks/stripe`).
     #[serde(default)]
+    #[schema(pattern = r"^plink_[A-Za-z0-9]{1,100}$")]
     pub stripe_payment_link: Option<String>,
 }
 
@@ -66,27 +80,41 @@ pub struct CreateTitle {
 pub struct UpdateTitle {
     /// Title.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: Option<String>,
     /// Author.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub author: Option<String>,
     /// Language.
     #[serde(default)]
+    #[schema(max_length = 35, pattern = r"^[A-Za-z][A-Za-z0-9]{0,7}(-[A-Za-z0-9]{1,8})*$", example = "en")]
     pub language: Option<String>,
     /// Price.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{1,12}(\.[0-9]{1,3})?$", example = "9.99")]
     pub price: Option<String>,
     /// Currency.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Z]{3}$", example = "EUR")]
     pub currency: Option<String>,
     /// Checkout page.
     #[serde(default)]
+    #[schema(max_length = 2048, pattern = r#"^https?://[^/\u0000-\u0020\u007f"<>][^\u0000-\u0020\u007f"<>]*$"#)]
     pub checkout_url: Option<String>,
     /// Cover image.
     #[serde(default)]
+    #[schema(max_length = 2048, pattern = r#"^https?://[^/\u0000-\u0020\u007f"<>][^\u0000-\u0020\u007f"<>]*$"#)]
     pub cover_url: Option<String>,
     /// Stripe Payment Link id.
     #[serde(default)]
+    #[schema(pattern = r"^plink_[A-Za-z0-9]{1,100}$")]
     pub stripe_payment_link: Option<String>,
 }
 
@@ -238,6 +266,7 @@ impl EntitlementKind {
 #[serde(deny_unknown_fields)]
 pub struct Grant {
     /// The store's id for its customer.
+    #[schema(pattern = r"^[!-~]{1,200}$")]
     pub customer: String,
     /// Title id.
     pub title: String,
@@ -246,13 +275,16 @@ pub struct Grant {
     /// Start, seconds since the epoch (default: now). A future start lets a customer download
     /// ahead; the license is not valid before it.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 253_402_300_799_i64)]
     pub starts_at: Option<i64>,
     /// End of a rental, seconds since the epoch. Required for rentals, refused for purchases.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 253_402_300_799_i64)]
     pub ends_at: Option<i64>,
     /// An idempotency reference, unique in the store (an order or checkout id). Granting
     /// again with the same reference returns the first entitlement.
     #[serde(default)]
+    #[schema(pattern = r"^[!-~]{1,200}$")]
     pub reference: Option<String>,
 }
 
@@ -339,6 +371,7 @@ pub struct Filter {
 pub struct TokenRequest {
     /// Lifetime in seconds, 60 to 86400 (default 3600).
     #[serde(default)]
+    #[schema(minimum = 60, maximum = 86_400)]
     pub ttl_seconds: Option<i64>,
 }
 
@@ -362,6 +395,10 @@ pub struct RegisterDevice {
     pub jwk: serde_json::Value,
     /// A name to show the customer, such as "Anna's phone".
     #[serde(default)]
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
 }
 
@@ -486,12 +523,18 @@ pub struct IssuedLicense {
 pub struct UpdateStore {
     /// Display name.
     #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
     /// Devices each customer may register (1 to 100).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub device_limit: Option<i64>,
     /// How long licenses may be used offline before renewal, seconds (1 hour to 1 year).
     #[serde(default)]
+    #[schema(minimum = 3600, maximum = 31_622_400)]
     pub offline_seconds: Option<i64>,
     /// Replaces the whole list of web origins allowed to embed the widget, such as
     /// `https://shop.example` (at most 20). To change one origin, use
@@ -506,6 +549,7 @@ pub struct UpdateStore {
     pub remove_allowed_origins: Option<Vec<String>>,
     /// The signing secret of the store's Stripe webhook endpoint (`whsec_…`). Write-only.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^whsec_")]
     pub stripe_webhook_secret: Option<String>,
 }
 
@@ -551,6 +595,7 @@ impl StoreView {
 #[serde(deny_unknown_fields)]
 pub struct SavePosition {
     /// Seconds on the title's timeline.
+    #[schema(minimum = 0.0, maximum = 10_000_000.0)]
     pub seconds: f64,
 }
 
@@ -574,4 +619,67 @@ pub struct Health {
     pub database: &'static str,
     /// Server version.
     pub version: &'static str,
+}
+
+/// A payment a provider reported.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// Id.
+    pub id: String,
+    /// `stripe`.
+    pub provider: String,
+    /// The provider's id of the payment (a Stripe checkout session).
+    pub reference: String,
+    /// What was bought, when known.
+    pub title: Option<String>,
+    /// Who bought it (the store's id for its user), when known.
+    pub customer: Option<String>,
+    /// The payer's email as the provider has it: a help to find the customer.
+    pub email: Option<String>,
+    /// Amount in the currency's smallest unit (cents).
+    pub amount: Option<i64>,
+    /// Currency, lower case, as the provider sends it.
+    pub currency: Option<String>,
+    /// `granted`, `unmatched` (paid, but nothing granted yet: assign it) or `refunded`.
+    pub status: String,
+    /// Why it is unmatched.
+    pub reason: Option<String>,
+    /// The entitlement it granted.
+    pub entitlement: Option<String>,
+    /// Received.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+impl From<PaymentRow> for PaymentView {
+    fn from(p: PaymentRow) -> Self {
+        PaymentView {
+            id: p.id,
+            provider: p.provider,
+            reference: p.reference,
+            title: p.title_id,
+            customer: p.customer_ref,
+            email: p.email,
+            amount: p.amount,
+            currency: p.currency,
+            status: p.status,
+            reason: p.reason,
+            entitlement: p.entitlement_id,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// `POST /v1/payments/{payment}/assign`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignPayment {
+    /// The store's id for the customer who paid.
+    #[schema(pattern = r"^[!-~]{1,200}$")]
+    pub customer: String,
+    /// The title to grant, when the payment names none.
+    #[serde(default)]
+    pub title: Option<String>,
 }

@@ -47,9 +47,12 @@ pub enum BodyError {
     /// The body is larger than the endpoint accepts.
     #[error("the request body is over {0} bytes")]
     TooLarge(u64),
-    /// The client closed the connection or broke the framing before the body's end.
+    /// The client closed the connection before the body's end.
     #[error("the request body ended early: {0}")]
     Incomplete(String),
+    /// The body's framing is broken (a bad chunk, more bytes than announced).
+    #[error("the request body is malformed: {0}")]
+    Malformed(&'static str),
 }
 
 impl From<BodyError> for ApiError {
@@ -64,6 +67,7 @@ impl From<BodyError> for ApiError {
                     .with("limit", limit)
             }
             BodyError::Incomplete(why) => ApiError::new(problem::INCOMPLETE_BODY, why),
+            BodyError::Malformed(why) => ApiError::new(problem::MALFORMED_REQUEST, why),
         }
     }
 }
@@ -76,12 +80,15 @@ pub fn classify(e: &PayloadError) -> BodyError {
     {
         return BodyError::Stalled(idle.0);
     }
-    BodyError::Incomplete(match e {
-        PayloadError::Incomplete(_) => "the connection ended before the body was complete".to_owned(),
-        PayloadError::EncodingCorrupted => "the body's chunked framing is malformed".to_owned(),
-        PayloadError::Overflow => "the body is larger than its framing announced".to_owned(),
-        other => format!("the body could not be read: {other}"),
-    })
+    match e {
+        PayloadError::EncodingCorrupted => BodyError::Malformed("the body's chunked framing is malformed"),
+        PayloadError::Overflow => BodyError::Malformed("the body is larger than its framing announced"),
+        // actix-http reports a chunk it cannot parse as a connection that ended, too.
+        PayloadError::Incomplete(_) => BodyError::Incomplete(
+            "the body ended before it was complete: the connection closed, or its chunked framing broke".into(),
+        ),
+        other => BodyError::Incomplete(format!("the body could not be read: {other}")),
+    }
 }
 
 /// Reads a whole body, at most `limit` bytes. The `Content-Length`, when given, is checked

@@ -9,8 +9,8 @@
 //! `invalid-body` for a body that does not fit the schema, 413, 415, and 408 or 400 when the
 //! body stalls or breaks off (see [`super::body`]).
 //!
-//! [`MaybeJson`] is for the few endpoints whose body is optional: no body at all means `None`,
-//! and a body that is present must be valid. (actix's `Option<Json<T>>` turns a malformed body
+//! [`MaybeJson`] is for the few endpoints whose body is optional: no body at all, or `null`,
+//! means `None`, and any other body must be valid. (actix's `Option<Json<T>>` turns a malformed body
 //! into `None`, which is how a token endpoint once minted a default token from garbage.)
 
 use actix_web::dev::Payload;
@@ -65,10 +65,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-async fn read<T: DeserializeOwned>(headers: HeaderMap, mut payload: Payload, limit: u64) -> Result<T, ApiError> {
-    check_content_type(&headers)?;
-    let bytes = read_to_end(&headers, &mut payload, limit).await?;
-    parse(&bytes)
+async fn read_bytes(headers: &HeaderMap, mut payload: Payload, limit: u64) -> Result<actix_web::web::Bytes, ApiError> {
+    check_content_type(headers)?;
+    Ok(read_to_end(headers, &mut payload, limit).await?)
 }
 
 /// Parses a request body by the rules above.
@@ -121,7 +120,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let (headers, payload, limit) = (req.headers().clone(), payload.take(), limit(req));
-        Box::pin(async move { read(headers, payload, limit).await.map(Json) })
+        Box::pin(async move { parse(&read_bytes(&headers, payload, limit).await?).map(Json) })
     }
 }
 
@@ -136,7 +135,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
             if empty {
                 return Ok(MaybeJson(None));
             }
-            read(headers, payload, limit).await.map(|v| MaybeJson(Some(v)))
+            let bytes = read_bytes(&headers, payload, limit).await?;
+            // JSON `null` says "nothing" as plainly as no body.
+            if bytes.trim_ascii() == b"null" {
+                return Ok(MaybeJson(None));
+            }
+            parse(&bytes).map(|v| MaybeJson(Some(v)))
         })
     }
 }

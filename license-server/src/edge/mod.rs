@@ -9,7 +9,9 @@
 //!   which PostgreSQL cannot store), in the middleware [`input::InputGuard`];
 //! * [`json`]: the JSON extractor every handler uses: a JSON object, within the size limit,
 //!   without NUL, each failure a problem naming it;
-//! * [`routes`]: resources built by method, so that a 405 names what is allowed.
+//! * [`routes`]: resources built by method, so that a 405 names what is allowed;
+//! * [`wire`]: the few answers actix-http gives by itself (a request it cannot parse) in
+//!   problem+json too.
 //!
 //! Limits are set in [`Limits`](crate::config::Limits) and documented in docs/operations.md.
 
@@ -17,6 +19,7 @@ pub mod body;
 pub mod input;
 pub mod json;
 pub mod routes;
+pub mod wire;
 
 pub use json::{Json, MaybeJson};
 pub use routes::{Routes, at};

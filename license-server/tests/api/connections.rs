@@ -272,3 +272,70 @@ async fn stalled_bodies_do_not_starve_the_server() {
         }
     }
 }
+
+/// Requests the HTTP parser itself refuses are answered as problem+json too, then closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parser_s_own_refusals_are_problems() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "a header without a colon",
+            format!("GET /health HTTP/1.1\r\nhost: {host}\r\nnot a header\r\n\r\n").into_bytes(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "a broken chunk size",
+            {
+                let mut r = head(
+                    "POST",
+                    "/widget/demo/session",
+                    &host,
+                    "content-type: application/json\r\ntransfer-encoding: chunked\r\n",
+                )
+                .into_bytes();
+                r.extend_from_slice(b"zz\r\nabc\r\n");
+                r
+            },
+            400,
+            "incomplete-body",
+        ),
+        (
+            "Content-Length beside chunked",
+            head("POST", "/widget/demo/session", &host, "content-length: 5\r\ntransfer-encoding: chunked\r\n")
+                .into_bytes(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "a head over 128 KiB",
+            head("GET", "/health", &host, &format!("x-big: {}\r\n", "a".repeat(140_000))).into_bytes(),
+            431,
+            "headers-too-large",
+        ),
+        (
+            "headers under actix's limit but over Fount's",
+            head("GET", "/health", &host, &format!("x-big: {}\r\n", "a".repeat(40_000))).into_bytes(),
+            431,
+            "headers-too-large",
+        ),
+        (
+            "a target over 8 KiB",
+            head("GET", &format!("/health?{}", "a".repeat(9_000)), &host, "").into_bytes(),
+            414,
+            "uri-too-long",
+        ),
+        ("an unknown method", head("BREW", "/health", &host, "").into_bytes(), 405, "method-not-allowed"),
+        ("no such route", head("GET", "/no/such/route", &host, "").into_bytes(), 404, "not-found"),
+    ];
+    for (what, request, status, slug) in cases {
+        let mut conn = RawConn::open(&server.base, what).await;
+        conn.send(&request).await;
+        let answer = conn.response().await;
+        assert_eq!(answer.status, status, "{what}: {}", String::from_utf8_lossy(&answer.body));
+        assert_eq!(answer.header("content-type"), Some("application/problem+json"), "{what}");
+        assert_eq!(answer.json()["type"], format!("/problems/{slug}"), "{what}: {}", answer.json());
+        assert!(answer.json()["detail"].as_str().is_some_and(|d| !d.is_empty()), "{what}");
+    }
+}
