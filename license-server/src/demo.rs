@@ -110,6 +110,7 @@ async fn create(state: &AppState) -> Result<DemoFacts, ApiError> {
         store_id: store.id.clone(),
         name: "The Fount Sampler".into(),
         author: Some("Fount".into()),
+        language: Some("en".into()),
         price: Some("4.99".into()),
         currency: Some("EUR".into()),
         ..Default::default()

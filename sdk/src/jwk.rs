@@ -16,7 +16,21 @@ pub const RSA_MIN_BITS: usize = 2048;
 /// Largest RSA modulus accepted for a device key, in bits.
 pub const RSA_MAX_BITS: usize = 4096;
 
-/// A public JWK of one of the three kinds Fount uses. Unknown members are ignored on input.
+/// A public JWK of one of the three kinds Fount uses.
+///
+/// Members other than the key's own (`kty`, `crv`, `x`, `y`, `n`, `e`) are ignored on input,
+/// except the three that say what the key is for, which must not contradict what Fount will
+/// do with it (a strict JOSE library refuses a key used against its own declaration):
+///
+/// | member | EC (device) | RSA (device) | OKP (signing) |
+/// | --- | --- | --- | --- |
+/// | `alg`, if present | `ECDH-ES` | `RSA-OAEP-256` | `EdDSA` |
+/// | `use`, if present | `enc` | `enc` | `sig` |
+/// | `key_ops`, if present and not empty, includes | `deriveKey` or `deriveBits` | `encrypt` or `wrapKey` | `verify` |
+///
+/// An RSA key marked `"alg": "RS256"` is a signing key, and is refused rather than used for
+/// RSA-OAEP-256. None of these members is kept: a key's JWK as Fount writes it has only its
+/// own members.
 ///
 /// It goes through [`RawJwk`] on the wire rather than serde's internally tagged enums, which
 /// buffer every member first: the same JSON, less code in a wasm build.
@@ -68,13 +82,66 @@ pub struct RawJwk {
     /// RSA exponent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e: Option<String>,
+    /// The algorithm the key is meant for (checked, not kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// `sig` or `enc` (checked, not kept).
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+    /// The operations the key is meant for (checked, not kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ops: Option<Vec<String>>,
 }
+
+/// What a key of one type is for: its `alg`, its `use`, the `key_ops` that allow it.
+struct Purpose {
+    alg: &'static str,
+    use_: &'static str,
+    ops: &'static [&'static str],
+    refusal: &'static str,
+}
+
+impl RawJwk {
+    /// Refuses a key whose `alg`, `use` or `key_ops` say it is for something else.
+    fn check_purpose(&self, p: &Purpose) -> core::result::Result<(), &'static str> {
+        let alg_ok = self.alg.as_deref().is_none_or(|a| a == p.alg);
+        let use_ok = self.use_.as_deref().is_none_or(|u| u == p.use_);
+        let ops_ok =
+            self.key_ops.as_deref().is_none_or(|ops| ops.is_empty() || ops.iter().any(|o| p.ops.contains(&o.as_str())));
+        if alg_ok && use_ok && ops_ok { Ok(()) } else { Err(p.refusal) }
+    }
+}
+
+const EC_PURPOSE: Purpose = Purpose {
+    alg: "ECDH-ES",
+    use_: "enc",
+    ops: &["deriveKey", "deriveBits"],
+    refusal: "the EC key's alg, use or key_ops say it is not for ECDH-ES key agreement",
+};
+const RSA_PURPOSE: Purpose = Purpose {
+    alg: "RSA-OAEP-256",
+    use_: "enc",
+    ops: &["encrypt", "wrapKey"],
+    refusal: "the RSA key's alg, use or key_ops say it is not for RSA-OAEP-256 encryption",
+};
+const OKP_PURPOSE: Purpose = Purpose {
+    alg: "EdDSA",
+    use_: "sig",
+    ops: &["verify"],
+    refusal: "the OKP key's alg, use or key_ops say it is not for EdDSA signatures",
+};
 
 impl TryFrom<RawJwk> for Jwk {
     type Error = &'static str;
 
     fn try_from(r: RawJwk) -> core::result::Result<Self, &'static str> {
         let need = |v: Option<String>, what| v.ok_or(what);
+        match r.kty.as_str() {
+            "EC" => r.check_purpose(&EC_PURPOSE)?,
+            "RSA" => r.check_purpose(&RSA_PURPOSE)?,
+            "OKP" => r.check_purpose(&OKP_PURPOSE)?,
+            _ => {}
+        }
         Ok(match r.kty.as_str() {
             "EC" => Jwk::Ec {
                 crv: need(r.crv, "EC key without crv")?,
@@ -242,6 +309,34 @@ mod tests {
     use super::*;
 
     /// The example key of RFC 7638 §3.1 and the thumbprint the RFC gives for it.
+    #[test]
+    fn members_that_say_what_a_key_is_for_must_agree() {
+        let ec = |extra: &str| {
+            serde_json::from_str::<Jwk>(&format!(
+                r#"{{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"{extra}}}"#
+            ))
+        };
+        assert!(ec("").is_ok());
+        assert!(ec(r#","alg":"ECDH-ES","use":"enc","key_ops":[],"ext":true"#).is_ok());
+        assert!(ec(r#","key_ops":["deriveBits"]"#).is_ok());
+        for bad in
+            [r#","alg":"ES256""#, r#","use":"sig""#, r#","key_ops":["sign","verify"]"#, r#","alg":"ECDH-ES+A256KW""#]
+        {
+            assert!(ec(bad).is_err(), "{bad}");
+        }
+        let rsa =
+            |extra: &str| serde_json::from_str::<Jwk>(&format!(r#"{{"kty":"RSA","n":"AQAB","e":"AQAB"{extra}}}"#));
+        assert!(rsa(r#","alg":"RSA-OAEP-256","key_ops":["encrypt"]"#).is_ok());
+        assert!(rsa(r#","alg":"RS256""#).is_err());
+        let okp =
+            |extra: &str| serde_json::from_str::<Jwk>(&format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"AA"{extra}}}"#));
+        assert!(okp(r#","alg":"EdDSA","use":"sig""#).is_ok());
+        assert!(okp(r#","use":"enc""#).is_err());
+        // Checked, never kept: a key as Fount writes it has only its own members.
+        let kept = serde_json::to_value(ec(r#","alg":"ECDH-ES","use":"enc""#).unwrap()).unwrap();
+        assert!(kept.get("alg").is_none() && kept.get("use").is_none());
+    }
+
     #[test]
     fn rfc7638_example_thumbprint() {
         let jwk = Jwk::Rsa {

@@ -55,14 +55,25 @@ impl TryFrom<RawEntry> for JwksKey {
     type Error = &'static str;
 
     fn try_from(r: RawEntry) -> core::result::Result<Self, &'static str> {
-        let key = Jwk::try_from(RawJwk { kty: r.kty, crv: r.crv, x: r.x, y: r.y, n: r.n, e: r.e })?;
+        let raw = RawJwk {
+            kty: r.kty,
+            crv: r.crv,
+            x: r.x,
+            y: r.y,
+            n: r.n,
+            e: r.e,
+            alg: r.alg.clone(),
+            use_: r.use_.clone(),
+            key_ops: None,
+        };
+        let key = Jwk::try_from(raw)?;
         Ok(JwksKey { key, kid: r.kid.ok_or("JWKS key without kid")?, alg: r.alg, use_: r.use_ })
     }
 }
 
 impl From<JwksKey> for RawEntry {
     fn from(k: JwksKey) -> Self {
-        let RawJwk { kty, crv, x, y, n, e } = k.key.into();
+        let RawJwk { kty, crv, x, y, n, e, .. } = k.key.into();
         RawEntry { kid: Some(k.kid), alg: k.alg, use_: k.use_, kty, crv, x, y, n, e }
     }
 }

@@ -26,7 +26,7 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let jwk: Jwk = serde_json::from_value(b.jwk)
-        .map_err(|_| ApiError::validation("`jwk` must be a public JWK of kty EC or RSA"))?;
+        .map_err(|e| ApiError::validation(format!("`jwk` must be a public JWK of kty EC or RSA: {e}")))?;
     let key = DevicePublicKey::from_jwk(&jwk).map_err(|e| ApiError::validation(format!("`jwk`: {e}")))?;
     let name = validate::opt_text("name", b.name.as_deref(), 100)?.unwrap_or_default();
     let store = state

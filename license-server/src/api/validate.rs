@@ -99,16 +99,13 @@ pub fn currency(value: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(v.to_owned()))
 }
 
-/// A BCP 47 language tag, loosely: letters, digits and hyphens, starting with a letter.
+/// A BCP 47 language tag (RFC 5646), as Readium manifests require it.
 pub fn language(value: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(v) = value else { return Ok(None) };
-    let ok = v.len() <= 35
-        && v.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-        && v.bytes().next().is_some_and(|b| b.is_ascii_alphabetic());
-    if !ok {
-        return Err(ApiError::validation("`language` must be a BCP 47 tag such as en or pt-BR"));
+    match oxilangtag::LanguageTag::parse(v) {
+        Ok(tag) if v.len() <= 35 => Ok(Some(tag.into_inner().to_owned())),
+        _ => Err(ApiError::validation("`language` must be a BCP 47 tag such as en or pt-BR")),
     }
-    Ok(Some(v.to_owned()))
 }
 
 /// A Stripe Payment Link id: `plink_` then letters and digits.
@@ -164,6 +161,9 @@ mod tests {
         assert!(currency(Some("eur")).is_err());
         assert!(language(Some("pt-BR")).is_ok());
         assert!(language(Some("-x")).is_err());
+        assert!(language(Some("a")).is_err());
+        assert!(language(Some("en-GB-oed")).is_ok());
+        assert!(language(Some("und")).is_ok());
         assert!(ident("c", "user-42").is_ok());
         assert!(ident("c", "has space").is_err());
         assert!(payment_link(Some("plink_1Abc")).is_ok());

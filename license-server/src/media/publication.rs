@@ -12,6 +12,36 @@ use fount_sdk::manifest::{
 use super::probe::FileChapter;
 use crate::db::{TitleRow, TrackRow};
 
+/// The language of a title whose store did not say: BCP 47's "undetermined".
+pub const UNDETERMINED: &str = "und";
+
+/// Names Fount's titles that are not themselves UUIDs (the demo's `fount-sampler`), so each
+/// gets a stable UUID of its own (RFC 9562 version 5).
+const TITLE_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x4c7f_2a10_6a8e_4b9c_9d21_5e0f_f0a1_7b33);
+
+/// A title's `identifier`: `urn:uuid:` and its id when that is a UUID, else a UUID derived
+/// from it.
+pub fn identifier(title_id: &str) -> String {
+    let uuid =
+        uuid::Uuid::parse_str(title_id).unwrap_or_else(|_| uuid::Uuid::new_v5(&TITLE_NAMESPACE, title_id.as_bytes()));
+    format!("urn:uuid:{}", uuid.hyphenated())
+}
+
+/// The media type of an image, from its URL's extension; `image/*` when it does not say.
+fn image_type(url: &str) -> &'static str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        _ => "image/*",
+    }
+}
+
 /// The href of a track, relative to the manifest.
 pub fn track_href(track: &TrackRow) -> String {
     format!("tracks/{}", track.file)
@@ -64,17 +94,22 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
         .collect();
     let mut resources = Vec::new();
     if let Some(cover) = &title.cover_url {
-        resources.push(Link { href: cover.clone(), rel: Some("cover".into()), ..Default::default() });
+        resources.push(Link {
+            href: cover.clone(),
+            rel: Some("cover".into()),
+            media_type: Some(image_type(cover).into()),
+            ..Default::default()
+        });
     }
     Manifest {
         context: vec![CONTEXT.into()],
         metadata: Metadata {
             type_: Some("http://schema.org/Audiobook".into()),
             conforms_to: Some(AUDIOBOOK_PROFILE.into()),
-            identifier: Some(format!("urn:uuid:{}", title.id)),
+            identifier: Some(identifier(&title.id)),
             title: title.name.clone(),
             author: title.author.clone(),
-            language: title.language.clone(),
+            language: Some(title.language.clone().unwrap_or_else(|| UNDETERMINED.into())),
             duration: Some(tracks.iter().map(|t| t.duration).sum()),
             modified: Some(rfc3339(title.updated_at)),
         },

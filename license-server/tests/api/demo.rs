@@ -80,6 +80,12 @@ async fn demo_serves_a_ready_store_and_reuses_it() {
     // The sample title has at least two chapters.
     let manifest = http.get(facts["manifest_url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
     assert!(Publication::from_json(&manifest).unwrap().chapters().len() >= 2);
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    crate::readium::assert_valid_manifest(&manifest);
+    // The sample's id is not a UUID; its identifier is one all the same.
+    let identifier = manifest["metadata"]["identifier"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(identifier.strip_prefix("urn:uuid:").unwrap()).is_ok(), "{identifier}");
+    assert_eq!(manifest["metadata"]["language"], "en");
 
     // With the facts in demo.json, a store backend and an app go the whole way.
     let post = |path: String, bearer: String, body: Value| {

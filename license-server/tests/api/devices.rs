@@ -66,5 +66,16 @@ on_both_databases! {
         ] {
             problem(server.post("/v1/me/devices", Some(&token), json!({"jwk": jwk})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
         }
+        // A real key marked for another purpose is refused, saying why; marked for its own,
+        // accepted (and the marks not kept).
+        let device = new_device();
+        let mut jwk = serde_json::to_value(device.public_key().to_jwk()).unwrap();
+        jwk["alg"] = json!("ES256");
+        let p = problem(server.post("/v1/me/devices", Some(&token), json!({"jwk": jwk.clone()})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+        assert!(p["detail"].as_str().unwrap().contains("not for ECDH-ES"), "{p}");
+        jwk["alg"] = json!("ECDH-ES");
+        jwk["use"] = json!("enc");
+        let registered = ok_json(server.post("/v1/me/devices", Some(&token), json!({"jwk": jwk})).await, StatusCode::CREATED).await;
+        assert_eq!(registered["id"], device.device_id().as_str());
     }
 }

@@ -8,6 +8,7 @@
 #![allow(clippy::arithmetic_side_effects)]
 
 mod raw_http;
+mod readium;
 mod support;
 
 mod assets;

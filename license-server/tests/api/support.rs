@@ -243,7 +243,15 @@ impl TestServer {
             .await
             .expect("upload");
         ok_json(track, StatusCode::CREATED).await;
+        self.manifest(&id).await;
         ok_json(self.get(&format!("/v1/titles/{id}"), Some(&store.key)).await, StatusCode::OK).await
+    }
+
+    /// A title's manifest, checked against the Readium schema.
+    pub async fn manifest(&self, title: &str) -> Value {
+        let manifest = ok_json(self.get(&format!("/pub/{title}/manifest.json"), None).await, StatusCode::OK).await;
+        crate::readium::assert_valid_manifest(&manifest);
+        manifest
     }
 
     pub async fn token(&self, store: &TestStore, customer: &str) -> String {

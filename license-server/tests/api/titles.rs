@@ -43,4 +43,29 @@ on_both_databases! {
         assert_eq!(now["title"], title["title"]);
         assert_eq!(now["price"], "7.50");
     }
+
+    async fn manifests_follow_the_readium_schema(server: TestServer) {
+        let store = server.store(5).await;
+        // No language, no cover: "und", and no cover link.
+        let plain = server.title_with_audio(&store, sample_mp3()).await;
+        let manifest = server.manifest(plain["id"].as_str().unwrap()).await;
+        assert_eq!(manifest["metadata"]["language"], "und");
+        assert_eq!(manifest["metadata"]["identifier"], format!("urn:uuid:{}", plain["id"].as_str().unwrap()));
+        // A language, a cover, two tracks.
+        let id = plain["id"].as_str().unwrap();
+        for (cover, media_type) in [("https://cdn.example/c.PNG?v=2", "image/png"), ("https://cdn.example/cover", "image/*")] {
+            let patch = json!({"language": "pt-BR", "cover_url": cover});
+            ok_json(server.send(Method::PATCH, &format!("/v1/titles/{id}"), Some(&store.key), Some(patch)).await, StatusCode::OK).await;
+            let manifest = server.manifest(id).await;
+            assert_eq!(manifest["metadata"]["language"], "pt-BR");
+            assert_eq!(manifest["resources"][0]["type"], media_type);
+            assert_eq!(manifest["resources"][0]["rel"], "cover");
+        }
+        problem(server.send(Method::PATCH, &format!("/v1/titles/{id}"), Some(&store.key), Some(json!({"language": "a"}))).await, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
+        let upload = server.http.post(server.url(&format!("/v1/titles/{id}/tracks"))).bearer_auth(&store.key)
+            .header("content-type", "audio/mpeg").body(sample_mp3()).send().await.unwrap();
+        ok_json(upload, StatusCode::CREATED).await;
+        let manifest = server.manifest(id).await;
+        assert_eq!(manifest["readingOrder"].as_array().unwrap().len(), 2);
+    }
 }
