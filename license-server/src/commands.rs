@@ -341,8 +341,18 @@ async fn package(args: PackageArgs) -> CommandResult {
         let hint = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         let result = media::package::add_track(&state, &title, tmp.clone(), None, hint).await;
         let _ = std::fs::remove_file(&tmp);
-        let track = result.map_err(|e| format!("{}: {e}", file.display()))?;
-        eprintln!("sealed {} as track {} ({:.1} s)", file.display(), track.position, track.duration);
+        let packaged = result.map_err(|e| format!("{}: {e}", file.display()))?;
+        let track = packaged.track;
+        eprintln!(
+            "sealed {} as track {} ({:.1} s, {} chapters)",
+            file.display(),
+            track.position,
+            track.duration,
+            serde_json::from_str::<Vec<serde_json::Value>>(&track.chapters).map_or(0, |c| c.len())
+        );
+        for warning in packaged.warnings {
+            eprintln!("  warning: {warning}");
+        }
     }
     println!("{}", title.id);
     Ok(())

@@ -39,3 +39,8 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_store_created ON payments(store_id, created_at, id);
 CREATE INDEX payments_intent ON payments(store_id, payment_intent);
+
+-- Cover art read from an uploaded file (MP4 `covr`, ID3 `APIC`), kept as a file in the asset
+-- store and shown when the store has not set a cover of its own.
+ALTER TABLE titles ADD COLUMN cover_file TEXT;
+ALTER TABLE titles ADD COLUMN cover_type TEXT;

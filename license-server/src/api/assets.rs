@@ -90,3 +90,26 @@ pub async fn track(
     response.no_chunking(length);
     Ok(response.streaming(stream))
 }
+
+/// Cover art read from an uploaded file. Public, like the manifest that links it; its name
+/// changes whenever it would, so it is cached for good.
+#[utoipa::path(get, operation_id = "assets_cover", path = "/pub/{title}/covers/{file}", tag = "public",
+    params(("title" = String, Path, description = "Title id"), ("file" = String, Path, description = "Cover file name")),
+    responses((status = 200, description = "The image", content_type = "image/*", body = Vec<u8>), (status = 404, body = crate::error::Problem)))]
+pub async fn cover(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (title, file) = path.into_inner();
+    let row = state.repo.title(&title).await?.ok_or_else(|| ApiError::not_found("cover"))?;
+    let (Some(stored), Some(media_type)) = (&row.cover_file, &row.cover_type) else {
+        return Err(ApiError::not_found("cover"));
+    };
+    if *stored != file {
+        return Err(ApiError::not_found("cover"));
+    }
+    let disk = state.asset_path(stored).ok_or_else(|| ApiError::not_found("cover"))?;
+    let bytes = tokio::fs::read(&disk).await.map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, media_type.as_str()))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(bytes))
+}

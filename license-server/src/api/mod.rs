@@ -70,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/.well-known/jwks.json").get(public::jwks).finish().wrap(cors()))
         .service(at("/pub/{title}/manifest.json").get(public::manifest).finish().wrap(cors()))
         .service(at("/pub/{title}/tracks/{file}").get(assets::track).finish().wrap(cors()))
+        .service(at("/pub/{title}/covers/{file}").get(assets::cover).finish().wrap(cors()))
         // The widget.
         .configure(widget::configure)
         .service(at("/health/live").get(health::live).finish())

@@ -34,7 +34,7 @@ use super::{
         payments::list, payments::get, payments::assign,
         devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save,
         stripe::webhook,
-        licenses::status, public::jwks, public::manifest, assets::track, health::live, health::ready,
+        licenses::status, public::jwks, public::manifest, assets::track, assets::cover, health::live, health::ready,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&Security),

@@ -188,8 +188,10 @@ pub async fn upload(
     }
     .await;
     let _ = tokio::fs::remove_file(&tmp).await;
-    let track = result?;
-    Ok(HttpResponse::Created().json(TrackView::new(&state.settings.public_url, &track)))
+    let packaged = result?;
+    let mut view = TrackView::new(&state.settings.public_url, &packaged.track);
+    view.warnings = packaged.warnings;
+    Ok(HttpResponse::Created().json(view))
 }
 
 /// A title with its tracks, as the API shows it.

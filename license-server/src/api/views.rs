@@ -163,6 +163,10 @@ pub struct TrackView {
     pub sha256: String,
     /// Chapters read from the file.
     pub chapters: Vec<ChapterView>,
+    /// What the file held that could not be used (chapters that would not parse, cover art
+    /// too large): given in the answer to an upload only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl TrackView {
@@ -179,6 +183,7 @@ impl TrackView {
             url: format!("{base}/pub/{}/tracks/{}", row.title_id, row.file),
             sha256: row.sha256.clone(),
             chapters: chapters.into_iter().map(|c| ChapterView { title: c.title, offset: c.offset }).collect(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -200,8 +205,11 @@ pub struct TitleView {
     pub currency: Option<String>,
     /// Checkout page.
     pub checkout_url: Option<String>,
-    /// Cover image.
+    /// The cover image the store set.
     pub cover_url: Option<String>,
+    /// The cover shown: the store's (`cover_url`), else the one read from an uploaded file,
+    /// served by Fount.
+    pub cover: Option<String>,
     /// Stripe Payment Link.
     pub stripe_payment_link: Option<String>,
     /// Content key id (base64url).
@@ -230,6 +238,7 @@ impl TitleView {
             currency: row.currency.clone(),
             checkout_url: row.checkout_url.clone(),
             cover_url: row.cover_url.clone(),
+            cover: cover_url(base, row),
             stripe_payment_link: row.stripe_payment_link.clone(),
             key_id: row.key_id.clone(),
             duration: tracks.iter().map(|t| t.duration).sum(),
@@ -239,6 +248,17 @@ impl TitleView {
             updated_at: row.updated_at,
         }
     }
+}
+
+/// The absolute URL of a title's cover, if it has one.
+pub fn cover_url(base: &str, row: &TitleRow) -> Option<String> {
+    row.cover().map(|(href, _)| {
+        if href.starts_with("http://") || href.starts_with("https://") {
+            href
+        } else {
+            format!("{base}/pub/{}/{href}", row.id)
+        }
+    })
 }
 
 /// Kind of entitlement.

@@ -189,9 +189,10 @@ pub async fn player(state: web::Data<AppState>, query: web::Query<PlayerQuery>) 
         .filter(|a| a.len() == 7 && a.starts_with('#') && a[1..].bytes().all(|b| b.is_ascii_hexdigit()));
     let duration: f64 = tracks.iter().map(|t| t.duration).sum();
     let origins = store.origins();
+    let cover = super::views::cover_url(&state.settings.public_url, &title);
     let config = serde_json::json!({
         "title": {
-            "id": title.id, "name": title.name, "author": title.author, "cover": title.cover_url,
+            "id": title.id, "name": title.name, "author": title.author, "cover": cover,
             "duration": duration, "price": title.price, "currency": title.currency, "checkoutUrl": title.checkout_url,
         },
         "demo": store.demo,
@@ -202,7 +203,7 @@ pub async fn player(state: web::Data<AppState>, query: web::Query<PlayerQuery>) 
         theme,
         name: &title.name,
         author: title.author.as_deref(),
-        cover: title.cover_url.as_deref(),
+        cover: cover.as_deref(),
         price: price_text(&title),
         duration: format!("{duration:.1}"),
         config: script_json(&config),

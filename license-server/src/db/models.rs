@@ -149,6 +149,22 @@ pub struct TitleRow {
     pub updated_at: i64,
     /// The Stripe Payment Link that sells it.
     pub stripe_payment_link: Option<String>,
+    /// Cover art read from an uploaded file, in the asset store.
+    pub cover_file: Option<String>,
+    /// Its media type.
+    pub cover_type: Option<String>,
+}
+
+impl TitleRow {
+    /// The cover to show: the store's own, else the one read from an uploaded file (a URL
+    /// relative to the manifest), else none. With its media type when known.
+    pub fn cover(&self) -> Option<(String, Option<&str>)> {
+        match (&self.cover_url, &self.cover_file) {
+            (Some(url), _) => Some((url.clone(), None)),
+            (None, Some(file)) => Some((format!("covers/{file}"), self.cover_type.as_deref())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// A sealed track of a title.

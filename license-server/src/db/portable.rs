@@ -216,10 +216,15 @@ macro_rules! portable_repository {
                         tx.rollback().await?;
                         return Ok($crate::db::TitleDeletion::Held { entitlements: held });
                     }
-                    let files: Vec<String> = sqlx::query_scalar("SELECT file FROM tracks WHERE title_id = $1")
+                    let mut files: Vec<String> = sqlx::query_scalar("SELECT file FROM tracks WHERE title_id = $1")
                         .bind(&id)
                         .fetch_all(&mut *tx)
                         .await?;
+                    let cover: Option<String> = sqlx::query_scalar("SELECT cover_file FROM titles WHERE id = $1")
+                        .bind(&id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    files.extend(cover);
                     for statement in [
                         "DELETE FROM positions WHERE title_id = $1",
                         "UPDATE payments SET title_id = NULL WHERE title_id = $1",
@@ -324,6 +329,23 @@ macro_rules! portable_repository {
                     .bind(now)
                     .fetch_optional(&pool)
                     .await?)
+                })
+                .await
+            }
+
+            async fn set_title_cover(&self, id: &str, file: &str, media_type: &str, now: i64) -> $crate::db::DbResult<bool> {
+                let (id, file, media_type) = (id.to_owned(), file.to_owned(), media_type.to_owned());
+                self.on_writer(move |pool| async move {
+                    let done = sqlx::query(
+                        "UPDATE titles SET cover_file = $2, cover_type = $3, updated_at = $4 WHERE id = $1 AND cover_file IS NULL",
+                    )
+                    .bind(id)
+                    .bind(file)
+                    .bind(media_type)
+                    .bind(now)
+                    .execute(&pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
                 })
                 .await
             }

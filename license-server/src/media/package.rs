@@ -87,15 +87,25 @@ fn seal_file(key: &ContentKey, source: &Path, dest: &Path) -> Result<(u64, Strin
     Ok((written, hex))
 }
 
-/// Probes and seals `source`, then appends it to `title`. `name` overrides the track name;
-/// `hint` is a file extension or media type to help the probe.
+/// A track added, and what its file held that could not be used.
+#[derive(Debug)]
+pub struct Packaged {
+    /// The new track.
+    pub track: TrackRow,
+    /// For the uploader (see [`Probed::warnings`]).
+    pub warnings: Vec<String>,
+}
+
+/// Probes and seals `source`, then appends it to `title`; keeps the file's cover art if the
+/// title has no cover yet. `name` overrides the track name; `hint` is a file extension or
+/// media type to help the probe.
 pub async fn add_track(
     state: &AppState,
     title: &TitleRow,
     source: PathBuf,
     name: Option<String>,
     hint: Option<String>,
-) -> Result<TrackRow, ApiError> {
+) -> Result<Packaged, ApiError> {
     let key = content_key(state, title)?;
     let file = format!("{}.fsa", uuid::Uuid::new_v4());
     let dest = state.asset_path(&file).ok_or_else(|| ApiError::internal("asset name"))?;
@@ -120,11 +130,30 @@ pub async fn add_track(
         sha256,
         chapters: serde_json::to_string(&probed.chapters).map_err(ApiError::internal)?,
     };
-    match state.repo.append_track(&title.id, &track, now()).await {
-        Ok(row) => Ok(row),
+    let row = match state.repo.append_track(&title.id, &track, now()).await {
+        Ok(row) => row,
         Err(e) => {
             let _ = std::fs::remove_file(&dest);
-            Err(e.into())
+            return Err(e.into());
         }
+    };
+    if let Some(cover) = probed.cover
+        && title.cover_file.is_none()
+    {
+        keep_cover(state, title, &cover).await?;
     }
+    Ok(Packaged { track: row, warnings: probed.warnings })
+}
+
+/// Stores cover art read from a file as the title's, unless it got one meanwhile. Covers are
+/// public, like the manifest that links them.
+async fn keep_cover(state: &AppState, title: &TitleRow, cover: &super::probe::Cover) -> Result<(), ApiError> {
+    let ext = cover.media_type.rsplit('/').next().unwrap_or("img");
+    let file = format!("{}.{ext}", uuid::Uuid::new_v4());
+    let path = state.asset_path(&file).ok_or_else(|| ApiError::internal("asset name"))?;
+    tokio::fs::write(&path, &cover.data).await.map_err(ApiError::internal)?;
+    if !state.repo.set_title_cover(&title.id, &file, cover.media_type, now()).await? {
+        let _ = tokio::fs::remove_file(&path).await;
+    }
+    Ok(())
 }

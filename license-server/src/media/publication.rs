@@ -93,13 +93,9 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
         })
         .collect();
     let mut resources = Vec::new();
-    if let Some(cover) = &title.cover_url {
-        resources.push(Link {
-            href: cover.clone(),
-            rel: Some("cover".into()),
-            media_type: Some(image_type(cover).into()),
-            ..Default::default()
-        });
+    if let Some((href, media_type)) = title.cover() {
+        let media_type = media_type.unwrap_or_else(|| image_type(&href)).to_owned();
+        resources.push(Link { href, rel: Some("cover".into()), media_type: Some(media_type), ..Default::default() });
     }
     Manifest {
         context: vec![CONTEXT.into()],

@@ -18,6 +18,7 @@ mod connections;
 mod demo;
 mod devices;
 mod keys;
+mod media;
 mod operator;
 mod outage;
 mod paging;
