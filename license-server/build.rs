@@ -1,18 +1,26 @@
 //! Embeds the wasm SDK (bindings/wasm/js/pkg, built by scripts/build-wasm.sh) into the server
 //! when it has been built, for the widget's player. Without it the server still builds and
 //! runs; the widget's player then reports that its decryption module is missing.
+//!
+//! Cargo re-runs a build script whenever a path it watches is missing, so this watches the
+//! two files of the package when they exist, and otherwise only the folder the package will
+//! appear in: a server built without the wasm is not rebuilt on every `cargo build`, and one
+//! built with it is rebuilt only when the module or its glue changes.
 use std::path::Path;
 
 fn main() {
-    let pkg = Path::new("../bindings/wasm/js/pkg");
+    let js = Path::new("../bindings/wasm/js");
+    let pkg = js.join("pkg");
+    let (glue, wasm) = (pkg.join("fount_wasm.js"), pkg.join("fount_wasm_bg.wasm"));
     println!("cargo::rustc-check-cfg=cfg(fount_widget_wasm)");
-    println!("cargo::rerun-if-changed={}", pkg.display());
-    let (js, wasm) = (pkg.join("fount_wasm.js"), pkg.join("fount_wasm_bg.wasm"));
-    println!("cargo::rerun-if-changed={}", js.display());
-    println!("cargo::rerun-if-changed={}", wasm.display());
-    if let (Ok(js), Ok(wasm)) = (js.canonicalize(), wasm.canonicalize()) {
-        println!("cargo::rustc-cfg=fount_widget_wasm");
-        println!("cargo::rustc-env=FOUNT_WASM_JS={}", js.display());
-        println!("cargo::rustc-env=FOUNT_WASM_BIN={}", wasm.display());
+    match (glue.canonicalize(), wasm.canonicalize()) {
+        (Ok(glue_path), Ok(wasm_path)) => {
+            println!("cargo::rerun-if-changed={}", glue.display());
+            println!("cargo::rerun-if-changed={}", wasm.display());
+            println!("cargo::rustc-cfg=fount_widget_wasm");
+            println!("cargo::rustc-env=FOUNT_WASM_JS={}", glue_path.display());
+            println!("cargo::rustc-env=FOUNT_WASM_BIN={}", wasm_path.display());
+        }
+        _ => println!("cargo::rerun-if-changed={}", js.display()),
     }
 }

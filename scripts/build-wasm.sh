@@ -14,12 +14,13 @@ version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3;
 bindgen="$CACHE/cargo-tools/bin/wasm-bindgen"
 if [ "$("$bindgen" --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
   echo "    installing wasm-bindgen-cli $version (a few minutes, once)"
-  cargo install -q wasm-bindgen-cli --version "$version" --root "$CACHE/cargo-tools"
+  cargo install wasm-bindgen-cli --version "$version" --root "$CACHE/cargo-tools"
 fi
 
 # Paths of this machine stay out of the published module.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$HOME=~ --remap-path-prefix=$ROOT=fount"
-cargo build -q --locked -p fount-wasm --target wasm32-unknown-unknown --profile wasm-release
+echo "    building the wasm SDK (minutes the first time, seconds after)"
+cargo build --locked -p fount-wasm --target wasm32-unknown-unknown --profile wasm-release
 pkg=bindings/wasm/js/pkg
 raw=target/wasm32-unknown-unknown/wasm-release/fount_wasm.wasm
 # Unchanged since the last run: keep the package as it is, so that what embeds it (the
@@ -42,6 +43,8 @@ wasm=$(gz "$pkg/fount_wasm_bg.wasm")
 glue=$(cat "$pkg/fount_wasm.js" bindings/wasm/js/src/*.js | gzip -9 | wc -c)
 echo "    wasm $(stat -c %s "$pkg/fount_wasm_bg.wasm") bytes, $wasm gzipped (budget 153600)"
 echo "    JS glue (wasm-bindgen's and the package's) $glue bytes gzipped (budget 15360)"
-echo "{\"wasm_gzip\":$wasm,\"js_gzip\":$glue}" > "$pkg/sizes.json"
+sizes="{\"wasm_gzip\":$wasm,\"js_gzip\":$glue}"
+# Rewritten only when it changes: nothing that watches the package should see a new file.
+[ "$(cat "$pkg/sizes.json" 2>/dev/null)" = "$sizes" ] || echo "$sizes" > "$pkg/sizes.json"
 [ "$wasm" -le 153600 ] || { echo "the wasm is over its 150 KB budget" >&2; exit 1; }
 [ "$glue" -le 15360 ] || { echo "the JS glue is over its 15 KB budget" >&2; exit 1; }

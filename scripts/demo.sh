@@ -6,5 +6,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 step "build the widget's decryption module" bash scripts/build-wasm.sh
-echo "==> build and start fount-server (release)"
-exec cargo run -q --release --locked -p fount-server -- demo "$@"
+step "build fount-server (release: minutes the first time, seconds after)" cargo build --release --locked -p fount-server
+echo "==> start the demo"
+exec "$ROOT/target/release/fount-server" demo "$@"
