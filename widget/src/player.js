@@ -66,7 +66,14 @@ window.addEventListener('message', async (event) => {
     return;
   }
   switch (data.type) {
-    case 'fount:token': tokenWaiter?.(typeof data.token === 'string' ? data.token : null); break;
+    case 'fount:token': {
+      const given = typeof data.token === 'string' ? data.token : null;
+      if (tokenWaiter) tokenWaiter(given);
+      // Unasked: the host page signed its visitor in (el.fount.refresh()), so start over with
+      // the new token.
+      else if (given && given !== token) { token = given; start(); }
+      break;
+    }
     case 'fount:play': play(); break;
     case 'fount:pause': audio.pause(); break;
     case 'fount:seek': if (Number.isFinite(data.value)) seekTo(data.value); break;
@@ -138,7 +145,7 @@ function message(text) {
 function fail(e) {
   const code = e instanceof FountError ? e.code : 'error';
   message(e instanceof DeviceLimitReachedError
-    ? 'This account already has as many devices as the store allows. Remove one in your account to listen here.'
+    ? 'This account has reached the number of devices the store allows. Ask the store to remove one you no longer use.'
     : e.message || String(e));
   toParent('fount:error', { code, message: e.message || String(e) });
 }
@@ -160,7 +167,7 @@ async function start() {
     if (config.accent && /^#[0-9a-f]{6}$/i.test(config.accent)) {
       document.documentElement.style.setProperty('--accent', config.accent);
     }
-    client = await FountClient.create(location.origin);
+    client ??= await FountClient.create(location.origin);
     // Signed out: sell, and unlock once the store's page has a token (after sign-in).
     if (!token) return showBuy(true);
     if (await checkEntitlement()) return;
@@ -175,11 +182,31 @@ function deviceName() {
   return `Web player (${ua})`.slice(0, 100);
 }
 
+/** The customer's access to the title (`owned`, `rented`, `upcoming`, `ended`, `none`). Asked
+ * before a license, so that "not bought yet" is an answer rather than a refused request. */
+async function access() {
+  const r = await withToken((t) => fetch(`/v1/me/titles/${encodeURIComponent(titleId)}`, { headers: { authorization: `Bearer ${t}` } })
+    .then((res) => { if (res.status === 401) throw new UnauthorizedError('expired', 'unauthorized'); return res; }));
+  if (!r.ok) throw new FountError(`The store answered ${r.status}.`, 'server');
+  return r.json();
+}
+
 let entitled = false;
 let registered = false;
+// What the customer's access says, for the buy section (an upcoming start, an ended rental).
+let accessNote = '';
 /** Acquires a license if the customer has the title; true if they do. */
 async function checkEntitlement() {
   if (entitled) return true;
+  const entry = await access();
+  accessNote = '';
+  if (entry.access === 'upcoming') {
+    const from = new Date(entry.starts_at * 1000).toLocaleDateString(undefined, { dateStyle: 'long' });
+    accessNote = `Yours to listen to from ${from}.`;
+  } else if (entry.access === 'ended') {
+    accessNote = 'Your rental of this title has ended.';
+  }
+  if (entry.access !== 'owned' && entry.access !== 'rented') return false;
   if (!registered) {
     await withToken((t) => client.registerDevice(t, deviceName()));
     registered = true;
@@ -187,6 +214,7 @@ async function checkEntitlement() {
   try {
     await withToken((t) => client.acquireLicense(t, titleId));
   } catch (e) {
+    // The rental ended, or the grant was revoked, since the question above.
     if (e instanceof NotEntitledError) return false;
     throw e;
   }
@@ -205,13 +233,17 @@ function showBuy(signedOut) {
     } catch { /* keep the server's text */ }
   }
   const button = $('.buy-button');
+  $('.note').textContent = accessNote;
   if (!config.demo && !checkoutUrl) {
-    button.disabled = true;
+    // Nothing to buy with: no button that looks like it would.
+    button.hidden = true;
+    $('.price').hidden = true;
     $('.note').textContent = 'This title is not on sale here.';
   } else if (signedOut) {
     $('.note').textContent = 'Already bought it? Sign in to the store to listen.';
   }
-  button.addEventListener('click', buy);
+  button.hidden = !config.demo && !checkoutUrl;
+  button.onclick = buy;
   show('buy');
   toParent('fount:ready', { title: titleId, state: 'buy' });
 }
@@ -227,6 +259,13 @@ function customerRef() {
 
 let polling = null;
 function buy() {
+  // A payment must name its customer: a visitor who is not signed in is asked to, by the
+  // host page, which then calls el.fount.refresh().
+  if (!config.demo && !token) {
+    $('.note').textContent = 'Sign in to the store first, then buy: your purchase is kept in your account.';
+    toParent('fount:signin-required', { title: titleId });
+    return;
+  }
   let url;
   if (config.demo) {
     url = `/widget/demo/checkout?${new URLSearchParams({ title: titleId, visitor: localStorage.getItem('fount-demo-visitor') || '' })}`;
@@ -362,7 +401,7 @@ async function serverPosition() {
   try {
     const r = await withToken((t) => fetch(`/v1/me/positions/${encodeURIComponent(titleId)}`, { headers: { authorization: `Bearer ${t}` } })
       .then((res) => { if (res.status === 401) throw new UnauthorizedError('expired', 'unauthorized'); return res; }));
-    return r.ok ? (await r.json()).seconds : null;
+    return r.ok ? (await r.json()).seconds ?? null : null;
   } catch {
     return null;
   }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +47,7 @@ export const tokenFor = async (customer, store = 'demo') => (await storeApi('POS
  * checkout page on `origin`, which it allows to embed the widget. Returns its title id.
  */
 export async function realStore(origin) {
+  if (stores.real) return stores.real.title;
   const bin = process.env.FOUNT_SERVER_BIN;
   const data = process.env.FOUNT_DEMO_JSON.replace(/\/demo\.json$/, '');
   const cli = (...args) => execFileSync(bin, [...args, '--data', data], { env: { ...process.env, FOUNT_LOG: 'warn' } }).toString();
@@ -58,6 +59,10 @@ export async function realStore(origin) {
   await storeApi('POST', `/v1/titles/${title.id}/tracks?filename=sample.mp3`, sample, 'real');
   await storeApi('PATCH', '/v1/store', { allowed_origins: [origin] }, 'real');
   stores.real.title = title.id;
+  // A second title, not on sale: no price, no checkout.
+  const unsold = await storeApi('POST', '/v1/titles', { title: 'Not for Sale', author: 'Fount' }, 'real');
+  await storeApi('POST', `/v1/titles/${unsold.id}/tracks?filename=sample.mp3`, sample, 'real');
+  stores.unsold = { key: stores.real.key, title: unsold.id };
   return title.id;
 }
 
@@ -85,6 +90,9 @@ function pages(url) {
         document.getElementById('pay').onclick = () => fetch('/api/paid?' + new URLSearchParams({
           user: atob(new URLSearchParams(location.search).get('client_reference_id').replace(/-/g, '+').replace(/_/g, '/')),
         }), { method: 'POST' });</script>`);
+    case '/missing':
+      // A snippet naming a title that does not exist.
+      return html(`<div id="w" data-fount-title="no-such-title"></div>${loader}`);
     case '/later':
       // A single-page app that adds the player after it starts, as a custom element.
       return html(`${loader}<script>setTimeout(() => { const p = document.createElement('fount-player');
@@ -159,11 +167,46 @@ export async function newPage(browser, viewport = { width: 1024, height: 800 }, 
   const page = await context.newPage();
   await page.addInitScript(() => {
     window.fountEvents = [];
-    for (const type of ['ready', 'purchased', 'play', 'pause', 'ended', 'error']) {
+    for (const type of ['ready', 'purchased', 'play', 'pause', 'ended', 'error', 'signin-required']) {
       document.addEventListener(`fount:${type}`, (e) => window.fountEvents.push({ type, detail: e.detail, at: performance.now() }));
     }
   });
   return page;
+}
+
+/**
+ * Screenshots `page` at a phone's width and a desktop's, as `artifacts/widget-<name>-phone.png`
+ * and `-desktop.png`; the page is left at the desktop size.
+ */
+export async function screenshots(page, artifacts, name) {
+  for (const [size, viewport] of [['phone', { width: 375, height: 740 }], ['desktop', { width: 1280, height: 800 }]]) {
+    await page.setViewportSize(viewport);
+    await page.waitForFunction((w) => window.innerWidth === w, viewport.width);
+    await new Promise((r) => setTimeout(r, 300));
+    await page.screenshot({ path: `${artifacts}widget-${name}-${size}.png`, fullPage: true });
+  }
+}
+
+/** The bytes a response takes on the wire (not decompressed) when `encoding` is accepted. */
+export function wireBytes(url, encoding) {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: { 'accept-encoding': encoding }, timeout: 10_000 }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk) => { bytes += chunk.length; });
+      res.on('end', () => resolve({ bytes, encoding: res.headers['content-encoding'] ?? 'identity' }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 10 s`)));
+    req.on('error', reject);
+  });
+}
+
+/** Responses from the Fount server with an error status, as a visitor's console shows them. */
+export function errorResponses(page) {
+  const seen = [];
+  page.on('response', (r) => {
+    if (r.url().startsWith(demo.base_url) && r.status() >= 400) seen.push(`${r.status()} ${r.url()}`);
+  });
+  return seen;
 }
 
 /** Waits for a widget event matching `type` (and `detail.state`, when given); returns it. */

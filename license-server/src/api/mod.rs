@@ -12,6 +12,7 @@ pub mod customers;
 pub mod devices;
 pub mod entitlements;
 pub mod health;
+pub mod library;
 pub mod licenses;
 pub mod openapi;
 pub mod paging;
@@ -28,7 +29,7 @@ pub mod widget;
 /// CORS for what browsers on any origin may call: public resources and the customer API.
 /// Credentials are bearer tokens in a header, never cookies, so `*` grants nothing ambient.
 /// The store API gets no CORS: API keys belong on servers, not in pages.
-fn cors() -> Cors {
+pub(crate) fn cors() -> Cors {
     Cors::default()
         .allow_any_origin()
         .allowed_methods(["GET", "HEAD", "POST", "PUT"])
@@ -62,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/v1/me/licenses").post(licenses::acquire).finish().wrap(cors()))
         .service(at("/v1/me/licenses/{license}/renew").post(licenses::renew).finish().wrap(cors()))
         .service(at("/v1/me/licenses/{license}/return").post(licenses::give_back).finish().wrap(cors()))
+        .service(at("/v1/me/titles/{title}").get(library::title).finish().wrap(cors()))
         .service(at("/v1/me/positions/{title}").get(positions::get).put(positions::save).finish().wrap(cors()))
         // Payment webhooks (signed by the payment provider).
         .service(at("/v1/stores/{store}/webhooks/stripe").post(stripe::webhook).finish())

@@ -14,7 +14,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    assets, customers, devices, entitlements, health, licenses, payments, positions, public, store, stripe, titles,
+    assets, customers, devices, entitlements, health, library, licenses, payments, positions, public, store, stripe,
+    titles,
 };
 
 /// The API description.
@@ -32,7 +33,7 @@ use super::{
         customers::mint_token, customers::devices, customers::revoke_device,
         licenses::list, licenses::revoke,
         payments::list, payments::get, payments::assign,
-        devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save,
+        devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save, library::title,
         stripe::webhook,
         licenses::status, public::jwks, public::manifest, assets::track, assets::cover, health::live, health::ready,
     ),

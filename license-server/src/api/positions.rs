@@ -16,19 +16,22 @@ async fn check_title(state: &AppState, auth: &CustomerAuth, title: &str) -> Resu
     }
 }
 
-/// The customer's position in a title.
+/// The customer's position in a title; `seconds` is `null` when none is saved (a normal
+/// state, not an error).
 #[utoipa::path(get, operation_id = "positions_get", path = "/v1/me/positions/{title}", tag = "customer", security(("customer_token" = [])),
     params(("title" = String, Path, description = "Title id")),
-    responses((status = 200, body = PositionView), (status = 404, description = "No position saved, or no such title", body = crate::error::Problem)))]
+    responses((status = 200, body = PositionView), (status = 404, description = "No such title", body = crate::error::Problem)))]
 pub async fn get(
     state: web::Data<AppState>,
     auth: CustomerAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_title(&state, &auth, &path).await?;
-    let row =
-        state.repo.position(&auth.customer_id, &path).await?.ok_or_else(|| ApiError::not_found("saved position"))?;
-    Ok(HttpResponse::Ok().json(PositionView { title: row.title_id, seconds: row.seconds, updated_at: row.updated_at }))
+    let view = match state.repo.position(&auth.customer_id, &path).await? {
+        Some(row) => PositionView { title: row.title_id, seconds: Some(row.seconds), updated_at: Some(row.updated_at) },
+        None => PositionView { title: path.into_inner(), seconds: None, updated_at: None },
+    };
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Saves the customer's position in a title.
@@ -47,5 +50,9 @@ pub async fn save(
         return Err(ApiError::validation("`seconds` must be a position on the title's timeline"));
     }
     let row = state.repo.save_position(&auth.store_id, &auth.customer_id, &path, body.seconds, now()).await?;
-    Ok(HttpResponse::Ok().json(PositionView { title: row.title_id, seconds: row.seconds, updated_at: row.updated_at }))
+    Ok(HttpResponse::Ok().json(PositionView {
+        title: row.title_id,
+        seconds: Some(row.seconds),
+        updated_at: Some(row.updated_at),
+    }))
 }

@@ -624,10 +624,10 @@ pub struct SavePosition {
 pub struct PositionView {
     /// Title id.
     pub title: String,
-    /// Seconds on the title's timeline.
-    pub seconds: f64,
-    /// When it was saved.
-    pub updated_at: i64,
+    /// Seconds on the title's timeline; `null` when the customer has saved none.
+    pub seconds: Option<f64>,
+    /// When it was saved; `null` when never.
+    pub updated_at: Option<i64>,
 }
 
 /// `GET /health/live`, `GET /health/ready`.
@@ -702,4 +702,18 @@ pub struct AssignPayment {
     /// The title to grant, when the payment names none.
     #[serde(default)]
     pub title: Option<String>,
+}
+
+/// A customer's access to a title.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LibraryEntry {
+    /// Title id.
+    pub title: String,
+    /// `owned`, `rented`, `upcoming`, `ended` or `none`.
+    #[schema(example = "owned")]
+    pub access: &'static str,
+    /// When the access starts (or started).
+    pub starts_at: Option<i64>,
+    /// When a rental ends.
+    pub ends_at: Option<i64>,
 }

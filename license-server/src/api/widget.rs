@@ -92,10 +92,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at("/widget/assets/{file}").get(assets).finish().wrap(Compress::default()))
         .service(at("/widget/sdk/{dir}/{file}").get(sdk).finish().wrap(Compress::default()))
         .service(at("/demo").get(demo_page).finish().wrap(Compress::default()))
+        .service(at("/widget/embed").get(embed).finish().wrap(super::cors()))
         .service(at("/widget/demo/session").post(demo_session).finish())
         .service(
             at("/widget/demo/checkout").get(demo_checkout_page).post(demo_checkout).finish().wrap(Compress::default()),
         );
+}
+
+/// Query of [`embed`].
+#[derive(Debug, Deserialize)]
+pub struct EmbedQuery {
+    title: String,
+    origin: String,
+}
+
+/// `GET /widget/embed?title=…&origin=…`: whether a page on `origin` can show the title's
+/// player, asked by the loader while the frame loads. The browser enforces the answer anyway
+/// (the player's `frame-ancestors`); this is so the page can say why instead of showing a
+/// broken frame. `reason` is a stable code: `title-not-found` or `origin-not-allowed`.
+pub async fn embed(state: web::Data<AppState>, query: web::Query<EmbedQuery>) -> Result<HttpResponse, ApiError> {
+    let reason = match state.title_cached(&query.title).await? {
+        None => Some("title-not-found"),
+        Some(title) => {
+            let store = state.store_cached(&title.store_id).await?.ok_or_else(|| ApiError::not_found("title"))?;
+            let allowed = validate::origin(&query.origin).is_ok_and(|o| store.origins().contains(&o));
+            if state.repo.tracks(&title.id).await?.is_empty() {
+                Some("title-not-found")
+            } else if allowed {
+                None
+            } else {
+                Some("origin-not-allowed")
+            }
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({"playable": reason.is_none(), "reason": reason})))
 }
 
 /// `/widget.js`: the loader.

@@ -10,7 +10,9 @@ on_both_databases! {
     async fn a_position_follows_the_customer(server: TestServer) {
         let f = Fixture::new(&server).await;
         let path = format!("/v1/me/positions/{}", f.title_id);
-        problem(server.get(&path, Some(&f.token)).await, StatusCode::NOT_FOUND, "not-found").await;
+        // Nothing saved yet is a normal state: 200, with no position.
+        let none = ok_json(server.get(&path, Some(&f.token)).await, StatusCode::OK).await;
+        assert!(none["seconds"].is_null() && none["updated_at"].is_null(), "{none}");
         let saved = ok_json(
             server.send(Method::PUT, &path, Some(&f.token), Some(json!({"seconds": 21.5}))).await,
             StatusCode::OK,
@@ -27,7 +29,7 @@ on_both_databases! {
 
         // Another customer of the store has their own.
         let bob = server.token(&f.store, "bob").await;
-        problem(server.get(&path, Some(&bob)).await, StatusCode::NOT_FOUND, "not-found").await;
+        assert!(ok_json(server.get(&path, Some(&bob)).await, StatusCode::OK).await["seconds"].is_null());
         // A customer of another store does not see the title at all.
         let other = server.store(5).await;
         let mallory = server.token(&other, &f.customer).await;
@@ -69,5 +71,29 @@ on_both_databases! {
             "not-found",
         )
         .await;
+    }
+
+    async fn the_library_answers_without_errors_for_normal_states(server: TestServer) {
+        let f = Fixture::new(&server).await;
+        let path = format!("/v1/me/titles/{}", f.title_id);
+        let access = |v: serde_json::Value| v["access"].as_str().unwrap().to_owned();
+        assert_eq!(access(ok_json(server.get(&path, Some(&f.token)).await, StatusCode::OK).await), "none");
+        server.grant(&f.store, &f.customer, &f.title_id, json!({})).await;
+        assert_eq!(access(ok_json(server.get(&path, Some(&f.token)).await, StatusCode::OK).await), "owned");
+        let t = now();
+        let renter = server.token(&f.store, "renter").await;
+        server.grant(&f.store, "renter", &f.title_id, json!({"kind": "rental", "ends_at": t + 3600})).await;
+        let entry = ok_json(server.get(&path, Some(&renter)).await, StatusCode::OK).await;
+        assert_eq!((access(entry.clone()), entry["ends_at"].as_i64()), ("rented".into(), Some(t + 3600)));
+        let later = server.token(&f.store, "later").await;
+        server.grant(&f.store, "later", &f.title_id, json!({"starts_at": t + 600})).await;
+        assert_eq!(access(ok_json(server.get(&path, Some(&later)).await, StatusCode::OK).await), "upcoming");
+        let past = server.token(&f.store, "past").await;
+        server.grant(&f.store, "past", &f.title_id, json!({"kind": "rental", "starts_at": t - 7200, "ends_at": t - 3600})).await;
+        assert_eq!(access(ok_json(server.get(&path, Some(&past)).await, StatusCode::OK).await), "ended");
+        // Another store's title is not there at all.
+        let other = server.store(5).await;
+        let stranger = server.token(&other, &f.customer).await;
+        problem(server.get(&path, Some(&stranger)).await, StatusCode::NOT_FOUND, "not-found").await;
     }
 }
