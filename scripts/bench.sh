@@ -2,7 +2,7 @@
 # Fount's benchmarks. Each compares against a reference measured in the same run, because
 # these machines are shared and noisy; docs/benchmarks.md records the results.
 #
-#   scripts/bench.sh [decrypt] [issuance] [wasm] [widget]     (default: all four)
+#   scripts/bench.sh [decrypt] [issuance] [wasm] [widget] [lists]     (default: all five)
 #
 # decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
 # issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
@@ -11,10 +11,12 @@
 #           same downloaded title read offline with the same key; and the package's sizes.
 # widget:   click on Play to `playing` in the widget vs a plain <audio> element with the same
 #           file unencrypted, in headless Chromium; and the gzipped bytes the widget loads.
+# lists:    the server's memory while a store of 42,000 entitlements is listed page by page,
+#           twenty times over (reference: its memory after the first walk).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-what=${*:-decrypt issuance wasm widget}
+what=${*:-decrypt issuance wasm widget lists}
 need_apt openssl wrk postgresql curl
 results=$(mktemp)
 
@@ -32,6 +34,7 @@ run_issuance() { # backend database_url
   export FOUNT_DATA=$data FOUNT_LOG=warn
   if [ -n "$url" ]; then export FOUNT_DATABASE_URL=$url; else unset FOUNT_DATABASE_URL; fi
   local bin=target/release/fount-server
+  $bin init >/dev/null
   store=$($bin store create --name Bench --device-limit 5 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   key=$($bin apikey create --store "$store" 2>/dev/null)
   title=$($bin package --store "$store" --new-title Bench examples/media/sample.mp3 2>/dev/null)
@@ -94,6 +97,28 @@ PY
   rm -rf "$work"
 fi
 
+if [[ $what == *lists* ]]; then
+  echo "==> memory while listing a large store"
+  cargo build -q --release --locked -p fount-server
+  data=$(mktemp -d)
+  port=$(free_port)
+  bin=target/release/fount-server
+  (
+    export FOUNT_DATA=$data FOUNT_LOG=warn
+    unset FOUNT_DATABASE_URL
+    $bin init >/dev/null
+    store=$($bin store create --name Lists | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    key=$($bin apikey create --store "$store" 2>/dev/null)
+    title=$($bin package --store "$store" --new-title Lists examples/media/sample.mp3 2>/dev/null)
+    $bin serve --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+    python3 scripts/bench/lists.py "http://127.0.0.1:$port" "$key" "$title" "$pid" 42000 20
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  ) | tee -a "$results"
+  rm -rf "$data"
+fi
+
 if [[ $what == *widget* ]]; then
   echo "==> widget: click to playing, and what it loads"
   start_widget_demo
@@ -125,6 +150,10 @@ for mode in ("warm", "cold"):
     play = by(bench="widget_click_to_playing", mode=mode)
     if play:
         print(f"widget   click to playing ({mode}): widget {play['widget_median_ms']} ms, plain <audio> {play['plain_median_ms']} ms (medians of {play['rounds']}), ratio {play['ratio']} (target <= 2)")
+lists = by(bench="list_memory")
+if lists:
+    print(f"lists    {lists['entitlements']} entitlements listed {lists['walks']} times ({lists['pages_per_walk']} pages of at most {lists['largest_page_bytes']} bytes): "
+          f"RSS {lists['rss_after_first_walk_mb']} MB after the first walk, {lists['rss_after_last_walk_mb']} MB after the last ({lists['growth_after_first_walk']:+.1%})")
 loads = by(bench="widget_size")
 if loads:
     print(f"widget   first visit loads {loads['total_gzip']} bytes gzipped ({loads['total_bytes']} raw) in {len(loads['files'])} files")

@@ -7,6 +7,19 @@
 //! one thing its dialect spells differently: the statement that locks a row inside a write
 //! transaction. Everything else is plain SQL both SQLite and PostgreSQL accept.
 
+macro_rules! revoke_entitlement {
+    () => {
+        "UPDATE entitlements SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
+    };
+}
+/// Revokes entitlement `$1` at time `$2`, unless it is revoked already.
+pub(crate) const REVOKE_ENTITLEMENT: &str = revoke_entitlement!();
+/// The same, answering the entitlement when it was revoked now.
+pub(crate) const REVOKE_ENTITLEMENT_RETURNING: &str = concat!(revoke_entitlement!(), " RETURNING *");
+/// Revokes the active licenses issued under entitlement `$1`, at time `$2`.
+pub(crate) const REVOKE_ENTITLEMENT_LICENSES: &str =
+    "UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE entitlement_id = $1 AND status = 'active'";
+
 macro_rules! portable_repository {
     (
         $repo:ty,
@@ -461,16 +474,12 @@ macro_rules! portable_repository {
                 self.on_writer(move |pool| async move {
                     let mut tx = pool.begin().await?;
                     let row: Option<$crate::db::EntitlementRow> =
-                        sqlx::query_as("UPDATE entitlements SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *")
+                        sqlx::query_as($crate::db::portable::REVOKE_ENTITLEMENT_RETURNING)
                             .bind(&id)
                             .bind(now)
                             .fetch_optional(&mut *tx)
                             .await?;
-                    sqlx::query("UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE entitlement_id = $1 AND status = 'active'")
-                        .bind(&id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query($crate::db::portable::REVOKE_ENTITLEMENT_LICENSES).bind(&id).bind(now).execute(&mut *tx).await?;
                     tx.commit().await?;
                     Ok(row)
                 })
@@ -766,16 +775,9 @@ macro_rules! portable_repository {
                     .fetch_optional(&mut *tx)
                     .await?;
                     if let Some(entitlement) = row.as_ref().and_then(|p| p.entitlement_id.clone()) {
-                        sqlx::query("UPDATE entitlements SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                            .bind(&entitlement)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE entitlement_id = $1 AND status = 'active'")
-                            .bind(&entitlement)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                        for statement in [$crate::db::portable::REVOKE_ENTITLEMENT, $crate::db::portable::REVOKE_ENTITLEMENT_LICENSES] {
+                            sqlx::query(statement).bind(&entitlement).bind(now).execute(&mut *tx).await?;
+                        }
                     }
                     tx.commit().await?;
                     Ok(row)

@@ -93,21 +93,7 @@ pub(crate) fn json<T: DeserializeOwned>(response: HttpResponse, what: &'static s
 
 /// The problem in an error response (RFC 9457), or a generic one when there is none.
 pub(crate) fn problem(response: &HttpResponse) -> ClientError {
-    #[derive(Deserialize)]
-    struct Problem {
-        #[serde(rename = "type", default)]
-        type_: String,
-        #[serde(default)]
-        detail: String,
-        #[serde(default)]
-        license_status: Option<String>,
-    }
-    let parsed: Option<Problem> = serde_json::from_slice(&response.body).ok();
-    let (slug, detail, license_status) = match parsed {
-        Some(p) => (p.type_.rsplit('/').next().unwrap_or_default().to_owned(), p.detail, p.license_status),
-        None => (String::new(), format!("HTTP {}", response.status), None),
-    };
-    ClientError::Server(ServerProblem { status: response.status, slug, detail, license_status })
+    ClientError::Server(ServerProblem::from_response(response.status, &response.body))
 }
 
 #[cfg(test)]

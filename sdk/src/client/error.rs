@@ -22,6 +22,31 @@ pub struct ServerProblem {
     pub license_status: Option<String>,
 }
 
+impl ServerProblem {
+    /// The problem in an error response's body (RFC 9457), or a generic one naming the status
+    /// when the body is not one (a proxy's HTML page, nothing at all).
+    pub fn from_response(status: u16, body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Problem {
+            #[serde(rename = "type", default)]
+            type_: String,
+            #[serde(default)]
+            detail: String,
+            #[serde(default)]
+            license_status: Option<String>,
+        }
+        match serde_json::from_slice::<Problem>(body) {
+            Ok(p) => ServerProblem {
+                status,
+                slug: p.type_.rsplit('/').next().unwrap_or_default().to_owned(),
+                detail: if p.detail.is_empty() { format!("HTTP {status}") } else { p.detail },
+                license_status: p.license_status,
+            },
+            Err(_) => ServerProblem { status, slug: String::new(), detail: format!("HTTP {status}"), license_status: None },
+        }
+    }
+}
+
 /// Everything that can go wrong in the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
