@@ -42,7 +42,9 @@ impl ServerProblem {
                 detail: if p.detail.is_empty() { format!("HTTP {status}") } else { p.detail },
                 license_status: p.license_status,
             },
-            Err(_) => ServerProblem { status, slug: String::new(), detail: format!("HTTP {status}"), license_status: None },
+            Err(_) => {
+                ServerProblem { status, slug: String::new(), detail: format!("HTTP {status}"), license_status: None }
+            }
         }
     }
 }
