@@ -15,9 +15,11 @@ install() {
   need_apt clang postgresql openssl libjna-java default-jre-headless chromium fonts-liberation
   need_rust
   need_tools
-  python_env cryptography==50.* jwcrypto==1.6.*
+  python_env cryptography==50.* jwcrypto==1.6.* standardwebhooks==1.*
 }
 step "install what the tests need" install
+# The webhook tests' receiver verifies with the Standard Webhooks reference library.
+export FOUNT_TEST_PYTHON="$PYTHON"
 
 step "format" cargo fmt --all --check
 step "clippy (warnings are errors)" cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -28,6 +28,8 @@ use crate::state::{AppState, now};
 
 /// The prefix of every API key.
 pub const API_KEY_PREFIX: &str = "fsk_";
+/// The prefix of every operator key.
+pub const OPERATOR_KEY_PREFIX: &str = "fok_";
 /// The JOSE `typ` of a customer token.
 pub const CUSTOMER_TOKEN_TYP: &str = "fount-customer+jwt";
 /// Longest customer-token lifetime a store may ask for, seconds.
@@ -45,6 +47,15 @@ pub struct NewApiKey {
 
 /// Makes a new random API key.
 pub fn generate_api_key() -> Result<NewApiKey, ApiError> {
+    generate_key(API_KEY_PREFIX)
+}
+
+/// Makes a new random operator key (`fok_<id>_<secret>`, the same shape).
+pub fn generate_operator_key() -> Result<NewApiKey, ApiError> {
+    generate_key(OPERATOR_KEY_PREFIX)
+}
+
+fn generate_key(prefix: &str) -> Result<NewApiKey, ApiError> {
     let rng = SystemRandom::new();
     let mut id = [0u8; 8];
     let mut secret = [0u8; 32];
@@ -52,23 +63,33 @@ pub fn generate_api_key() -> Result<NewApiKey, ApiError> {
     rng.fill(&mut secret).map_err(|_| ApiError::internal("rng"))?;
     let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
     let secret = b64(secret);
-    Ok(NewApiKey {
-        key: format!("{API_KEY_PREFIX}{id}_{secret}"),
-        secret_hash: Sha256::digest(secret.as_bytes()).to_vec(),
-        id,
-    })
+    Ok(NewApiKey { key: format!("{prefix}{id}_{secret}"), secret_hash: Sha256::digest(secret.as_bytes()).to_vec(), id })
 }
 
 /// The id of an API key given either whole (`fsk_<id>_<secret>`) or as its id alone.
 pub fn api_key_id(text: &str) -> Option<String> {
+    key_id(API_KEY_PREFIX, text)
+}
+
+/// The id of an operator key given either whole or as its id alone.
+pub fn operator_key_id(text: &str) -> Option<String> {
+    key_id(OPERATOR_KEY_PREFIX, text)
+}
+
+fn key_id(prefix: &str, text: &str) -> Option<String> {
     let text = text.trim();
-    let id = parse_api_key(text).map(|(id, _)| id).unwrap_or(text);
+    let id = parse_key(prefix, text).map(|(id, _)| id).unwrap_or(text);
     (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_ascii_lowercase())
 }
 
 /// Splits `fsk_<id>_<secret>` into id and secret.
 fn parse_api_key(key: &str) -> Option<(&str, &str)> {
-    let rest = key.strip_prefix(API_KEY_PREFIX)?;
+    parse_key(API_KEY_PREFIX, key)
+}
+
+/// Splits `<prefix><id>_<secret>` into id and secret.
+fn parse_key<'k>(prefix: &str, key: &'k str) -> Option<(&'k str, &'k str)> {
+    let rest = key.strip_prefix(prefix)?;
     let (id, secret) = (rest.get(..16)?, rest.get(16..)?.strip_prefix('_')?);
     (id.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43).then_some((id, secret))
 }
@@ -87,6 +108,15 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 pub struct StoreAuth {
     /// The store the key belongs to.
     pub store: std::sync::Arc<Store>,
+    /// The key's public id.
+    pub key_id: String,
+}
+
+impl StoreAuth {
+    /// Who made a change with this key, for its events: `api_key:<id>`.
+    pub fn actor(&self) -> String {
+        format!("api_key:{}", self.key_id)
+    }
 }
 
 impl FromRequest for StoreAuth {
@@ -107,7 +137,37 @@ impl FromRequest for StoreAuth {
                 return Err(invalid());
             }
             let store = state.store_cached(&row.store_id).await?.ok_or_else(invalid)?;
-            Ok(StoreAuth { store })
+            Ok(StoreAuth { store, key_id: row.id })
+        })
+    }
+}
+
+/// A request authenticated by an operator key: the queue's health, dead jobs (keys are made
+/// with `fount-server operator-key create`).
+#[derive(Debug, Clone)]
+pub struct OperatorAuth {
+    /// The key's public id.
+    pub key_id: String,
+}
+
+impl FromRequest for OperatorAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req).map(str::to_owned);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or_else(|| ApiError::unauthorized("send an operator key as a bearer token"))?;
+            let invalid = || ApiError::unauthorized("the operator key is not valid");
+            let (id, secret) = parse_key(OPERATOR_KEY_PREFIX, &token).ok_or_else(invalid)?;
+            let row = state.repo.operator_key(id).await?.ok_or_else(invalid)?;
+            let presented = Sha256::digest(secret.as_bytes());
+            if !bool::from(presented[..].ct_eq(&row.secret_hash)) || row.revoked_at.is_some() {
+                return Err(invalid());
+            }
+            Ok(OperatorAuth { key_id: row.id })
         })
     }
 }
@@ -157,6 +217,11 @@ pub struct CustomerAuth {
 }
 
 impl CustomerAuth {
+    /// Who made a change with this token, for its events: `customer:<the store's id>`.
+    pub fn actor(&self) -> String {
+        format!("customer:{}", self.customer_ref)
+    }
+
     /// Verifies a token: signature by one of our keys, `typ`, issuer, and lifetime.
     pub fn verify(state: &AppState, token: &str) -> Result<Self, ApiError> {
         let invalid = || ApiError::unauthorized("the customer token is not valid");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Limits, Settings, default_public_url};
+use crate::config::{Limits, QueueSettings, Settings, WEBHOOK_SCHEDULE, WebhookSettings, default_public_url};
 
 /// Fount's license server.
 #[derive(Debug, Parser)]
@@ -131,12 +131,68 @@ impl DataArgs {
     }
 }
 
+/// The queue's workers in this process, webhook delivery and the event log's retention (docs/events.md).
+#[derive(Debug, Clone, Args)]
+pub struct EventOptions {
+    /// Jobs this process runs at once (packaging uploads, delivering webhooks); 0 for none,
+    /// when `fount-server worker` processes do the work.
+    #[arg(long, env = "FOUNT_WORKERS", default_value_t = QueueSettings::default().workers as u64, value_parser = clap::value_parser!(u64).range(0..=256))]
+    pub workers: u64,
+    /// How long a worker's claim on a job lasts without renewal, seconds: a job whose worker
+    /// died is taken by another after this.
+    #[arg(long, env = "FOUNT_JOB_LEASE_SECONDS", default_value_t = QueueSettings::default().lease.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub job_lease_seconds: u64,
+    /// At shutdown, how long running jobs may take to finish before they are handed back,
+    /// seconds.
+    #[arg(long, env = "FOUNT_SHUTDOWN_GRACE_SECONDS", default_value_t = QueueSettings::default().grace.as_secs(), value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_seconds: u64,
+    /// The waits between webhook attempts, seconds, comma-separated (one more attempt than
+    /// waits).
+    #[arg(long, env = "FOUNT_WEBHOOK_RETRY_SCHEDULE", value_delimiter = ',', default_values_t = WEBHOOK_SCHEDULE)]
+    pub webhook_retry_schedule: Vec<u64>,
+    /// How long a webhook attempt may take, seconds.
+    #[arg(long, env = "FOUNT_WEBHOOK_TIMEOUT_SECONDS", default_value_t = WebhookSettings::default().timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub webhook_timeout_seconds: u64,
+    /// An endpoint whose every delivery failed for this long is disabled, seconds.
+    #[arg(long, env = "FOUNT_WEBHOOK_DISABLE_AFTER_SECONDS", default_value_t = WebhookSettings::default().disable_after.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_disable_after_seconds: u64,
+    /// Let webhook URLs reach private, loopback and link-local addresses (receivers on your own
+    /// network). Never on an installation whose stores you do not trust.
+    #[arg(long, env = "FOUNT_ALLOW_PRIVATE_URLS")]
+    pub allow_private_urls: bool,
+    /// Days events, webhook deliveries and dead jobs are kept.
+    #[arg(long, env = "FOUNT_EVENT_RETENTION_DAYS", default_value_t = crate::events::DEFAULT_RETENTION_DAYS as u64, value_parser = clap::value_parser!(u64).range(1..=36_500))]
+    pub event_retention_days: u64,
+}
+
+impl EventOptions {
+    /// Sets what these options describe.
+    pub fn apply(&self, s: &mut Settings) {
+        s.queue = QueueSettings {
+            workers: usize::try_from(self.workers).unwrap_or(usize::MAX),
+            lease: Duration::from_secs(self.job_lease_seconds),
+            grace: Duration::from_secs(self.shutdown_grace_seconds),
+        };
+        s.webhooks = WebhookSettings {
+            schedule: self.webhook_retry_schedule.iter().map(|w| Duration::from_secs(*w)).collect(),
+            timeout: Duration::from_secs(self.webhook_timeout_seconds),
+            disable_after: Duration::from_secs(self.webhook_disable_after_seconds),
+            allow_private_urls: self.allow_private_urls,
+            ..WebhookSettings::default()
+        };
+        s.event_retention_days = i64::try_from(self.event_retention_days).unwrap_or(i64::MAX);
+    }
+}
+
 /// `serve` options.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// The server.
     #[command(flatten)]
     pub server: ServerOptions,
+    /// The workers in the same process, and webhooks.
+    #[command(flatten)]
+    pub events: EventOptions,
     /// Data.
     #[command(flatten)]
     pub data: DataArgs,
@@ -145,15 +201,53 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The settings these options describe.
     pub fn settings(&self) -> Settings {
-        self.server.settings(self.data.data.clone(), &self.data.db)
+        let mut s = self.server.settings(self.data.data.clone(), &self.data.db);
+        self.events.apply(&mut s);
+        s
+    }
+}
+
+/// `worker` options.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// The URL clients reach the servers at: the base of the URLs in the events workers
+    /// write. Give it the value the servers have.
+    #[arg(long, env = "FOUNT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// The workers, and webhooks.
+    #[command(flatten)]
+    pub events: EventOptions,
+    /// Data: the database, and the folder uploads and sealed files are kept in.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+impl WorkerArgs {
+    /// The settings these options describe.
+    pub fn settings(&self) -> Settings {
+        let mut s = self.data.settings();
+        s.public_url = self.public_url.trim_end_matches('/').to_owned();
+        self.events.apply(&mut s);
+        s
     }
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server. Creates the data folder, database and master key on first start.
+    /// Run the server, with queue workers in the same process (see --workers). Creates the data
+    /// folder, database and master key on first start.
     Serve(ServeArgs),
+    /// Run queue workers only, with no HTTP listener: they take background work (packaging
+    /// uploads, delivering webhooks) from the database. Run as many as you like, anywhere the
+    /// database and the data folder are reachable.
+    Worker(WorkerArgs),
+    /// The job queue: its state, a probe of it, dead jobs.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// Operator keys, for the operator API (`/v1/operator/…`).
+    #[command(subcommand)]
+    OperatorKey(OperatorKeyCommand),
     /// Run a ready demo: a store, an API key, a customer and a sample title, on SQLite. Prints
     /// the URL to open and writes the facts to demo.json in the data folder.
     Demo(DemoArgs),
@@ -178,12 +272,96 @@ pub enum Command {
     Keys(KeysCommand),
 }
 
+/// `queue …`.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Jobs waiting, running, retrying and dead, by kind.
+    Status {
+        /// Format.
+        #[command(flatten)]
+        output: Output,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Queue probe jobs, each of which records its key once when a worker completes it; then
+    /// `queue probes` counts them. A test of the queue and its workers.
+    Probe {
+        /// How many.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        count: u64,
+        /// The keys' prefix (default: a fresh one); printed.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// How long each probe works, milliseconds.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+        work_ms: u64,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// How many probes with this prefix were done: distinct keys, and executions (the same
+    /// when each was done once). JSON.
+    Probes {
+        /// The prefix `queue probe` printed.
+        #[arg(long)]
+        prefix: String,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Queue a dead job again.
+    Retry {
+        /// Job id.
+        #[arg(long)]
+        job: String,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// `operator-key …`.
+#[derive(Debug, Subcommand)]
+pub enum OperatorKeyCommand {
+    /// Create an operator key; prints it once.
+    Create {
+        /// A label to recognise the key by.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List operator keys (ids and labels).
+    List {
+        /// Format.
+        #[command(flatten)]
+        output: Output,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke an operator key.
+    Revoke {
+        /// The key's id (the 16 hex digits after `fok_`), or the whole key.
+        #[arg(long)]
+        id: String,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
 /// `demo` options.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// The server.
     #[command(flatten)]
     pub server: ServerOptions,
+    /// The workers in the same process, and webhooks.
+    #[command(flatten)]
+    pub events: EventOptions,
     /// Data.
     #[command(flatten)]
     pub data: DemoDataArgs,
@@ -197,7 +375,9 @@ pub struct DemoArgs {
 impl DemoArgs {
     /// The settings these options describe.
     pub fn settings(&self) -> Settings {
-        self.server.settings(self.data.data.clone(), &self.data.db)
+        let mut s = self.server.settings(self.data.data.clone(), &self.data.db);
+        self.events.apply(&mut s);
+        s
     }
 }
 

@@ -9,10 +9,16 @@ use std::net::{SocketAddr, TcpListener};
 
 use serde_json::json;
 
-use crate::cli::{ApiKeyCommand, Command, KeysCommand, Output, PackageArgs, StoreCommand, TitleCommand, TrackCommand};
+use crate::cli::{
+    ApiKeyCommand, Command, KeysCommand, OperatorKeyCommand, Output, PackageArgs, QueueCommand, StoreCommand,
+    TitleCommand, TrackCommand,
+};
 use crate::db::{PageQuery, StorePatch, TitleDeletion, TitleFields};
 use crate::state::{AppState, Create, now};
 use crate::{api::validate, auth, crypto, demo, media, operations, server};
+
+/// The actor of the changes the command line makes, in their events.
+const CLI: &str = "cli";
 
 /// A command's failure, as the message the operator reads.
 pub type CommandResult = Result<(), Box<dyn std::error::Error>>;
@@ -26,8 +32,28 @@ pub async fn run(command: Command) -> CommandResult {
             let state = AppState::open_with(settings, Create::Missing).await?;
             ensure_writable(&state).await?;
             tracing::info!(url = %state.settings.public_url, database = state.repo.backend(), "fount-server listening");
-            server::serve_on(state, listener)?.await?;
+            let workers = start_workers(&state);
+            let served = server::serve_on(state, listener)?.await;
+            stop_workers(workers).await;
+            served?;
         }
+        Command::Worker(args) => {
+            let state = AppState::open_with(args.settings(), Create::Nothing).await?;
+            if state.settings.queue.workers == 0 {
+                return Err("--workers 0: a worker process needs at least one".into());
+            }
+            tracing::info!(
+                database = state.repo.backend(),
+                workers = state.settings.queue.workers,
+                "fount-server worker running"
+            );
+            let workers = start_workers(&state);
+            shutdown_signal().await;
+            tracing::info!("stopping: running jobs get the grace period, then are handed back");
+            stop_workers(workers).await;
+        }
+        Command::Queue(c) => queue(c).await?,
+        Command::OperatorKey(c) => operator_key(c).await?,
         Command::Demo(args) => {
             let settings = args.settings();
             let listener = bind(settings.listen)?;
@@ -41,7 +67,10 @@ pub async fn run(command: Command) -> CommandResult {
             println!("  title      {} ({})", facts.title_id, facts.manifest_url);
             println!("  customer   {}", facts.customer_id);
             println!("  api key    in {}", state.settings.data_dir.join("demo.json").display());
-            server::serve_on(state, listener)?.await?;
+            let workers = start_workers(&state);
+            let served = server::serve_on(state, listener)?.await;
+            stop_workers(workers).await;
+            served?;
         }
         Command::Init(data) => {
             let state = AppState::open_with(data.settings(), Create::Missing).await?;
@@ -60,6 +89,39 @@ pub async fn run(command: Command) -> CommandResult {
         }
     }
     Ok(())
+}
+
+/// Starts this process's queue workers, unless `--workers 0`.
+fn start_workers(state: &AppState) -> Option<crate::queue::Workers> {
+    (state.settings.queue.workers > 0).then(|| crate::queue::Workers::start(state.clone()))
+}
+
+async fn stop_workers(workers: Option<crate::queue::Workers>) {
+    if let Some(w) = workers {
+        w.stop().await;
+    }
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Binds the server's address, or says why not.
@@ -144,7 +206,11 @@ async fn store(command: StoreCommand) -> CommandResult {
                 state.repo.create_store(&uuid::Uuid::new_v4().to_string(), &name, device_limit, now()).await?;
             if demo {
                 let patch = StorePatch { demo: Some(true), ..Default::default() };
-                store = state.repo.update_store(&store.id, &patch).await?.ok_or("the new store vanished")?;
+                store = state
+                    .repo
+                    .update_store(&store.id, &patch, &state.audit(CLI), now())
+                    .await?
+                    .ok_or("the new store vanished")?;
             }
             println!("{}", serde_json::to_string_pretty(&store)?);
         }
@@ -245,7 +311,7 @@ async fn title(command: TitleCommand) -> CommandResult {
         }
         TitleCommand::Delete { title, data } => {
             let state = open(&data).await?;
-            match state.repo.delete_title(&title).await? {
+            match state.repo.delete_title(&title, &state.audit(CLI), now()).await? {
                 TitleDeletion::Missing => return Err(format!("no title {title}").into()),
                 TitleDeletion::Held { entitlements } => {
                     return Err(format!(
@@ -299,7 +365,7 @@ async fn track(command: TrackCommand) -> CommandResult {
             let state = open(&data).await?;
             let removed = state
                 .repo
-                .delete_track(&title, position, now())
+                .delete_track(&title, position, &state.audit(CLI), now())
                 .await?
                 .ok_or_else(|| format!("title {title} has no track at position {position}"))?;
             remove_asset(&state, &removed.file);
@@ -331,7 +397,7 @@ async fn package(args: PackageArgs) -> CommandResult {
                 cover_url: checked(validate::url("cover", args.cover.as_deref()))?,
                 ..Default::default()
             };
-            operations::create_title_with(&state, fields).await.map_err(|e| e.to_string())?
+            operations::create_title_with(&state, fields, &state.audit(CLI)).await.map_err(|e| e.to_string())?
         }
         (None, None) => return Err("give --title ID or --new-title NAME".into()),
     };
@@ -339,7 +405,7 @@ async fn package(args: PackageArgs) -> CommandResult {
         let tmp = state.settings.data_dir.join(format!("package-{}", uuid::Uuid::new_v4()));
         std::fs::copy(file, &tmp).map_err(|e| format!("{}: {e}", file.display()))?;
         let hint = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        let result = media::package::add_track(&state, &title, tmp.clone(), None, hint).await;
+        let result = media::package::add_track(&state, &title, tmp.clone(), None, hint, &state.audit(CLI)).await;
         let _ = std::fs::remove_file(&tmp);
         let packaged = result.map_err(|e| format!("{}: {e}", file.display()))?;
         let track = packaged.track;
@@ -355,5 +421,113 @@ async fn package(args: PackageArgs) -> CommandResult {
         }
     }
     println!("{}", title.id);
+    Ok(())
+}
+
+async fn queue(command: QueueCommand) -> CommandResult {
+    use crate::queue::{JobKind, now_ms, probe_payload};
+    match command {
+        QueueCommand::Status { output, data } => {
+            let state = open(&data).await?;
+            let stats = state.repo.queue_stats(now_ms()).await?;
+            if output.json {
+                println!("{}", serde_json::to_string(&stats)?);
+                return Ok(());
+            }
+            println!(
+                "queued {}  scheduled {}  running {}  retrying {}  dead {}  completed in the last hour {}  oldest due {:.1} s",
+                stats.queued,
+                stats.scheduled,
+                stats.running,
+                stats.retrying,
+                stats.dead,
+                stats.completed_last_hour,
+                stats.oldest_due_seconds
+            );
+            let rows = stats
+                .kinds
+                .iter()
+                .map(|k| {
+                    (
+                        json!(k),
+                        vec![
+                            k.kind.clone(),
+                            k.queued.to_string(),
+                            k.scheduled.to_string(),
+                            k.running.to_string(),
+                            k.dead.to_string(),
+                        ],
+                    )
+                })
+                .collect();
+            print(output, &["KIND", "QUEUED", "SCHEDULED", "RUNNING", "DEAD"], rows);
+        }
+        QueueCommand::Probe { count, prefix, work_ms, data } => {
+            let state = open(&data).await?;
+            let prefix =
+                prefix.unwrap_or_else(|| format!("probe-{}-", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+            let t = now_ms();
+            let mut queued = 0u64;
+            let mut n = 0u64;
+            while n < count {
+                let batch: Vec<_> = (n..count.min(n.saturating_add(1000)))
+                    .map(|i| JobKind::QueueProbe.job(probe_payload(&format!("{prefix}{i}"), work_ms), None, t))
+                    .collect();
+                n = n.saturating_add(batch.len() as u64);
+                queued = queued.saturating_add(state.repo.enqueue_batch(&batch, t).await?);
+            }
+            eprintln!("queued {queued} probe job(s)");
+            println!("{prefix}");
+        }
+        QueueCommand::Probes { prefix, data } => {
+            let state = open(&data).await?;
+            let (keys, executions) = state.repo.probe_counts(&prefix).await?;
+            println!("{}", json!({"prefix": prefix, "keys": keys, "executions": executions}));
+        }
+        QueueCommand::Retry { job, data } => {
+            let state = open(&data).await?;
+            match state.repo.retry_dead(&job, now_ms()).await? {
+                Some(row) => println!("job {} queued again ({})", row.id, row.kind),
+                None => return Err(format!("no dead job {job}").into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn operator_key(command: OperatorKeyCommand) -> CommandResult {
+    match command {
+        OperatorKeyCommand::Create { label, data } => {
+            let state = open(&data).await?;
+            let label = validate::opt_text("label", Some(&label), 100).map_err(|e| e.to_string())?.unwrap_or_default();
+            let key = auth::generate_operator_key().map_err(|e| e.to_string())?;
+            state.repo.insert_operator_key(&key.id, &key.secret_hash, &label, now()).await?;
+            println!("{}", key.key);
+        }
+        OperatorKeyCommand::List { output, data } => {
+            let state = open(&data).await?;
+            let rows = state
+                .repo
+                .operator_keys()
+                .await?
+                .into_iter()
+                .map(|k| {
+                    let status = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    let value =
+                        json!({"id": k.id, "label": k.label, "created_at": k.created_at, "revoked_at": k.revoked_at});
+                    (value, vec![k.id, k.label, when(k.created_at), status.to_owned()])
+                })
+                .collect();
+            print(output, &["ID", "LABEL", "CREATED", "STATUS"], rows);
+        }
+        OperatorKeyCommand::Revoke { id, data } => {
+            let state = open(&data).await?;
+            let id = auth::operator_key_id(&id).ok_or("not an operator key or key id (fok_<16 hex digits>_…)")?;
+            match state.repo.revoke_operator_key(&id, now()).await? {
+                Some(_) => println!("revoked operator key {id}"),
+                None => return Err(format!("no active operator key {id}").into()),
+            }
+        }
+    }
     Ok(())
 }

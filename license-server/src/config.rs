@@ -51,6 +51,55 @@ pub fn connection_budget() -> usize {
     usize::try_from(files.saturating_sub(RESERVED_FILES).max(16)).unwrap_or(usize::MAX)
 }
 
+/// The queue's workers in one process (docs/events.md, "The queue").
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    /// Jobs this process runs at once; 0 runs no worker (`serve --workers 0`).
+    pub workers: usize,
+    /// How long a claim holds a job; the worker extends it every third of this while it works,
+    /// and another worker takes the job once it ends.
+    pub lease: Duration,
+    /// At shutdown, how long running jobs may take to finish before they are released.
+    pub grace: Duration,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings { workers: 4, lease: Duration::from_secs(30), grace: Duration::from_secs(30) }
+    }
+}
+
+/// The documented webhook retry schedule: the waits before the 2nd to 10th attempts.
+pub const WEBHOOK_SCHEDULE: [u64; 9] = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400];
+
+/// Webhook delivery (docs/events.md, "Webhooks").
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The waits between attempts (±20% each): its length plus one is the number of attempts.
+    pub schedule: Vec<Duration>,
+    /// How long an attempt may take, connection included.
+    pub timeout: Duration,
+    /// An endpoint failing every attempt for this long is disabled.
+    pub disable_after: Duration,
+    /// How long the previous secret keeps signing after a rotation.
+    pub rotation_overlap: Duration,
+    /// Whether tenants' URLs may reach private, loopback and link-local addresses (for
+    /// receivers on the operator's own network; never on a shared installation).
+    pub allow_private_urls: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            schedule: WEBHOOK_SCHEDULE.iter().map(|s| Duration::from_secs(*s)).collect(),
+            timeout: Duration::from_secs(15),
+            disable_after: Duration::from_secs(5 * 86_400),
+            rotation_overlap: Duration::from_secs(86_400),
+            allow_private_urls: false,
+        }
+    }
+}
+
 /// The SQLite database's file name in the data folder.
 pub const SQLITE_FILE: &str = "fount.db";
 
@@ -75,6 +124,12 @@ pub struct Settings {
     pub token_ttl: i64,
     /// How often running servers reload signing keys (to pick up a rotation).
     pub key_reload: std::time::Duration,
+    /// The queue's workers.
+    pub queue: QueueSettings,
+    /// Webhook delivery.
+    pub webhooks: WebhookSettings,
+    /// Days events are kept.
+    pub event_retention_days: i64,
 }
 
 impl Settings {
@@ -90,6 +145,9 @@ impl Settings {
             limits: Limits::default(),
             token_ttl: 3600,
             key_reload: std::time::Duration::from_secs(60),
+            queue: QueueSettings::default(),
+            webhooks: WebhookSettings::default(),
+            event_retention_days: crate::events::DEFAULT_RETENTION_DAYS,
         }
     }
 

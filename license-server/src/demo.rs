@@ -19,6 +19,8 @@ pub const SAMPLE_MP3: &[u8] = include_bytes!("../../examples/media/sample.mp3");
 pub const DEMO_CUSTOMER: &str = "demo-listener";
 /// The sample title's id, fixed so that a page's snippet can name it (`examples/store`).
 pub const DEMO_TITLE: &str = "fount-sampler";
+/// The actor of the demo's own changes, in their events.
+const SYSTEM: &str = "demo";
 
 /// What `demo.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,13 +92,13 @@ pub async fn prepare(state: &AppState, allowed_origins: &[String]) -> Result<Dem
         demo: Some(true),
         ..Default::default()
     };
-    state.repo.update_store(&facts.store_id, &patch).await?;
+    state.repo.update_store(&facts.store_id, &patch, &state.audit(SYSTEM), now()).await?;
     state.forget_store(&facts.store_id);
     let cover = TitleFields {
         cover_url: Some(format!("{}/widget/assets/demo-cover.svg", facts.base_url)),
         ..Default::default()
     };
-    state.repo.update_title(&facts.title_id, &cover, now()).await?;
+    state.repo.update_title(&facts.title_id, &cover, &state.audit(SYSTEM), now()).await?;
     write(&path, &facts)?;
     Ok(facts)
 }
@@ -115,7 +117,7 @@ async fn create(state: &AppState) -> Result<DemoFacts, ApiError> {
         currency: Some("EUR".into()),
         ..Default::default()
     };
-    let title = operations::create_title_as(state, DEMO_TITLE.into(), fields).await?;
+    let title = operations::create_title_as(state, DEMO_TITLE.into(), fields, &state.audit(SYSTEM)).await?;
     let tmp = state.settings.data_dir.join("sample.mp3");
     std::fs::write(&tmp, SAMPLE_MP3).map_err(ApiError::internal)?;
     let added = crate::media::package::add_track(
@@ -124,6 +126,7 @@ async fn create(state: &AppState) -> Result<DemoFacts, ApiError> {
         tmp.clone(),
         Some("The Fount Sampler".into()),
         Some("mp3".into()),
+        &state.audit(SYSTEM),
     )
     .await;
     let _ = std::fs::remove_file(&tmp);

@@ -11,7 +11,11 @@
 //!   checks, the JSON extractor, resources that answer 405 with `Allow`;
 //! * [`error`]: every error as RFC 9457 problem details, mapped in one place;
 //! * [`auth`]: API keys for store backends, short-lived tokens for customers;
-//! * [`db`]: one repository trait, SQLite and PostgreSQL behind it;
+//! * [`db`]: one repository trait, SQLite and PostgreSQL behind it, with the event log, the
+//!   job queue and webhooks' storage;
+//! * [`events`]: every change as an event, polled (`GET /v1/events`) and delivered as signed
+//!   webhooks ([`webhooks`]) through the job queue's workers ([`queue`]); outbound requests
+//!   to tenants' URLs go through [`outbound`];
 //! * [`crypto`]: the key-encryption key and the license-signing keys;
 //! * [`media`]: probing, sealing and the Readium manifest;
 //! * [`cli`], [`commands`], [`demo`], [`server`]: the `fount-server` binary.
@@ -43,8 +47,12 @@ pub mod db;
 pub mod demo;
 pub mod edge;
 pub mod error;
+pub mod events;
 pub mod media;
 pub mod operations;
+pub mod outbound;
 pub mod pages;
+pub mod queue;
 pub mod server;
 pub mod state;
+pub mod webhooks;

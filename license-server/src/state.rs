@@ -24,6 +24,9 @@ pub enum StartError {
     /// Files.
     #[error("data folder: {0}")]
     Io(#[from] std::io::Error),
+    /// The outbound HTTP client (for webhooks).
+    #[error("outbound HTTP: {0}")]
+    Outbound(#[from] crate::outbound::ClientError),
     /// The data folder holds no Fount data, and this command may not create it.
     #[error(
         "{path} holds no Fount data ({missing}). Give --data (or FOUNT_DATA) the folder `fount-server serve` uses, \
@@ -73,6 +76,8 @@ pub struct AppState {
     pub keys: Keys,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// Requests to URLs tenants chose (webhooks), kept off private addresses.
+    pub outbound: crate::outbound::Outbound,
     stores: Arc<TtlCache<Store>>,
     titles: Arc<TtlCache<TitleRow>>,
 }
@@ -145,14 +150,27 @@ impl AppState {
             Err(KeyError::Kek(crate::crypto::kek::KekError::Open)) => return Err(StartError::WrongMasterKey),
             other => other?,
         };
+        let outbound = crate::outbound::Outbound::new(settings.webhooks.allow_private_urls, settings.webhooks.timeout)?;
         Ok(AppState {
             repo,
             kek,
             keys,
+            outbound,
             settings: Arc::new(settings),
             stores: Arc::new(TtlCache::new()),
             titles: Arc::new(TtlCache::new()),
         })
+    }
+
+    /// A title's published tracks in reading order: what its manifest, its sealed files and the
+    /// widget show (tracks still processing, or failed, are not there).
+    pub async fn published_tracks(&self, title_id: &str) -> Result<Vec<crate::db::TrackRow>, DbError> {
+        Ok(self.repo.tracks(title_id).await?.into_iter().filter(crate::db::TrackRow::is_published).collect())
+    }
+
+    /// The record of a change made by `actor` (see [`crate::events::Audit`]).
+    pub fn audit(&self, actor: impl Into<String>) -> crate::events::Audit {
+        crate::events::Audit::new(actor, &self.settings.public_url)
     }
 
     /// A store, from the cache when it was read in the last [`CACHE_TTL`].

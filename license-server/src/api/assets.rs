@@ -31,8 +31,7 @@ pub async fn track(
 ) -> Result<HttpResponse, ApiError> {
     let (title, file) = path.into_inner();
     let row = state
-        .repo
-        .tracks(&title)
+        .published_tracks(&title)
         .await?
         .into_iter()
         .find(|t| t.file == file)

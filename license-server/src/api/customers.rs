@@ -84,7 +84,7 @@ pub async fn revoke_device(
     let customer = existing(&state, &auth.store.id, &customer).await?;
     let row = state
         .repo
-        .revoke_device(&customer.id, &device, now())
+        .revoke_device(&customer.id, &customer.external_id, &device, &state.audit(auth.actor()), now())
         .await?
         .ok_or_else(|| ApiError::not_found("active device"))?;
     Ok(HttpResponse::Ok().json(DeviceView::from(row)))

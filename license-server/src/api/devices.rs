@@ -37,12 +37,13 @@ pub async fn register(
     let device = NewDevice {
         store_id: auth.store_id.clone(),
         customer_id: auth.customer_id.clone(),
+        customer_ref: auth.customer_ref.clone(),
         jkt: key.device_id().as_str().to_owned(),
         public_jwk: serde_json::to_string(&canonical).map_err(ApiError::internal)?,
         name,
     };
     let new_id = uuid::Uuid::new_v4().to_string();
-    match state.repo.register_device(&new_id, &device, store.device_limit, now()).await? {
+    match state.repo.register_device(&new_id, &device, store.device_limit, &state.audit(auth.actor()), now()).await? {
         Registration::Registered(row) if row.id == new_id => Ok(HttpResponse::Created().json(DeviceView::from(row))),
         Registration::Registered(row) => Ok(HttpResponse::Ok().json(DeviceView::from(row))),
         Registration::LimitReached { limit } => {

@@ -21,7 +21,8 @@ use crate::state::{AppState, now};
               (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn grant(state: web::Data<AppState>, auth: StoreAuth, body: Json<Grant>) -> Result<HttpResponse, ApiError> {
     let g = body.into_inner();
-    let (entitlement, created) = grant_entitlement(&state, &auth.store.id, g, "api").await?;
+    let (entitlement, created) =
+        grant_entitlement(&state, &auth.store.id, g, "api", &state.audit(auth.actor())).await?;
     let view = EntitlementView::from(entitlement);
     Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
 }
@@ -32,6 +33,7 @@ pub async fn grant_entitlement(
     store_id: &str,
     g: Grant,
     source: &str,
+    audit: &crate::events::Audit,
 ) -> Result<(crate::db::EntitlementRow, bool), ApiError> {
     let customer_ref = validate::ident("customer", &g.customer)?;
     let reference = g.reference.as_deref().map(|r| validate::ident("reference", r)).transpose()?;
@@ -61,7 +63,7 @@ pub async fn grant_entitlement(
         source: source.to_owned(),
         reference,
     };
-    Ok(state.repo.grant(&uuid::Uuid::new_v4().to_string(), &new, t).await?)
+    Ok(state.repo.grant(&uuid::Uuid::new_v4().to_string(), &new, audit, t).await?)
 }
 
 /// Lists entitlements, newest first.
@@ -94,7 +96,7 @@ pub async fn revoke(
         Some(e) if e.store_id == auth.store.id => e,
         _ => return Err(ApiError::not_found("entitlement")),
     };
-    let row = match state.repo.revoke_entitlement(&existing.id, now()).await? {
+    let row = match state.repo.revoke_entitlement(&existing.id, &state.audit(auth.actor()), now()).await? {
         Some(row) => row,
         // Already revoked: revoking again is a no-op that reports the current state.
         None => existing,

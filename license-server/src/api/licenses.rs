@@ -115,7 +115,8 @@ pub async fn acquire(
         expires_at: ent.ends_at,
         renew_by: renew_by(&store, not_before, ent.ends_at, t),
     };
-    let row = state.repo.issue_license(&uuid::Uuid::new_v4().to_string(), &grant, t).await?;
+    let row =
+        state.repo.issue_license(&uuid::Uuid::new_v4().to_string(), &grant, &state.audit(auth.actor()), t).await?;
     let compact = sign(&state, &row, &title, &device.public_jwk)?;
     Ok(HttpResponse::Created().json(issued(&state, &row, compact)))
 }
@@ -171,7 +172,7 @@ pub async fn renew(
         .ok_or_else(|| ApiError::new(problem::DEVICE_NOT_REGISTERED, "the license's device was revoked"))?;
     let renewed = state
         .repo
-        .renew_license(&row.id, renew_by(&store, row.not_before, ent.ends_at, t), t)
+        .renew_license(&row.id, renew_by(&store, row.not_before, ent.ends_at, t), &state.audit(auth.actor()), t)
         .await?
         .ok_or_else(|| not_active(LicenseStatus::Revoked))?;
     let compact = sign(&state, &renewed, &title, &device.public_jwk)?;
@@ -191,8 +192,11 @@ pub async fn give_back(
     let row = customers_license(&state, &auth, &path).await?;
     let t = now();
     ensure_active(&row, t)?;
-    let ended =
-        state.repo.end_license(&row.id, "returned", t).await?.ok_or_else(|| not_active(LicenseStatus::Revoked))?;
+    let ended = state
+        .repo
+        .end_license(&row.id, "returned", &state.audit(auth.actor()), t)
+        .await?
+        .ok_or_else(|| not_active(LicenseStatus::Revoked))?;
     Ok(HttpResponse::Ok().json(status_document(&state, &ended, t)))
 }
 
@@ -284,7 +288,10 @@ pub async fn revoke(
     };
     let t = now();
     ensure_active(&row, t)?;
-    let ended =
-        state.repo.end_license(&row.id, "revoked", t).await?.ok_or_else(|| not_active(LicenseStatus::Revoked))?;
+    let ended = state
+        .repo
+        .end_license(&row.id, "revoked", &state.audit(auth.actor()), t)
+        .await?
+        .ok_or_else(|| not_active(LicenseStatus::Revoked))?;
     Ok(HttpResponse::Ok().json(LicenseView::new(ended, t)))
 }

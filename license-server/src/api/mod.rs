@@ -11,10 +11,13 @@ pub mod assets;
 pub mod customers;
 pub mod devices;
 pub mod entitlements;
+pub mod events;
 pub mod health;
+pub mod jobs;
 pub mod library;
 pub mod licenses;
 pub mod openapi;
+pub mod operator;
 pub mod paging;
 pub mod payments;
 pub mod positions;
@@ -24,6 +27,7 @@ pub mod stripe;
 pub mod titles;
 pub mod validate;
 pub mod views;
+pub mod webhooks;
 pub mod widget;
 
 /// CORS for what browsers on any origin may call: public resources and the customer API.
@@ -58,6 +62,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/v1/payments").get(payments::list).finish())
         .service(at("/v1/payments/{payment}").get(payments::get).finish())
         .service(at("/v1/payments/{payment}/assign").post(payments::assign).finish())
+        .service(at("/v1/events").get(events::list).finish())
+        .service(at("/v1/events/{event}").get(events::get).finish())
+        .service(at("/v1/jobs/{job}").get(jobs::get).finish())
+        .service(at("/v1/webhooks").get(webhooks::list).post(webhooks::create).finish())
+        .service(
+            at("/v1/webhooks/{webhook}").get(webhooks::get).patch(webhooks::update).delete(webhooks::delete).finish(),
+        )
+        .service(at("/v1/webhooks/{webhook}/rotate-secret").post(webhooks::rotate_secret).finish())
+        .service(at("/v1/webhooks/{webhook}/deliveries").get(webhooks::deliveries).finish())
+        .service(at("/v1/webhooks/{webhook}/attempts").get(webhooks::attempts).finish())
+        .service(at("/v1/webhooks/{webhook}/redeliver").post(webhooks::redeliver).finish())
+        .service(at("/v1/webhooks/{webhook}/replay").post(webhooks::replay).finish())
+        // Operator API (operator key).
+        .service(at("/v1/operator/queue").get(operator::queue).finish())
+        .service(at("/v1/operator/jobs").get(operator::jobs).finish())
+        .service(at("/v1/operator/jobs/{job}").get(operator::job).finish())
+        .service(at("/v1/operator/jobs/{job}/retry").post(operator::retry).finish())
         // Customer API (customer token).
         .service(at("/v1/me/devices").post(devices::register).finish().wrap(cors()))
         .service(at("/v1/me/licenses").post(licenses::acquire).finish().wrap(cors()))

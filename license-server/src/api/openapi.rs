@@ -14,9 +14,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    assets, customers, devices, entitlements, health, library, licenses, payments, positions, public, store, stripe,
-    titles,
+    assets, customers, devices, entitlements, events, health, jobs, library, licenses, operator, payments, positions,
+    public, store, stripe, titles, webhooks,
 };
+use crate::events::Kind;
 
 /// The API description.
 #[derive(OpenApi)]
@@ -33,16 +34,27 @@ use super::{
         customers::mint_token, customers::devices, customers::revoke_device,
         licenses::list, licenses::revoke,
         payments::list, payments::get, payments::assign,
+        events::list, events::get, jobs::get,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::rotate_secret,
+        webhooks::deliveries, webhooks::attempts, webhooks::redeliver, webhooks::replay,
+        operator::queue, operator::jobs, operator::job, operator::retry,
         devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save, library::title,
         stripe::webhook,
         licenses::status, public::jwks, public::manifest, assets::track, assets::cover, health::live, health::ready,
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(
+        crate::error::Problem, crate::events::EventView,
+        crate::events::schemas::TitleEventData, crate::events::schemas::TrackEventData,
+        crate::events::schemas::EntitlementEventData, crate::events::schemas::DeviceEventData,
+        crate::events::schemas::LicenseEventData, crate::events::schemas::PaymentEventData,
+        crate::events::schemas::StoreEventData, crate::events::schemas::WebhookEndpointEventData,
+    )),
     modifiers(&Security),
     tags(
         (name = "store", description = "For a store's backend, with its API key."),
         (name = "customer", description = "For apps, with a customer token."),
         (name = "public", description = "No credentials."),
+        (name = "operator", description = "For the operator of the installation, with an operator key."),
     )
 )]
 pub struct ApiDoc;
@@ -68,6 +80,15 @@ impl Modify for Security {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "operator_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An operator key, `fok_…`, from `fount-server operator-key create`"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -77,6 +98,7 @@ pub fn document() -> &'static [u8] {
     DOC.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         complete(&mut doc);
+        add_webhooks(&mut doc);
         serde_json::to_vec(&doc).unwrap_or_default()
     })
 }
@@ -180,6 +202,53 @@ fn complete(doc: &mut Value) {
     }
 }
 
+/// The schema name of events of `kind`: `entitlement.granted` → `EntitlementGrantedEvent`.
+pub fn event_schema_name(kind: Kind) -> String {
+    let mut name: String = kind
+        .as_str()
+        .split(['.', '_'])
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect();
+    name.push_str("Event");
+    name
+}
+
+/// Describes every kind of event: a schema each (the envelope with its `type` and its
+/// `data`), and the OpenAPI 3.1 `webhooks` a store's endpoint receives them through, with the
+/// Standard Webhooks headers.
+fn add_webhooks(doc: &mut Value) {
+    for kind in Kind::ALL {
+        let name = event_schema_name(*kind);
+        doc["components"]["schemas"][&name] = json!({
+            "description": kind.description(),
+            "allOf": [
+                {"$ref": "#/components/schemas/EventView"},
+                {"type": "object", "required": ["type", "data"], "properties": {
+                    "type": {"const": kind.as_str()},
+                    "data": {"$ref": format!("#/components/schemas/{}", kind.data_schema())}
+                }}
+            ]
+        });
+        doc["webhooks"][kind.as_str()] = json!({"post": {
+            "operationId": format!("webhook_{}", kind.as_str().replace('.', "_")),
+            "summary": kind.description(),
+            "description": "Delivered to each enabled webhook endpoint subscribed to this type, at least once: deduplicate by `webhook-id`. Verify the signature with a Standard Webhooks library (docs/events.md).",
+            "parameters": [
+                {"in": "header", "name": "webhook-id", "required": true, "description": "The event's id: the same on every attempt.", "schema": {"type": "string"}},
+                {"in": "header", "name": "webhook-timestamp", "required": true, "description": "Seconds since the epoch, when signed.", "schema": {"type": "string"}},
+                {"in": "header", "name": "webhook-signature", "required": true, "description": "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`; two, space-separated, while a secret is being rotated.", "schema": {"type": "string"}},
+            ],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}},
+            "responses": {
+                "2XX": {"description": "Received. Any other answer, or none within 15 seconds, is retried on the documented schedule; 410 disables the endpoint."}
+            }
+        }});
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +266,13 @@ mod tests {
             let params = target["parameters"].as_array().unwrap();
             assert!(params.iter().any(|p| p["name"] == *parameter), "{to} has no parameter {parameter}");
         }
+        for kind in Kind::ALL {
+            let data = kind.data_schema();
+            assert!(doc["components"]["schemas"][data].is_object(), "{} names no schema {data}", kind.as_str());
+            assert!(doc["webhooks"][kind.as_str()]["post"].is_object(), "{}", kind.as_str());
+            assert!(doc["components"]["schemas"][event_schema_name(*kind)].is_object());
+        }
+        assert_eq!(event_schema_name(Kind::WebhookEndpointDisabled), "WebhookEndpointDisabledEvent");
         for op in ops {
             let responses = op["responses"].as_object().unwrap();
             assert!(responses.contains_key("500") && responses.contains_key("503"), "{}", op["operationId"]);

@@ -21,6 +21,14 @@ pub enum List {
     Devices,
     /// `GET /v1/payments`.
     Payments,
+    /// `GET /v1/webhooks`.
+    Webhooks,
+    /// `GET /v1/webhooks/{webhook}/deliveries`.
+    Deliveries,
+    /// `GET /v1/webhooks/{webhook}/attempts`.
+    Attempts,
+    /// `GET /v1/operator/jobs`.
+    Jobs,
 }
 
 impl List {
@@ -31,6 +39,10 @@ impl List {
             List::Licenses => "licenses",
             List::Devices => "devices",
             List::Payments => "payments",
+            List::Webhooks => "webhooks",
+            List::Deliveries => "deliveries",
+            List::Attempts => "attempts",
+            List::Jobs => "jobs",
         }
     }
 }

@@ -106,8 +106,10 @@ pub async fn assign(
         (None, None) => return Err(ApiError::validation("the payment names no title: give `title`")),
     };
     let grant = Grant::purchase(customer.clone(), title_id.clone(), grant_reference(&payment.reference));
-    let (entitlement, _) = grant_entitlement(&state, &auth.store.id, grant, &payment.provider).await?;
-    let row = match state.repo.assign_payment(&payment.id, &customer, &title_id, &entitlement.id, now()).await? {
+    let audit = state.audit(auth.actor());
+    let (entitlement, _) = grant_entitlement(&state, &auth.store.id, grant, &payment.provider, &audit).await?;
+    let row = match state.repo.assign_payment(&payment.id, &customer, &title_id, &entitlement.id, &audit, now()).await?
+    {
         Some(row) => row,
         // Assigned (or refunded) meanwhile: report it as it is now.
         None => state.repo.payment(&payment.id).await?.ok_or_else(|| ApiError::not_found("payment"))?,

@@ -32,7 +32,7 @@ pub async fn manifest(
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let title = state.repo.title(&path).await?.ok_or_else(|| ApiError::not_found("title"))?;
-    let tracks = state.repo.tracks(&title.id).await?;
+    let tracks = state.published_tracks(&title.id).await?;
     if tracks.is_empty() {
         return Err(ApiError::not_found("published title (it has no tracks yet)"));
     }

@@ -88,7 +88,11 @@ pub async fn update(
         demo: None,
         stripe_webhook_secret,
     };
-    let store = state.repo.update_store(&auth.store.id, &patch).await?.ok_or_else(|| ApiError::not_found("store"))?;
+    let store = state
+        .repo
+        .update_store(&auth.store.id, &patch, &state.audit(auth.actor()), crate::state::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("store"))?;
     state.forget_store(&store.id);
     Ok(HttpResponse::Ok().json(StoreView::new(&state.settings.public_url, &store)))
 }

@@ -217,7 +217,7 @@ async fn checkout(state: &AppState, store: &Store, session: CheckoutSession) -> 
     match (&title, &customer) {
         (Some(title), Some(customer)) => {
             let grant = Grant::purchase(customer.clone(), title.id.clone(), grant_reference(&reference));
-            let (entitlement, _) = grant_entitlement(state, &store.id, grant, PROVIDER).await?;
+            let (entitlement, _) = grant_entitlement(state, &store.id, grant, PROVIDER, &state.audit(PROVIDER)).await?;
             payment.status = "granted".into();
             payment.entitlement_id = Some(entitlement.id);
         }
@@ -226,7 +226,8 @@ async fn checkout(state: &AppState, store: &Store, session: CheckoutSession) -> 
             payment.reason = Some("the payer was not signed in: no customer in client_reference_id".into())
         }
     }
-    let (row, new) = state.repo.record_payment(&uuid::Uuid::new_v4().to_string(), &payment, now()).await?;
+    let (row, new) =
+        state.repo.record_payment(&uuid::Uuid::new_v4().to_string(), &payment, &state.audit(PROVIDER), now()).await?;
     if new && row.status == "unmatched" {
         tracing::warn!(store = %store.id, payment = %row.id, reason = ?row.reason, "a paid checkout could not be granted; assign it with POST /v1/payments/{{payment}}/assign");
     }
@@ -247,7 +248,7 @@ async fn refund(state: &AppState, store: &Store, charge: Charge) -> Result<Outco
     let Some(payment) = state.repo.payment_by_intent(&store.id, &intent).await? else {
         return Ok(Outcome::Ignored("no payment of this store has this payment intent"));
     };
-    match state.repo.refund_payment(&payment.id, now()).await? {
+    match state.repo.refund_payment(&payment.id, &state.audit(PROVIDER), now()).await? {
         Some(refunded) => Ok(Outcome::Payment(Box::new(refunded))),
         // Already refunded: the same answer again.
         None => Ok(Outcome::Payment(Box::new(payment))),

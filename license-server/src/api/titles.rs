@@ -5,6 +5,7 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt as _;
 
+use super::jobs::JobView;
 use super::paging;
 use super::validate;
 use super::views::{CreateTitle, List, Paging, TitleView, TrackView, UpdateTitle};
@@ -13,7 +14,7 @@ use crate::db::TitleFields;
 use crate::db::TitleRow;
 use crate::edge::Json;
 use crate::error::{ApiError, problem};
-use crate::media::package::add_track;
+use crate::media::package::queue_upload;
 use crate::operations::create_title_with;
 use crate::state::AppState;
 
@@ -53,7 +54,7 @@ pub async fn create(
     if fields.price.is_some() != fields.currency.is_some() {
         return Err(ApiError::validation("`price` and `currency` go together"));
     }
-    let row = create_title_with(&state, fields).await?;
+    let row = create_title_with(&state, fields, &state.audit(auth.actor())).await?;
     Ok(HttpResponse::Created().json(TitleView::new(&state.settings.public_url, &row, &[])))
 }
 
@@ -75,7 +76,7 @@ pub async fn update(
     }
     let row = state
         .repo
-        .update_title(&title.id, &fields, crate::state::now())
+        .update_title(&title.id, &fields, &state.audit(auth.actor()), crate::state::now())
         .await?
         .ok_or_else(|| ApiError::not_found("title"))?;
     Ok(HttpResponse::Ok().json(view(&state, &row).await?))
@@ -124,15 +125,17 @@ pub struct UploadQuery {
     pub filename: Option<String>,
 }
 
-/// Uploads an audio file as the title's next track: probed (duration, chapters), sealed, and
-/// added to the manifest. The body is the file itself.
+/// Uploads an audio file as the title's next track. The body is the file itself. A file that
+/// is not audio is refused at once; otherwise the answer is `202` with the track
+/// `processing` and the job that probes (duration, chapters, cover) and seals it, then adds it
+/// to the manifest (`track.published`), or marks it `failed` (`track.failed`).
 #[utoipa::path(post, operation_id = "titles_upload", path = "/v1/titles/{title}/tracks", tag = "store", security(("api_key" = [])),
     params(("title" = String, Path, description = "Title id"), UploadQuery),
     request_body(content(
         (Vec<u8> = "audio/mpeg"), (Vec<u8> = "audio/mp4"), (Vec<u8> = "audio/flac"), (Vec<u8> = "audio/ogg"),
         (Vec<u8> = "audio/wav"), (Vec<u8> = "application/octet-stream"),
     ), description = "The audio file itself (MP3, M4A/M4B, FLAC, Ogg Vorbis, WAV)"),
-    responses((status = 201, body = TrackView), (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem)))]
+    responses((status = 202, body = UploadAccepted), (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem)))]
 pub async fn upload(
     state: web::Data<AppState>,
     auth: StoreAuth,
@@ -184,14 +187,25 @@ pub async fn upload(
         if received == 0 {
             return Err(ApiError::new(problem::UNSUPPORTED_MEDIA_TYPE, "the upload is empty"));
         }
-        add_track(&state, &title, tmp.clone(), name, hint).await
+        queue_upload(&state, &title, &tmp, name, hint, &state.audit(auth.actor())).await
     }
     .await;
     let _ = tokio::fs::remove_file(&tmp).await;
-    let packaged = result?;
-    let mut view = TrackView::new(&state.settings.public_url, &packaged.track);
-    view.warnings = packaged.warnings;
-    Ok(HttpResponse::Created().json(view))
+    let queued = result?;
+    Ok(HttpResponse::Accepted().json(UploadAccepted {
+        track: TrackView::new(&state.settings.public_url, &queued.track),
+        job: JobView::from(&queued.job),
+    }))
+}
+
+/// An upload taken: its track, `processing`, and the job packaging it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UploadAccepted {
+    /// The new track, `processing` until the job publishes it (`published`) or finds the file
+    /// unusable (`failed`, with `error`).
+    pub track: TrackView,
+    /// The job: poll `GET /v1/jobs/{id}`, or listen for `track.published` and `track.failed`.
+    pub job: JobView,
 }
 
 /// A title with its tracks, as the API shows it.

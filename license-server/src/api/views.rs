@@ -157,16 +157,18 @@ pub struct TrackView {
     pub original_length: i64,
     /// Bytes of the sealed file.
     pub sealed_length: i64,
-    /// URL of the sealed file.
-    pub url: String,
-    /// SHA-256 of the sealed file, hex.
+    /// `processing` (a worker is probing and sealing it), `published` (in the manifest) or
+    /// `failed` (`error` says why).
+    pub status: String,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// URL of the sealed file, once published.
+    pub url: Option<String>,
+    /// SHA-256 of the sealed file, hex (empty until published).
     pub sha256: String,
     /// Chapters read from the file.
     pub chapters: Vec<ChapterView>,
-    /// What the file held that could not be used (chapters that would not parse, cover art
-    /// too large): given in the answer to an upload only.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
 }
 
 impl TrackView {
@@ -180,10 +182,11 @@ impl TrackView {
             duration: row.duration,
             original_length: row.original_length,
             sealed_length: row.sealed_length,
-            url: format!("{base}/pub/{}/tracks/{}", row.title_id, row.file),
+            status: row.status.clone(),
+            error: row.error.clone(),
+            url: row.is_published().then(|| format!("{base}/pub/{}/tracks/{}", row.title_id, row.file)),
             sha256: row.sha256.clone(),
             chapters: chapters.into_iter().map(|c| ChapterView { title: c.title, offset: c.offset }).collect(),
-            warnings: Vec::new(),
         }
     }
 }
@@ -214,9 +217,9 @@ pub struct TitleView {
     pub stripe_payment_link: Option<String>,
     /// Content key id (base64url).
     pub key_id: String,
-    /// Total seconds.
+    /// Total seconds of the published tracks.
     pub duration: f64,
-    /// Tracks in reading order.
+    /// Tracks in reading order, with those processing or failed.
     pub tracks: Vec<TrackView>,
     /// URL of the Readium manifest.
     pub manifest_url: String,
@@ -241,7 +244,7 @@ impl TitleView {
             cover: cover_url(base, row),
             stripe_payment_link: row.stripe_payment_link.clone(),
             key_id: row.key_id.clone(),
-            duration: tracks.iter().map(|t| t.duration).sum(),
+            duration: tracks.iter().filter(|t| t.is_published()).map(|t| t.duration).sum(),
             tracks: tracks.iter().map(|t| TrackView::new(base, t)).collect(),
             manifest_url: format!("{base}/pub/{}/manifest.json", row.id),
             created_at: row.created_at,

@@ -116,7 +116,7 @@ pub async fn embed(state: web::Data<AppState>, query: web::Query<EmbedQuery>) ->
         Some(title) => {
             let store = state.store_cached(&title.store_id).await?.ok_or_else(|| ApiError::not_found("title"))?;
             let allowed = validate::origin(&query.origin).is_ok_and(|o| store.origins().contains(&o));
-            if state.repo.tracks(&title.id).await?.is_empty() {
+            if state.published_tracks(&title.id).await?.is_empty() {
                 Some("title-not-found")
             } else if allowed {
                 None
@@ -210,7 +210,7 @@ fn script_json(value: &serde_json::Value) -> String {
 pub async fn player(state: web::Data<AppState>, query: web::Query<PlayerQuery>) -> Result<HttpResponse, ApiError> {
     let title = state.repo.title(&query.title).await?.ok_or_else(|| ApiError::not_found("title"))?;
     let store = state.repo.store(&title.store_id).await?.ok_or_else(|| ApiError::not_found("title"))?;
-    let tracks = state.repo.tracks(&title.id).await?;
+    let tracks = state.published_tracks(&title.id).await?;
     if tracks.is_empty() {
         return Err(ApiError::not_found("published title (it has no tracks yet)"));
     }
@@ -339,7 +339,8 @@ pub async fn demo_checkout(state: web::Data<AppState>, body: Json<DemoVisitor>) 
     let (title, store) = demo_title(&state, &body.title).await?;
     let customer = visitor_ref(&body.visitor)?;
     let reference = validate::ident("reference", &format!("demo-{}-{}", body.visitor, title.id))?;
+    let audit = state.audit(format!("customer:{customer}"));
     let grant = Grant::purchase(customer, title.id, reference);
-    let (entitlement, created) = grant_entitlement(&state, &store.id, grant, "demo").await?;
+    let (entitlement, created) = grant_entitlement(&state, &store.id, grant, "demo", &audit).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"paid": true, "entitlement": entitlement.id, "new": created})))
 }

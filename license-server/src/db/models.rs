@@ -105,6 +105,21 @@ pub struct ApiKeyRow {
     pub revoked_at: Option<i64>,
 }
 
+/// An operator key (only the hash of its secret is kept).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OperatorKeyRow {
+    /// Public part of the key.
+    pub id: String,
+    /// SHA-256 of the secret part.
+    pub secret_hash: Vec<u8>,
+    /// A label to recognise it by.
+    pub label: String,
+    /// Created.
+    pub created_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
 /// A signing key: the public JWK and the private key sealed under the key-encryption key.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SigningKeyRow {
@@ -192,6 +207,19 @@ pub struct TrackRow {
     pub chapters: String,
     /// Upload time.
     pub created_at: i64,
+    /// `processing` (a worker is packaging it), `published` (in the manifest) or `failed`.
+    pub status: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The job packaging it.
+    pub job_id: Option<String>,
+}
+
+impl TrackRow {
+    /// Whether it is in the title's manifest.
+    pub fn is_published(&self) -> bool {
+        self.status == "published"
+    }
 }
 
 /// A customer: the store's own user id, and Fount's id for it.
@@ -347,6 +375,33 @@ pub struct NewTrack {
     pub sha256: String,
     /// Chapters JSON.
     pub chapters: String,
+    /// `processing` (to be packaged by a worker) or `published` (packaged already).
+    pub status: String,
+    /// The job that will package it.
+    pub job_id: Option<String>,
+}
+
+/// What packaging found, to publish a processing track with.
+#[derive(Debug, Clone)]
+pub struct PackagedTrack {
+    /// The sealed file (a name of this attempt's own: see `media::package`).
+    pub file: String,
+    /// What the file held that could not be used.
+    pub warnings: Vec<String>,
+    /// Name: the upload's, else the file's title tag; `None` keeps the name the track has.
+    pub name: Option<String>,
+    /// Media type.
+    pub media_type: String,
+    /// Seconds.
+    pub duration: f64,
+    /// Original bytes.
+    pub original_length: i64,
+    /// Sealed bytes.
+    pub sealed_length: i64,
+    /// Hex SHA-256 of the sealed file.
+    pub sha256: String,
+    /// Chapters JSON.
+    pub chapters: String,
 }
 
 /// What a grant needs.
@@ -379,6 +434,8 @@ pub struct NewDevice {
     pub store_id: String,
     /// Customer.
     pub customer_id: String,
+    /// The store's id for the customer (for the event).
+    pub customer_ref: String,
     /// Thumbprint.
     pub jkt: String,
     /// Public JWK JSON.

@@ -3,30 +3,92 @@
 //! `portable_repository!` implements [`Repository`](super::Repository) for a backend struct
 //! with a `read` pool and an `on_writer` method, which runs a closure with the write pool
 //! wherever that backend wants writes to run (SQLite: on its own thread; PostgreSQL: right
-//! here). Write closures own their arguments, so they can move. The backend also passes the
-//! one thing its dialect spells differently: the statement that locks a row inside a write
-//! transaction. Everything else is plain SQL both SQLite and PostgreSQL accept.
+//! here). Write closures own their arguments, so they can move. The backend also passes what
+//! its dialect spells differently: the statement that locks a row inside a write transaction,
+//! and its connection type. Everything else is plain SQL both SQLite and PostgreSQL accept.
+//!
+//! Every method that changes state writes the change's events (see [`crate::events`]) in the
+//! same transaction, through `write_events`: an event exists if and only if its change does.
 
-macro_rules! revoke_entitlement {
-    () => {
-        "UPDATE entitlements SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
-    };
-}
-/// Revokes entitlement `$1` at time `$2`, unless it is revoked already.
-pub(crate) const REVOKE_ENTITLEMENT: &str = revoke_entitlement!();
-/// The same, answering the entitlement when it was revoked now.
-pub(crate) const REVOKE_ENTITLEMENT_RETURNING: &str = concat!(revoke_entitlement!(), " RETURNING *");
-/// Revokes the active licenses issued under entitlement `$1`, at time `$2`.
-pub(crate) const REVOKE_ENTITLEMENT_LICENSES: &str =
-    "UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE entitlement_id = $1 AND status = 'active'";
+/// Revokes entitlement `$1` at time `$2`, unless it is revoked already; answers it when it was
+/// revoked now.
+pub(crate) const REVOKE_ENTITLEMENT_RETURNING: &str =
+    "UPDATE entitlements SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *";
+/// Revokes the active licenses issued under entitlement `$1`, at time `$2`, answering them.
+pub(crate) const REVOKE_ENTITLEMENT_LICENSES_RETURNING: &str = "UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE entitlement_id = $1 AND status = 'active' RETURNING *";
+
+/// Inserts event `$1` (id) of store `$2`, type `$3`, data `$4`, actor `$5`, at `$6`.
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO events (id, store_id, type, data, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
 macro_rules! portable_repository {
     (
         $repo:ty,
         backend = $backend:literal,
+        conn = $conn:ty,
         lock_customer = $lock_customer:literal,
         lock_title = $lock_title:literal $(,)?
     ) => {
+        /// Writes events in the caller's transaction.
+        async fn write_events(
+            conn: &mut $conn,
+            drafts: Vec<$crate::events::Draft>,
+            audit: &$crate::events::Audit,
+            now: i64,
+        ) -> $crate::db::DbResult<()> {
+            for d in drafts {
+                sqlx::query($crate::db::portable::INSERT_EVENT)
+                    .bind($crate::events::new_id())
+                    .bind(d.store_id)
+                    .bind(d.kind.as_str())
+                    .bind(d.data.to_string())
+                    .bind(&audit.actor)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        }
+
+        /// Inserts a job in the caller's transaction; `None` if its unique key is taken.
+        async fn insert_job(conn: &mut $conn, job: &$crate::db::NewJob, now_ms: i64) -> $crate::db::DbResult<Option<$crate::db::JobRow>> {
+            Ok(sqlx::query_as($crate::db::queue::INSERT_JOB)
+                .bind(&job.id)
+                .bind(&job.kind)
+                .bind(&job.payload)
+                .bind(&job.store_id)
+                .bind(job.priority)
+                .bind(job.run_at)
+                .bind(&job.unique_key)
+                .bind(job.max_attempts)
+                .bind(now_ms)
+                .fetch_optional(&mut *conn)
+                .await?)
+        }
+
+        /// Completes the job `lease` holds, in the caller's transaction, with its result;
+        /// `false` if the lease was lost (the caller then rolls back its work).
+        async fn complete_job_in(conn: &mut $conn, lease: &$crate::db::Lease, result: Option<&str>, now_ms: i64) -> $crate::db::DbResult<bool> {
+            let n = sqlx::query(
+                "UPDATE jobs SET state = 'completed', lease_until = NULL, finished_at = $4, updated_at = $4, result = $5 \
+                 WHERE id = $1 AND worker = $2 AND attempts = $3 AND state = 'running'",
+            )
+            .bind(&lease.job_id)
+            .bind(&lease.worker)
+            .bind(lease.attempt)
+            .bind(now_ms)
+            .bind(result)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            Ok(n == 1)
+        }
+
+        /// A title's tracks in reading order, in the caller's transaction.
+        async fn tracks_in(conn: &mut $conn, title_id: &str) -> $crate::db::DbResult<Vec<$crate::db::TrackRow>> {
+            Ok(sqlx::query_as("SELECT * FROM tracks WHERE title_id = $1 ORDER BY position").bind(title_id).fetch_all(&mut *conn).await?)
+        }
+
         #[async_trait::async_trait]
         impl $crate::db::Repository for $repo {
             fn backend(&self) -> &'static str {
@@ -83,10 +145,11 @@ macro_rules! portable_repository {
                 Ok($crate::db::Page::from_rows(rows, page.limit))
             }
 
-            async fn update_store(&self, id: &str, p: &$crate::db::StorePatch) -> $crate::db::DbResult<Option<$crate::db::Store>> {
-                let (id, p) = (id.to_owned(), p.clone());
+            async fn update_store(&self, id: &str, p: &$crate::db::StorePatch, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::Store>> {
+                let (id, p, audit) = (id.to_owned(), p.clone(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as(
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::Store> = sqlx::query_as(
                         "UPDATE stores SET name = COALESCE($2, name), device_limit = COALESCE($3, device_limit), \
                          offline_seconds = COALESCE($4, offline_seconds), allowed_origins = COALESCE($5, allowed_origins), \
                          demo = COALESCE($6, demo), stripe_webhook_secret = COALESCE($7, stripe_webhook_secret) \
@@ -99,8 +162,14 @@ macro_rules! portable_repository {
                     .bind(p.allowed_origins)
                     .bind(p.demo)
                     .bind(p.stripe_webhook_secret)
-                    .fetch_optional(&pool)
-                    .await?)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(store) = &row {
+                        let draft = $crate::events::store($crate::events::Kind::StoreUpdated, &audit.base, store);
+                        write_events(&mut tx, vec![draft], &audit, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
@@ -152,6 +221,41 @@ macro_rules! portable_repository {
                 .await
             }
 
+            async fn insert_operator_key(&self, id: &str, secret_hash: &[u8], label: &str, now: i64) -> $crate::db::DbResult<()> {
+                let (id, secret_hash, label) = (id.to_owned(), secret_hash.to_vec(), label.to_owned());
+                self.on_writer(move |pool| async move {
+                    sqlx::query("INSERT INTO operator_keys (id, secret_hash, label, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(id)
+                        .bind(secret_hash)
+                        .bind(label)
+                        .bind(now)
+                        .execute(&pool)
+                        .await?;
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn operator_key(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::OperatorKeyRow>> {
+                Ok(sqlx::query_as("SELECT * FROM operator_keys WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
+            }
+
+            async fn operator_keys(&self) -> $crate::db::DbResult<Vec<$crate::db::OperatorKeyRow>> {
+                Ok(sqlx::query_as("SELECT * FROM operator_keys ORDER BY created_at, id").fetch_all(&self.read).await?)
+            }
+
+            async fn revoke_operator_key(&self, id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::OperatorKeyRow>> {
+                let id = id.to_owned();
+                self.on_writer(move |pool| async move {
+                    Ok(sqlx::query_as("UPDATE operator_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *")
+                        .bind(id)
+                        .bind(now)
+                        .fetch_optional(&pool)
+                        .await?)
+                })
+                .await
+            }
+
             async fn signing_keys(&self) -> $crate::db::DbResult<Vec<$crate::db::SigningKeyRow>> {
                 Ok(sqlx::query_as("SELECT * FROM signing_keys ORDER BY created_at DESC, kid").fetch_all(&self.read).await?)
             }
@@ -171,10 +275,11 @@ macro_rules! portable_repository {
                 .await
             }
 
-            async fn insert_title(&self, t: &$crate::db::NewTitle, now: i64) -> $crate::db::DbResult<$crate::db::TitleRow> {
-                let (id, key_id, content_key, t) = (t.id.clone(), t.key_id.clone(), t.content_key.clone(), t.fields.clone());
+            async fn insert_title(&self, t: &$crate::db::NewTitle, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::TitleRow> {
+                let (id, key_id, content_key, t, audit) = (t.id.clone(), t.key_id.clone(), t.content_key.clone(), t.fields.clone(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as(
+                    let mut tx = begin_write(&pool).await?;
+                    let row: $crate::db::TitleRow = sqlx::query_as(
                         "INSERT INTO titles (id, store_id, name, author, language, price, currency, checkout_url, cover_url, key_id, content_key, created_at, updated_at, stripe_payment_link) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING *",
                     )
@@ -191,8 +296,11 @@ macro_rules! portable_repository {
                     .bind(content_key)
                     .bind(now)
                     .bind(t.stripe_payment_link)
-                    .fetch_one(&pool)
-                    .await?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    write_events(&mut tx, vec![$crate::events::title($crate::events::Kind::TitleCreated, &audit.base, &row, &[])], &audit, now).await?;
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
@@ -212,10 +320,10 @@ macro_rules! portable_repository {
                 Ok($crate::db::Page::from_rows(rows, page.limit))
             }
 
-            async fn delete_title(&self, id: &str) -> $crate::db::DbResult<$crate::db::TitleDeletion> {
-                let id = id.to_owned();
+            async fn delete_title(&self, id: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::TitleDeletion> {
+                let (id, audit) = (id.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = begin_write(&pool).await?;
                     // No grant may slip in between the count and the delete.
                     let exists = sqlx::query($lock_title).bind(&id).fetch_optional(&mut *tx).await?;
                     if exists.is_none() {
@@ -229,15 +337,11 @@ macro_rules! portable_repository {
                         tx.rollback().await?;
                         return Ok($crate::db::TitleDeletion::Held { entitlements: held });
                     }
-                    let mut files: Vec<String> = sqlx::query_scalar("SELECT file FROM tracks WHERE title_id = $1")
-                        .bind(&id)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let cover: Option<String> = sqlx::query_scalar("SELECT cover_file FROM titles WHERE id = $1")
-                        .bind(&id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    files.extend(cover);
+                    let title: $crate::db::TitleRow = sqlx::query_as("SELECT * FROM titles WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+                    let tracks = tracks_in(&mut tx, &id).await?;
+                    let mut files: Vec<String> = tracks.iter().map(|t| t.file.clone()).collect();
+                    files.extend(title.cover_file.clone());
+                    write_events(&mut tx, vec![$crate::events::title($crate::events::Kind::TitleDeleted, &audit.base, &title, &tracks)], &audit, now).await?;
                     for statement in [
                         "DELETE FROM positions WHERE title_id = $1",
                         "UPDATE payments SET title_id = NULL WHERE title_id = $1",
@@ -252,10 +356,10 @@ macro_rules! portable_repository {
                 .await
             }
 
-            async fn delete_track(&self, title_id: &str, position: i64, now: i64) -> $crate::db::DbResult<Option<$crate::db::TrackRow>> {
-                let title_id = title_id.to_owned();
+            async fn delete_track(&self, title_id: &str, position: i64, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::TrackRow>> {
+                let (title_id, audit) = (title_id.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = begin_write(&pool).await?;
                     sqlx::query($lock_title).bind(&title_id).execute(&mut *tx).await?;
                     let removed: Option<$crate::db::TrackRow> =
                         sqlx::query_as("DELETE FROM tracks WHERE title_id = $1 AND position = $2 RETURNING *")
@@ -263,7 +367,9 @@ macro_rules! portable_repository {
                             .bind(position)
                             .fetch_optional(&mut *tx)
                             .await?;
-                    if removed.is_some() {
+                    if let Some(track) = &removed {
+                        let store_id: String = sqlx::query_scalar("SELECT store_id FROM titles WHERE id = $1").bind(&title_id).fetch_one(&mut *tx).await?;
+                        write_events(&mut tx, vec![$crate::events::track($crate::events::Kind::TrackDeleted, &audit.base, &store_id, track)], &audit, now).await?;
                         // The tracks after it move up by one. Positions are a key, checked row by
                         // row, so they pass through negative values rather than collide.
                         sqlx::query("UPDATE tracks SET position = -position WHERE title_id = $1 AND position > $2")
@@ -287,15 +393,17 @@ macro_rules! portable_repository {
                 Ok(sqlx::query_as("SELECT * FROM titles WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
             }
 
-            async fn append_track(&self, title_id: &str, t: &$crate::db::NewTrack, now: i64) -> $crate::db::DbResult<$crate::db::TrackRow> {
-                let (title_id, t) = (title_id.to_owned(), t.clone());
-                self.on_writer(move |pool| async move {
-                    let mut tx = pool.begin().await?;
+            async fn append_track(&self, title_id: &str, t: &$crate::db::NewTrack, job: Option<&$crate::db::NewJob>, audit: &$crate::events::Audit, now_ms: i64) -> $crate::db::DbResult<$crate::db::TrackRow> {
+                let (title_id, t, job, audit) = (title_id.to_owned(), t.clone(), job.cloned(), audit.clone());
+                let queued = job.is_some();
+                let row = self.on_writer(move |pool| async move {
+                    let now = now_ms.div_euclid(1000);
+                    let mut tx = begin_write(&pool).await?;
                     // Two uploads to one title must not pick the same position.
                     sqlx::query($lock_title).bind(&title_id).execute(&mut *tx).await?;
-                    let row = sqlx::query_as(
-                        "INSERT INTO tracks (title_id, position, name, media_type, duration, original_length, sealed_length, file, sha256, chapters, created_at) \
-                         SELECT $1, COALESCE(MAX(position) + 1, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM tracks WHERE title_id = $1 \
+                    let row: $crate::db::TrackRow = sqlx::query_as(
+                        "INSERT INTO tracks (title_id, position, name, media_type, duration, original_length, sealed_length, file, sha256, chapters, created_at, status, job_id) \
+                         SELECT $1, COALESCE(MAX(position) + 1, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM tracks WHERE title_id = $1 \
                          RETURNING *",
                     )
                     .bind(&title_id)
@@ -308,11 +416,94 @@ macro_rules! portable_repository {
                     .bind(t.sha256)
                     .bind(t.chapters)
                     .bind(now)
+                    .bind(t.status)
+                    .bind(t.job_id)
                     .fetch_one(&mut *tx)
                     .await?;
-                    sqlx::query("UPDATE titles SET updated_at = $2 WHERE id = $1").bind(&title_id).bind(now).execute(&mut *tx).await?;
+                    let store_id: String = sqlx::query_scalar("UPDATE titles SET updated_at = $2 WHERE id = $1 RETURNING store_id")
+                        .bind(&title_id)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let kind = if row.is_published() { $crate::events::Kind::TrackPublished } else { $crate::events::Kind::TrackAdded };
+                    write_events(&mut tx, vec![$crate::events::track(kind, &audit.base, &store_id, &row)], &audit, now).await?;
+                    if let Some(job) = &job {
+                        insert_job(&mut tx, job, now_ms).await?;
+                        signal_jobs(&mut tx).await?;
+                    }
                     tx.commit().await?;
                     Ok(row)
+                })
+                .await?;
+                if queued {
+                    self.jobs.bump();
+                }
+                Ok(row)
+            }
+
+            async fn publish_track(&self, title_id: &str, file: &str, p: &$crate::db::PackagedTrack, lease: &$crate::db::Lease, audit: &$crate::events::Audit, now_ms: i64) -> $crate::db::DbResult<$crate::db::Fenced<Option<$crate::db::TrackRow>>> {
+                let (title_id, file, p, lease, audit) = (title_id.to_owned(), file.to_owned(), p.clone(), lease.clone(), audit.clone());
+                self.on_writer(move |pool| async move {
+                    let now = now_ms.div_euclid(1000);
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::TrackRow> = sqlx::query_as(
+                        "UPDATE tracks SET status = 'published', error = NULL, file = $3, name = COALESCE($4, name), media_type = $5, duration = $6, \
+                         original_length = $7, sealed_length = $8, sha256 = $9, chapters = $10 \
+                         WHERE title_id = $1 AND file = $2 AND status = 'processing' RETURNING *",
+                    )
+                    .bind(&title_id)
+                    .bind(&file)
+                    .bind(p.file)
+                    .bind(p.name)
+                    .bind(p.media_type)
+                    .bind(p.duration)
+                    .bind(p.original_length)
+                    .bind(p.sealed_length)
+                    .bind(p.sha256)
+                    .bind(p.chapters)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let result = row.as_ref().map(|t| serde_json::json!({"title": title_id, "position": t.position, "warnings": p.warnings}).to_string());
+                    if !complete_job_in(&mut tx, &lease, result.as_deref(), now_ms).await? {
+                        return Ok($crate::db::Fenced::Lost);
+                    }
+                    if let Some(track) = &row {
+                        let store_id: String = sqlx::query_scalar("UPDATE titles SET updated_at = $2 WHERE id = $1 RETURNING store_id")
+                            .bind(&title_id)
+                            .bind(now)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        write_events(&mut tx, vec![$crate::events::track($crate::events::Kind::TrackPublished, &audit.base, &store_id, track)], &audit, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok($crate::db::Fenced::Done(row))
+                })
+                .await
+            }
+
+            async fn fail_track(&self, title_id: &str, file: &str, error: &str, lease: &$crate::db::Lease, audit: &$crate::events::Audit, now_ms: i64) -> $crate::db::DbResult<$crate::db::Fenced<Option<$crate::db::TrackRow>>> {
+                let (title_id, file, error, lease, audit) = (title_id.to_owned(), file.to_owned(), error.to_owned(), lease.clone(), audit.clone());
+                self.on_writer(move |pool| async move {
+                    let now = now_ms.div_euclid(1000);
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::TrackRow> = sqlx::query_as(
+                        "UPDATE tracks SET status = 'failed', error = $3 WHERE title_id = $1 AND file = $2 AND status = 'processing' RETURNING *",
+                    )
+                    .bind(&title_id)
+                    .bind(&file)
+                    .bind(&error)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let result = row.as_ref().map(|t| serde_json::json!({"title": title_id, "position": t.position, "error": error}).to_string());
+                    if !complete_job_in(&mut tx, &lease, result.as_deref(), now_ms).await? {
+                        return Ok($crate::db::Fenced::Lost);
+                    }
+                    if let Some(track) = &row {
+                        let store_id: String = sqlx::query_scalar("SELECT store_id FROM titles WHERE id = $1").bind(&title_id).fetch_one(&mut *tx).await?;
+                        write_events(&mut tx, vec![$crate::events::track($crate::events::Kind::TrackFailed, &audit.base, &store_id, track)], &audit, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok($crate::db::Fenced::Done(row))
                 })
                 .await
             }
@@ -321,16 +512,17 @@ macro_rules! portable_repository {
                 Ok(sqlx::query_as("SELECT * FROM tracks WHERE title_id = $1 ORDER BY position").bind(title_id).fetch_all(&self.read).await?)
             }
 
-            async fn update_title(&self, id: &str, t: &$crate::db::TitleFields, now: i64) -> $crate::db::DbResult<Option<$crate::db::TitleRow>> {
-                let (id, t) = (id.to_owned(), t.clone());
+            async fn update_title(&self, id: &str, t: &$crate::db::TitleFields, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::TitleRow>> {
+                let (id, t, audit) = (id.to_owned(), t.clone(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as(
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::TitleRow> = sqlx::query_as(
                         "UPDATE titles SET name = COALESCE($2, name), author = COALESCE($3, author), language = COALESCE($4, language), \
                          price = COALESCE($5, price), currency = COALESCE($6, currency), checkout_url = COALESCE($7, checkout_url), \
                          cover_url = COALESCE($8, cover_url), stripe_payment_link = COALESCE($9, stripe_payment_link), updated_at = $10 \
                          WHERE id = $1 RETURNING *",
                     )
-                    .bind(id)
+                    .bind(&id)
                     .bind((!t.name.is_empty()).then_some(t.name))
                     .bind(t.author)
                     .bind(t.language)
@@ -340,8 +532,14 @@ macro_rules! portable_repository {
                     .bind(t.cover_url)
                     .bind(t.stripe_payment_link)
                     .bind(now)
-                    .fetch_optional(&pool)
-                    .await?)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(title) = &row {
+                        let tracks = tracks_in(&mut tx, &id).await?;
+                        write_events(&mut tx, vec![$crate::events::title($crate::events::Kind::TitleUpdated, &audit.base, title, &tracks)], &audit, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
@@ -402,9 +600,10 @@ macro_rules! portable_repository {
             }
 
 
-            async fn grant(&self, new_id: &str, g: &$crate::db::NewEntitlement, now: i64) -> $crate::db::DbResult<($crate::db::EntitlementRow, bool)> {
-                let (new_id, g) = (new_id.to_owned(), g.clone());
+            async fn grant(&self, new_id: &str, g: &$crate::db::NewEntitlement, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<($crate::db::EntitlementRow, bool)> {
+                let (new_id, g, audit) = (new_id.to_owned(), g.clone(), audit.clone());
                 self.on_writer(move |pool| async move {
+                    let mut tx = begin_write(&pool).await?;
                     let inserted: Option<$crate::db::EntitlementRow> = sqlx::query_as(
                         "INSERT INTO entitlements (id, store_id, customer_id, customer_ref, title_id, kind, starts_at, ends_at, source, reference, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (store_id, reference) DO NOTHING RETURNING *",
@@ -420,16 +619,19 @@ macro_rules! portable_repository {
                     .bind(&g.source)
                     .bind(&g.reference)
                     .bind(now)
-                    .fetch_optional(&pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
                     if let Some(row) = inserted {
+                        write_events(&mut tx, vec![$crate::events::entitlement($crate::events::Kind::EntitlementGranted, &row)], &audit, now).await?;
+                        tx.commit().await?;
                         return Ok((row, true));
                     }
                     let existing = sqlx::query_as("SELECT * FROM entitlements WHERE store_id = $1 AND reference = $2")
                         .bind(&g.store_id)
                         .bind(&g.reference)
-                        .fetch_one(&pool)
+                        .fetch_one(&mut *tx)
                         .await?;
+                    tx.commit().await?;
                     Ok((existing, false))
                 })
                 .await
@@ -469,17 +671,17 @@ macro_rules! portable_repository {
                 Ok(ended.is_some())
             }
 
-            async fn revoke_entitlement(&self, id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::EntitlementRow>> {
-                let id = id.to_owned();
+            async fn revoke_entitlement(&self, id: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::EntitlementRow>> {
+                let (id, audit) = (id.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = begin_write(&pool).await?;
                     let row: Option<$crate::db::EntitlementRow> =
-                        sqlx::query_as($crate::db::portable::REVOKE_ENTITLEMENT_RETURNING)
-                            .bind(&id)
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    sqlx::query($crate::db::portable::REVOKE_ENTITLEMENT_LICENSES).bind(&id).bind(now).execute(&mut *tx).await?;
+                        sqlx::query_as($crate::db::portable::REVOKE_ENTITLEMENT_RETURNING).bind(&id).bind(now).fetch_optional(&mut *tx).await?;
+                    let licenses: Vec<$crate::db::LicenseRow> =
+                        sqlx::query_as($crate::db::portable::REVOKE_ENTITLEMENT_LICENSES_RETURNING).bind(&id).bind(now).fetch_all(&mut *tx).await?;
+                    let mut drafts: Vec<_> = row.iter().map(|e| $crate::events::entitlement($crate::events::Kind::EntitlementRevoked, e)).collect();
+                    drafts.extend(licenses.iter().map(|l| $crate::events::license($crate::events::Kind::LicenseRevoked, l, now)));
+                    write_events(&mut tx, drafts, &audit, now).await?;
                     tx.commit().await?;
                     Ok(row)
                 })
@@ -499,10 +701,10 @@ macro_rules! portable_repository {
                 .await?)
             }
 
-            async fn register_device(&self, new_id: &str, d: &$crate::db::NewDevice, limit: i64, now: i64) -> $crate::db::DbResult<$crate::db::Registration> {
-                let (new_id, d) = (new_id.to_owned(), d.clone());
+            async fn register_device(&self, new_id: &str, d: &$crate::db::NewDevice, limit: i64, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::Registration> {
+                let (new_id, d, audit) = (new_id.to_owned(), d.clone(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = begin_write(&pool).await?;
                     // Serialises registrations of one customer: the count below cannot go stale.
                     sqlx::query($lock_customer).bind(&d.customer_id).execute(&mut *tx).await?;
                     let existing: Option<$crate::db::DeviceRow> =
@@ -523,7 +725,7 @@ macro_rules! portable_repository {
                         tx.rollback().await?;
                         return Ok($crate::db::Registration::LimitReached { limit });
                     }
-                    let device = sqlx::query_as(
+                    let device: $crate::db::DeviceRow = sqlx::query_as(
                         "INSERT INTO devices (id, store_id, customer_id, jkt, public_jwk, name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
                     )
                     .bind(new_id)
@@ -535,6 +737,7 @@ macro_rules! portable_repository {
                     .bind(now)
                     .fetch_one(&mut *tx)
                     .await?;
+                    write_events(&mut tx, vec![$crate::events::device($crate::events::Kind::DeviceRegistered, &device, &d.customer_ref)], &audit, now).await?;
                     tx.commit().await?;
                     Ok($crate::db::Registration::Registered(device))
                 })
@@ -564,10 +767,10 @@ macro_rules! portable_repository {
                     .await?)
             }
 
-            async fn revoke_device(&self, customer_id: &str, jkt: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
-                let (customer_id, jkt) = (customer_id.to_owned(), jkt.to_owned());
+            async fn revoke_device(&self, customer_id: &str, customer_ref: &str, jkt: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
+                let (customer_id, customer_ref, jkt, audit) = (customer_id.to_owned(), customer_ref.to_owned(), jkt.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = begin_write(&pool).await?;
                     let row: Option<$crate::db::DeviceRow> = sqlx::query_as(
                         "UPDATE devices SET revoked_at = $3 WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL RETURNING *",
                     )
@@ -577,11 +780,16 @@ macro_rules! portable_repository {
                     .fetch_optional(&mut *tx)
                     .await?;
                     if let Some(device) = &row {
-                        sqlx::query("UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE device_id = $1 AND status = 'active'")
-                            .bind(&device.id)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                        let licenses: Vec<$crate::db::LicenseRow> = sqlx::query_as(
+                            "UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE device_id = $1 AND status = 'active' RETURNING *",
+                        )
+                        .bind(&device.id)
+                        .bind(now)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let mut drafts = vec![$crate::events::device($crate::events::Kind::DeviceRevoked, device, &customer_ref)];
+                        drafts.extend(licenses.iter().map(|l| $crate::events::license($crate::events::Kind::LicenseRevoked, l, now)));
+                        write_events(&mut tx, drafts, &audit, now).await?;
                     }
                     tx.commit().await?;
                     Ok(row)
@@ -589,10 +797,11 @@ macro_rules! portable_repository {
                 .await
             }
 
-            async fn issue_license(&self, new_id: &str, g: &$crate::db::LicenseGrant, now: i64) -> $crate::db::DbResult<$crate::db::LicenseRow> {
-                let (new_id, g) = (new_id.to_owned(), g.clone());
+            async fn issue_license(&self, new_id: &str, g: &$crate::db::LicenseGrant, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::LicenseRow> {
+                let (new_id, g, audit) = (new_id.to_owned(), g.clone(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as(
+                    let mut tx = begin_write(&pool).await?;
+                    let row: $crate::db::LicenseRow = sqlx::query_as(
                         "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12, $12) \
                          ON CONFLICT (device_id, title_id) WHERE status = 'active' DO UPDATE SET \
@@ -612,8 +821,11 @@ macro_rules! portable_repository {
                     .bind(g.expires_at)
                     .bind(g.renew_by)
                     .bind(now)
-                    .fetch_one(&pool)
-                    .await?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    write_events(&mut tx, vec![$crate::events::license($crate::events::Kind::LicenseIssued, &row, now)], &audit, now).await?;
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
@@ -639,15 +851,21 @@ macro_rules! portable_repository {
                 Ok($crate::db::Page::from_rows(rows, page.limit))
             }
 
-            async fn end_license(&self, id: &str, status: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {
-                let (id, status) = (id.to_owned(), status.to_owned());
+            async fn end_license(&self, id: &str, status: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {
+                let (id, status, audit) = (id.to_owned(), status.to_owned(), audit.clone());
+                let kind = if status == "returned" { $crate::events::Kind::LicenseReturned } else { $crate::events::Kind::LicenseRevoked };
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as("UPDATE licenses SET status = $2, status_updated_at = $3 WHERE id = $1 AND status = 'active' RETURNING *")
-                        .bind(id)
-                        .bind(status)
-                        .bind(now)
-                        .fetch_optional(&pool)
-                        .await?)
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::LicenseRow> =
+                        sqlx::query_as("UPDATE licenses SET status = $2, status_updated_at = $3 WHERE id = $1 AND status = 'active' RETURNING *")
+                            .bind(id)
+                            .bind(status)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    write_events(&mut tx, row.iter().map(|l| $crate::events::license(kind, l, now)).collect(), &audit, now).await?;
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
@@ -679,9 +897,10 @@ macro_rules! portable_repository {
                     .await?)
             }
 
-            async fn record_payment(&self, new_id: &str, p: &$crate::db::NewPayment, now: i64) -> $crate::db::DbResult<($crate::db::PaymentRow, bool)> {
-                let (new_id, p) = (new_id.to_owned(), p.clone());
+            async fn record_payment(&self, new_id: &str, p: &$crate::db::NewPayment, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<($crate::db::PaymentRow, bool)> {
+                let (new_id, p, audit) = (new_id.to_owned(), p.clone(), audit.clone());
                 self.on_writer(move |pool| async move {
+                    let mut tx = begin_write(&pool).await?;
                     let inserted: Option<$crate::db::PaymentRow> = sqlx::query_as(
                         "INSERT INTO payments (id, store_id, provider, reference, payment_intent, title_id, customer_ref, email, amount, currency, status, reason, entitlement_id, created_at, updated_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
@@ -701,17 +920,21 @@ macro_rules! portable_repository {
                     .bind(&p.reason)
                     .bind(&p.entitlement_id)
                     .bind(now)
-                    .fetch_optional(&pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
                     if let Some(row) = inserted {
+                        let kind = if row.status == "granted" { $crate::events::Kind::PaymentReceived } else { $crate::events::Kind::PaymentUnmatched };
+                        write_events(&mut tx, vec![$crate::events::payment(kind, &row)], &audit, now).await?;
+                        tx.commit().await?;
                         return Ok((row, true));
                     }
                     let existing = sqlx::query_as("SELECT * FROM payments WHERE store_id = $1 AND provider = $2 AND reference = $3")
                         .bind(&p.store_id)
                         .bind(&p.provider)
                         .bind(&p.reference)
-                        .fetch_one(&pool)
+                        .fetch_one(&mut *tx)
                         .await?;
+                    tx.commit().await?;
                     Ok((existing, false))
                 })
                 .await
@@ -745,10 +968,11 @@ macro_rules! portable_repository {
                 Ok($crate::db::Page::from_rows(rows, page.limit))
             }
 
-            async fn assign_payment(&self, id: &str, customer_ref: &str, title_id: &str, entitlement_id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::PaymentRow>> {
-                let (id, customer_ref, title_id, entitlement_id) = (id.to_owned(), customer_ref.to_owned(), title_id.to_owned(), entitlement_id.to_owned());
+            async fn assign_payment(&self, id: &str, customer_ref: &str, title_id: &str, entitlement_id: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::PaymentRow>> {
+                let (id, customer_ref, title_id, entitlement_id, audit) = (id.to_owned(), customer_ref.to_owned(), title_id.to_owned(), entitlement_id.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as(
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::PaymentRow> = sqlx::query_as(
                         "UPDATE payments SET status = 'granted', reason = NULL, customer_ref = $2, title_id = $3, entitlement_id = $4, updated_at = $5 \
                          WHERE id = $1 AND status = 'unmatched' RETURNING *",
                     )
@@ -757,16 +981,19 @@ macro_rules! portable_repository {
                     .bind(title_id)
                     .bind(entitlement_id)
                     .bind(now)
-                    .fetch_optional(&pool)
-                    .await?)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    write_events(&mut tx, row.iter().map(|p| $crate::events::payment($crate::events::Kind::PaymentAssigned, p)).collect(), &audit, now).await?;
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
 
-            async fn refund_payment(&self, id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::PaymentRow>> {
-                let id = id.to_owned();
+            async fn refund_payment(&self, id: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::PaymentRow>> {
+                let (id, audit) = (id.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = begin_write(&pool).await?;
                     let row: Option<$crate::db::PaymentRow> = sqlx::query_as(
                         "UPDATE payments SET status = 'refunded', updated_at = $2 WHERE id = $1 AND status <> 'refunded' RETURNING *",
                     )
@@ -774,29 +1001,40 @@ macro_rules! portable_repository {
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
+                    let mut drafts: Vec<_> = row.iter().map(|p| $crate::events::payment($crate::events::Kind::PaymentRefunded, p)).collect();
                     if let Some(entitlement) = row.as_ref().and_then(|p| p.entitlement_id.clone()) {
-                        for statement in [$crate::db::portable::REVOKE_ENTITLEMENT, $crate::db::portable::REVOKE_ENTITLEMENT_LICENSES] {
-                            sqlx::query(statement).bind(&entitlement).bind(now).execute(&mut *tx).await?;
-                        }
+                        let revoked: Option<$crate::db::EntitlementRow> =
+                            sqlx::query_as($crate::db::portable::REVOKE_ENTITLEMENT_RETURNING).bind(&entitlement).bind(now).fetch_optional(&mut *tx).await?;
+                        let licenses: Vec<$crate::db::LicenseRow> =
+                            sqlx::query_as($crate::db::portable::REVOKE_ENTITLEMENT_LICENSES_RETURNING).bind(&entitlement).bind(now).fetch_all(&mut *tx).await?;
+                        drafts.extend(revoked.iter().map(|e| $crate::events::entitlement($crate::events::Kind::EntitlementRevoked, e)));
+                        drafts.extend(licenses.iter().map(|l| $crate::events::license($crate::events::Kind::LicenseRevoked, l, now)));
                     }
+                    write_events(&mut tx, drafts, &audit, now).await?;
                     tx.commit().await?;
                     Ok(row)
                 })
                 .await
             }
 
-            async fn renew_license(&self, id: &str, renew_by: i64, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {
-                let id = id.to_owned();
+            async fn renew_license(&self, id: &str, renew_by: i64, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::LicenseRow>> {
+                let (id, audit) = (id.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as("UPDATE licenses SET renew_by = $2, issued_at = $3 WHERE id = $1 AND status = 'active' RETURNING *")
-                        .bind(id)
-                        .bind(renew_by)
-                        .bind(now)
-                        .fetch_optional(&pool)
-                        .await?)
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::LicenseRow> =
+                        sqlx::query_as("UPDATE licenses SET renew_by = $2, issued_at = $3 WHERE id = $1 AND status = 'active' RETURNING *")
+                            .bind(id)
+                            .bind(renew_by)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    write_events(&mut tx, row.iter().map(|l| $crate::events::license($crate::events::Kind::LicenseRenewed, l, now)).collect(), &audit, now).await?;
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
+
         }
     };
 }

@@ -16,6 +16,7 @@ use super::{DbError, DbResult};
 pub struct PostgresRepository {
     read: PgPool,
     write: PgPool,
+    jobs: super::queue::LocalSignal,
 }
 
 impl PostgresRepository {
@@ -44,7 +45,7 @@ impl PostgresRepository {
             .map_err(|cause| DbError::Connect { target, cause })?;
         // Concurrent replicas starting together: sqlx takes an advisory lock while migrating.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresRepository { read: pool.clone(), write: pool })
+        Ok(PostgresRepository { read: pool.clone(), write: pool, jobs: Default::default() })
     }
 
     /// Runs a write here: PostgreSQL has a pool of connections, so no one write holds up
@@ -62,6 +63,77 @@ impl PostgresRepository {
 portable_repository!(
     PostgresRepository,
     backend = "postgres",
+    conn = sqlx::PgConnection,
     lock_customer = "SELECT 1 FROM customers WHERE id = $1 FOR UPDATE",
     lock_title = "SELECT 1 FROM titles WHERE id = $1 FOR UPDATE",
+);
+
+/// Begins a write transaction.
+async fn begin_write(pool: &PgPool) -> DbResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+    Ok(pool.begin().await?)
+}
+
+/// The channel idle workers listen on.
+const JOBS_CHANNEL: &str = "fount_jobs";
+
+/// Wakes idle workers everywhere when the transaction commits (PostgreSQL delivers a
+/// notification at commit, and one per channel per transaction).
+async fn signal_jobs(conn: &mut sqlx::PgConnection) -> DbResult<()> {
+    sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Waits on `LISTEN fount_jobs`, and on this process's own inserts.
+struct PgWaker {
+    listener: sqlx::postgres::PgListener,
+    local: super::queue::LocalWaker,
+}
+
+#[async_trait::async_trait]
+impl super::JobWaker for PgWaker {
+    async fn wait(&mut self, max: Duration) {
+        let listen = async {
+            // On a lost connection, recv fails once and reconnects on the next call; the
+            // caller polls anyway, so a failure just waits out `max`.
+            if self.listener.recv().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = listen => {}
+            () = self.local.wait(max) => {}
+        }
+    }
+}
+
+portable_event_log!(
+    PostgresRepository,
+    // Only events of transactions older than every running one: their place is final.
+    visible = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    type_in = "type IN (SELECT json_array_elements_text($4::json))",
+    lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1 FOR UPDATE SKIP LOCKED",
+);
+
+portable_queue!(
+    PostgresRepository,
+    claim = "WITH due AS ( \
+               SELECT id FROM jobs WHERE state IN ('queued', 'running') \
+                 AND ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts)) \
+               ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, worker = $1, lease_until = $2, updated_at = $3 \
+             FROM due WHERE jobs.id = due.id RETURNING jobs.*",
+    fenced = "(id, attempts) IN (SELECT e ->> 0, (e ->> 1)::bigint FROM json_array_elements($1::json) AS e)",
+    probes = "INSERT INTO queue_probes (job_id, key, worker, done_at) SELECT e ->> 0, e ->> 1, $2, $3 FROM json_array_elements($1::json) AS e",
+    waker = |this| {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&this.read).await?;
+        listener.listen(JOBS_CHANNEL).await?;
+        Ok(Box::new(PgWaker { listener, local: this.jobs.waker() }))
+    },
+);
+
+portable_webhooks!(
+    PostgresRepository,
+    conn = sqlx::PgConnection,
+    visible = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1 FOR UPDATE SKIP LOCKED",
 );

@@ -24,6 +24,7 @@ use super::{DbError, DbResult};
 pub struct SqliteRepository {
     read: SqlitePool,
     write: SqlitePool,
+    jobs: super::queue::LocalSignal,
     writer: tokio::runtime::Handle,
     // Dropping the sender ends the writer thread.
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -47,7 +48,7 @@ impl SqliteRepository {
             .connect_with(options.create_if_missing(false).read_only(true))
             .await?;
         let (writer, stop) = writer_thread()?;
-        Ok(SqliteRepository { read, write, writer, _stop: stop })
+        Ok(SqliteRepository { read, write, jobs: Default::default(), writer, _stop: stop })
     }
 
     /// Runs a write on the writer thread.
@@ -59,6 +60,20 @@ impl SqliteRepository {
     {
         self.writer.spawn(f(self.write.clone())).await.map_err(|e| DbError::Writer(e.to_string()))?
     }
+}
+
+/// Begins a write transaction, taking the database's write lock at once: a transaction that
+/// read first and then wrote could otherwise fail with `SQLITE_BUSY` when another process
+/// (a `fount-server worker` on the same file) wrote in between, which no busy timeout retries.
+async fn begin_write(pool: &SqlitePool) -> DbResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Wakes other processes' workers: SQLite cannot, so they poll (this process's own are woken
+/// through its `LocalSignal`).
+#[allow(clippy::unused_async)]
+async fn signal_jobs(_conn: &mut sqlx::SqliteConnection) -> DbResult<()> {
+    Ok(())
 }
 
 /// A thread running a one-thread runtime until the returned sender is dropped.
@@ -81,7 +96,37 @@ fn writer_thread() -> DbResult<(tokio::runtime::Handle, tokio::sync::oneshot::Se
 portable_repository!(
     SqliteRepository,
     backend = "sqlite",
+    conn = sqlx::SqliteConnection,
     // Write transactions are already serialised by the one-connection write pool.
     lock_customer = "SELECT 1 FROM customers WHERE id = $1",
     lock_title = "SELECT 1 FROM titles WHERE id = $1",
+);
+
+portable_event_log!(
+    SqliteRepository,
+    // Writes are serial: every committed event's place is final.
+    visible = "1 = 1",
+    type_in = "type IN (SELECT value FROM json_each($4))",
+    // The one write connection serialises cursor moves within a process, and BEGIN IMMEDIATE
+    // across processes.
+    lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1",
+);
+
+portable_queue!(
+    SqliteRepository,
+    claim = "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1, lease_until = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM jobs WHERE state IN ('queued', 'running') \
+               AND ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts)) \
+               ORDER BY priority DESC, run_at, id LIMIT $4) \
+             RETURNING *",
+    fenced = "(id, attempts) IN (SELECT value ->> 0, value ->> 1 FROM json_each($1))",
+    probes = "INSERT INTO queue_probes (job_id, key, worker, done_at) SELECT value ->> 0, value ->> 1, $2, $3 FROM json_each($1)",
+    waker = |this| Ok(Box::new(this.jobs.waker())),
+);
+
+portable_webhooks!(
+    SqliteRepository,
+    conn = sqlx::SqliteConnection,
+    visible = "1 = 1",
+    lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1",
 );

@@ -1,10 +1,17 @@
 //! Packaging: from an audio file to a sealed track of a title.
 //!
-//! The file is probed, then sealed chunk by chunk into the asset store under a fresh name
-//! (`<uuid>.fsa`), so a sealed file never changes once written and can be cached forever by
-//! any CDN. It is written to a temporary name and renamed into place, so a crash never leaves
-//! half a file under a name the database points to. The track row is added last; if that
-//! fails, the file is removed.
+//! The file is probed, then sealed chunk by chunk into the asset store under a fresh name, so
+//! a sealed file never changes once written and can be cached forever by any CDN. It is
+//! written to a temporary name and renamed into place, so a crash never leaves half a file
+//! under a name the database points to.
+//!
+//! An upload through the API is packaged by a worker ([`queue_upload`], then [`run_job`]): the
+//! file is kept in the data folder's `uploads`, the track is added as `processing` with its
+//! `track.package` job in one transaction, and the answer is `202`. The worker seals into a
+//! name of its own attempt (`<track>-<attempt>.fsa`) and publishes the track in the
+//! transaction that completes the job, fenced by its lease: should a stalled worker and its
+//! successor both seal, only the current one's file is published, and the other removes its
+//! own. The command line (`package`) and the demo seal at once instead ([`add_track`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Read as _, Write as _};
@@ -16,9 +23,11 @@ use ring::rand::SystemRandom;
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use super::probe::{ProbeError, Probed, probe};
-use crate::db::{NewTrack, TitleRow, TrackRow};
+use super::probe::{ProbeError, Probed, probe, sniff};
+use crate::db::{Fenced, JobRow, Lease, NewTrack, PackagedTrack, TitleRow, TrackRow};
 use crate::error::{ApiError, problem};
+use crate::events::Audit;
+use crate::queue::{JobKind, Outcome, now_ms};
 use crate::state::{AppState, now};
 
 /// The KEK purpose of sealed content keys.
@@ -105,10 +114,12 @@ pub async fn add_track(
     source: PathBuf,
     name: Option<String>,
     hint: Option<String>,
+    audit: &Audit,
 ) -> Result<Packaged, ApiError> {
     let key = content_key(state, title)?;
     let file = format!("{}.fsa", uuid::Uuid::new_v4());
     let dest = state.asset_path(&file).ok_or_else(|| ApiError::internal("asset name"))?;
+    let audit = audit.clone();
     let src = source.clone();
     let dest_for_seal = dest.clone();
     let (probed, sealed_len, sha256): (Probed, u64, String) = actix_web::rt::task::spawn_blocking(move || {
@@ -129,8 +140,10 @@ pub async fn add_track(
         file,
         sha256,
         chapters: serde_json::to_string(&probed.chapters).map_err(ApiError::internal)?,
+        status: "published".into(),
+        job_id: None,
     };
-    let row = match state.repo.append_track(&title.id, &track, now()).await {
+    let row = match state.repo.append_track(&title.id, &track, None, &audit, now_ms()).await {
         Ok(row) => row,
         Err(e) => {
             let _ = std::fs::remove_file(&dest);
@@ -143,6 +156,197 @@ pub async fn add_track(
         keep_cover(state, title, &cover).await?;
     }
     Ok(Packaged { track: row, warnings: probed.warnings })
+}
+
+/// An upload queued for packaging: the track (`processing`) and the job to follow.
+#[derive(Debug)]
+pub struct Queued {
+    /// The track.
+    pub track: TrackRow,
+    /// Its `track.package` job.
+    pub job: JobRow,
+}
+
+/// What a `track.package` job is given.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct PackageJob {
+    title: String,
+    /// The track's file name while it is processing (its identity until it is published).
+    file: String,
+    /// The upload, in the data folder's `uploads`.
+    upload: String,
+    name: Option<String>,
+    hint: Option<String>,
+}
+
+/// Where uploads wait for their worker.
+fn upload_path(state: &AppState, name: &str) -> Option<PathBuf> {
+    let safe = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !name.starts_with('.');
+    safe.then(|| state.settings.data_dir.join("uploads").join(name))
+}
+
+/// Checks that `source` looks like audio (its first bytes only), keeps it in `uploads`, and
+/// adds a processing track with the job that will package it, in one transaction. A file
+/// that is clearly not audio is refused at once (415); one damaged further in fails later,
+/// with a `track.failed` event.
+pub async fn queue_upload(
+    state: &AppState,
+    title: &TitleRow,
+    source: &Path,
+    name: Option<String>,
+    hint: Option<String>,
+    audit: &Audit,
+) -> Result<Queued, ApiError> {
+    let src = source.to_owned();
+    let h = hint.clone();
+    let media_type = actix_web::rt::task::spawn_blocking(move || sniff(&src, h.as_deref()))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(PackageError::from)?;
+    let id = uuid::Uuid::new_v4();
+    let upload = format!("{id}.upload");
+    let kept = upload_path(state, &upload).ok_or_else(|| ApiError::internal("upload name"))?;
+    if let Some(dir) = kept.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(ApiError::internal)?;
+    }
+    tokio::fs::rename(source, &kept).await.map_err(ApiError::internal)?;
+    let original_length = tokio::fs::metadata(&kept).await.map_err(ApiError::internal)?.len();
+    let file = format!("{id}.fsa");
+    let existing = state.repo.tracks(&title.id).await?.len();
+    let payload =
+        PackageJob { title: title.id.clone(), file: file.clone(), upload: upload.clone(), name: name.clone(), hint };
+    let job = JobKind::TrackPackage.job(
+        serde_json::to_value(&payload).map_err(ApiError::internal)?,
+        Some(&title.store_id),
+        now_ms(),
+    );
+    let track = NewTrack {
+        name: name.unwrap_or_else(|| format!("Track {}", existing.saturating_add(1))),
+        media_type: media_type.to_owned(),
+        duration: 0.0,
+        original_length: i64::try_from(original_length).map_err(ApiError::internal)?,
+        sealed_length: 0,
+        file,
+        sha256: String::new(),
+        chapters: "[]".into(),
+        status: "processing".into(),
+        job_id: Some(job.id.clone()),
+    };
+    let row = match state.repo.append_track(&title.id, &track, Some(&job), audit, now_ms()).await {
+        Ok(row) => row,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&kept).await;
+            return Err(e.into());
+        }
+    };
+    let job = state.repo.job(&job.id).await?.ok_or_else(|| ApiError::internal("the job just queued is gone"))?;
+    Ok(Queued { track: row, job })
+}
+
+/// `track.package`: probes and seals an upload, then publishes its track, or marks it failed
+/// when the file is not usable audio (or after the last attempt).
+pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
+    let p: PackageJob = match serde_json::from_str(&job.payload) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Fatal(format!("bad payload: {e}")),
+    };
+    let Some(upload) = upload_path(state, &p.upload) else { return Outcome::Fatal("bad payload: upload name".into()) };
+    let audit = state.audit("system");
+    let title = match state.repo.title(&p.title).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            // The title was deleted, and its tracks with it.
+            let _ = tokio::fs::remove_file(&upload).await;
+            return Outcome::Done;
+        }
+        Err(e) => return Outcome::retry(e),
+    };
+    let key = match content_key(state, &title) {
+        Ok(k) => k,
+        Err(e) => return Outcome::retry(e),
+    };
+    let stem = p.file.trim_end_matches(".fsa");
+    let file = format!("{stem}-{}.fsa", lease.attempt);
+    let Some(dest) = state.asset_path(&file) else { return Outcome::Fatal("bad payload: file name".into()) };
+    let (src, out, hint) = (upload.clone(), dest.clone(), p.hint.clone());
+    let sealed = actix_web::rt::task::spawn_blocking(move || {
+        let probed = probe(&src, hint.as_deref())?;
+        let (len, sha) = seal_file(&key, &src, &out)?;
+        let original = std::fs::metadata(&src).map_err(server)?.len();
+        Ok::<_, PackageError>((probed, len, sha, original))
+    })
+    .await;
+    let (title_id, track_file, audit_ref, upload_ref) = (&p.title, &p.file, &audit, &upload);
+    let fail = |error: String| async move {
+        match state.repo.fail_track(title_id, track_file, &error, lease, audit_ref, now_ms()).await {
+            Ok(Fenced::Done(_)) => {
+                let _ = tokio::fs::remove_file(upload_ref).await;
+                Outcome::Handled
+            }
+            Ok(Fenced::Lost) => Outcome::Handled,
+            Err(e) => Outcome::retry(e),
+        }
+    };
+    let (probed, sealed_len, sha256, original) = match sealed {
+        Ok(Ok(done)) => done,
+        Ok(Err(PackageError::Probe(e @ (ProbeError::Unsupported(_) | ProbeError::Damaged(_))))) => {
+            let _ = std::fs::remove_file(&dest);
+            return fail(e.to_string()).await;
+        }
+        other => {
+            let _ = std::fs::remove_file(&dest);
+            let error = match other {
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+                Ok(Ok(_)) => String::new(),
+            };
+            if lease.attempt >= job.max_attempts {
+                return fail(format!("could not be packaged: {error}")).await;
+            }
+            return Outcome::retry(error);
+        }
+    };
+    let chapters = serde_json::to_string(&probed.chapters).unwrap_or_else(|_| "[]".into());
+    let packaged = PackagedTrack {
+        file: file.clone(),
+        warnings: probed.warnings.clone(),
+        name: p.name.clone().or(probed.title.clone()),
+        media_type: probed.media_type.to_owned(),
+        duration: probed.duration,
+        original_length: i64::try_from(original).unwrap_or(i64::MAX),
+        sealed_length: i64::try_from(sealed_len).unwrap_or(i64::MAX),
+        sha256,
+        chapters,
+    };
+    match state.repo.publish_track(&p.title, &p.file, &packaged, lease, &audit, now_ms()).await {
+        Ok(Fenced::Done(Some(_))) => {
+            let _ = tokio::fs::remove_file(&upload).await;
+            if let Some(cover) = probed.cover
+                && title.cover_file.is_none()
+                && let Err(e) = keep_cover(state, &title, &cover).await
+            {
+                tracing::warn!(title = %title.id, error = %e, "keeping the cover art of an upload failed");
+            }
+            Outcome::Handled
+        }
+        // The track was deleted while it was processing.
+        Ok(Fenced::Done(None)) => {
+            let _ = std::fs::remove_file(&dest);
+            let _ = tokio::fs::remove_file(&upload).await;
+            Outcome::Handled
+        }
+        // Another worker holds the job now: its file is the one published.
+        Ok(Fenced::Lost) => {
+            let _ = std::fs::remove_file(&dest);
+            Outcome::Handled
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&dest);
+            Outcome::retry(e)
+        }
+    }
 }
 
 /// Stores cover art read from a file as the title's, unless it got one meanwhile. Covers are

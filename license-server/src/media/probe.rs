@@ -109,10 +109,42 @@ fn flatten(group: &ChapterGroup, out: &mut Vec<FileChapter>) {
     }
 }
 
-/// Probes the file at `path`. `hint` is an extension or media type the client gave.
-pub fn probe(path: &Path, hint: Option<&str>) -> Result<Probed, ProbeError> {
+/// Packets [`sniff`] reads: random bytes can look like a frame or two of MPEG audio, never
+/// like this many in a row.
+const SNIFF_PACKETS: usize = 16;
+
+/// Recognises the container of the file at `path`, finds an audio track in it and reads its
+/// first packets: the quick check an upload gets before it is queued (the worker's [`probe`]
+/// then reads it all). Returns the media type.
+pub fn sniff(path: &Path, hint: Option<&str>) -> Result<&'static str, ProbeError> {
     let file = File::open(path)?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut reader = symphonia::default::get_probe()
+        .probe(&hint_of(hint), mss, FormatOptions::default(), MetadataOptions::default())
+        .map_err(|e| ProbeError::Unsupported(e.to_string()))?;
+    let media_type = media_type(reader.format_info().short_name)
+        .ok_or_else(|| ProbeError::Unsupported(reader.format_info().long_name.to_owned()))?;
+    let track = reader
+        .first_track_known_codec(TrackType::Audio)
+        .ok_or_else(|| ProbeError::Unsupported("no audio track".into()))?
+        .id;
+    let mut packets = 0usize;
+    while packets < SNIFF_PACKETS {
+        match reader.next_packet() {
+            Ok(Some(packet)) if packet.track_id == track => packets = packets.saturating_add(1),
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(symphonia::core::errors::Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(ProbeError::Damaged(e.to_string())),
+        }
+    }
+    if packets == 0 {
+        return Err(ProbeError::Damaged("no audio packets".into()));
+    }
+    Ok(media_type)
+}
+
+fn hint_of(hint: Option<&str>) -> Hint {
     let mut h = Hint::new();
     if let Some(hint) = hint {
         if hint.contains('/') {
@@ -121,8 +153,15 @@ pub fn probe(path: &Path, hint: Option<&str>) -> Result<Probed, ProbeError> {
             h.with_extension(hint);
         }
     }
+    h
+}
+
+/// Probes the file at `path`. `hint` is an extension or media type the client gave.
+pub fn probe(path: &Path, hint: Option<&str>) -> Result<Probed, ProbeError> {
+    let file = File::open(path)?;
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut reader = symphonia::default::get_probe()
-        .probe(&h, mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(&hint_of(hint), mss, FormatOptions::default(), MetadataOptions::default())
         .map_err(|e| ProbeError::Unsupported(e.to_string()))?;
     let media_type = media_type(reader.format_info().short_name)
         .ok_or_else(|| ProbeError::Unsupported(reader.format_info().long_name.to_owned()))?;

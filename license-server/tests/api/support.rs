@@ -47,6 +47,8 @@ macro_rules! on_both_databases {
 /// The HTTP client every test uses: a server that hangs fails the test in seconds, with the
 /// request named, rather than holding up the whole test command.
 pub fn http_client() -> reqwest::Client {
+    // reqwest is built with rustls and no provider of its own (the server's choice): ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(5))
         .timeout(std::time::Duration::from_secs(30))
@@ -112,15 +114,22 @@ impl TestServer {
         settings.database_url = database_url.clone();
         settings.master_key = Some(master_key.clone());
         settings.key_reload = std::time::Duration::from_secs(1);
+        settings.queue.grace = std::time::Duration::from_secs(2);
         tweak(&mut settings);
         let base = settings.public_url.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let state = AppState::open(settings).await.expect("server state");
+                // As `serve` does: workers beside the HTTP server.
+                let workers =
+                    (state.settings.queue.workers > 0).then(|| fount_server::queue::Workers::start(state.clone()));
                 let server = fount_server::server::serve_on(state, listener).expect("server");
                 let _ = tx.send(server.handle());
                 let _ = server.await;
+                if let Some(w) = workers {
+                    w.stop().await;
+                }
             })
         });
         let handle = rx.await.expect("the server thread started");
@@ -233,18 +242,59 @@ impl TestServer {
         )
         .await;
         let id = title["id"].as_str().expect("id").to_owned();
-        let track = self
+        let (track, _) = self.upload(store, &id, "book.mp3", "audio/mpeg", audio).await;
+        assert_eq!(track["status"], "published", "{track}");
+        self.manifest(&id).await;
+        ok_json(self.get(&format!("/v1/titles/{id}"), Some(&store.key)).await, StatusCode::OK).await
+    }
+
+    /// Uploads a file to a title (`202`), waits for its packaging job to finish, and returns
+    /// the track as it then is and the finished job.
+    pub async fn upload(
+        &self,
+        store: &TestStore,
+        title: &str,
+        file: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> (Value, Value) {
+        let resp = self
             .http
-            .post(self.url(&format!("/v1/titles/{id}/tracks?filename=book.mp3")))
+            .post(self.url(&format!("/v1/titles/{title}/tracks?filename={file}")))
             .bearer_auth(&store.key)
-            .header("content-type", "audio/mpeg")
-            .body(audio)
+            .header("content-type", media_type)
+            .body(bytes)
             .send()
             .await
             .expect("upload");
-        ok_json(track, StatusCode::CREATED).await;
-        self.manifest(&id).await;
-        ok_json(self.get(&format!("/v1/titles/{id}"), Some(&store.key)).await, StatusCode::OK).await
+        let accepted = ok_json(resp, StatusCode::ACCEPTED).await;
+        assert_eq!(accepted["track"]["status"], "processing", "{accepted}");
+        assert!(accepted["track"]["url"].is_null(), "{accepted}");
+        let job = self.wait_for_job(store, accepted["job"]["id"].as_str().expect("job id")).await;
+        assert_eq!(job["state"], "completed", "{job}");
+        let position = accepted["track"]["position"].as_i64().expect("position");
+        let title = ok_json(self.get(&format!("/v1/titles/{title}"), Some(&store.key)).await, StatusCode::OK).await;
+        let track = title["tracks"]
+            .as_array()
+            .expect("tracks")
+            .iter()
+            .find(|t| t["position"] == position)
+            .cloned()
+            .unwrap_or_else(|| panic!("track {position} is gone: {title}"));
+        (track, job)
+    }
+
+    /// Polls a job of `store` until it is completed or dead (at most a minute).
+    pub async fn wait_for_job(&self, store: &TestStore, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let job = ok_json(self.get(&format!("/v1/jobs/{id}"), Some(&store.key)).await, StatusCode::OK).await;
+            if job["state"] == "completed" || job["state"] == "dead" {
+                return job;
+            }
+            assert!(std::time::Instant::now() < deadline, "job {id} did not finish within a minute: {job}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// A title's manifest, checked against the Readium schema.

@@ -62,9 +62,8 @@ on_both_databases! {
             assert_eq!(manifest["resources"][0]["rel"], "cover");
         }
         problem(server.send(Method::PATCH, &format!("/v1/titles/{id}"), Some(&store.key), Some(json!({"language": "a"}))).await, StatusCode::UNPROCESSABLE_ENTITY, "validation-failed").await;
-        let upload = server.http.post(server.url(&format!("/v1/titles/{id}/tracks"))).bearer_auth(&store.key)
-            .header("content-type", "audio/mpeg").body(sample_mp3()).send().await.unwrap();
-        ok_json(upload, StatusCode::CREATED).await;
+        let (track, _) = server.upload(&store, id, "second.mp3", "audio/mpeg", sample_mp3()).await;
+        assert_eq!(track["status"], "published");
         let manifest = server.manifest(id).await;
         assert_eq!(manifest["readingOrder"].as_array().unwrap().len(), 2);
     }

@@ -1,0 +1,162 @@
+//! The event log: every change Fount makes, as an event a store's backend can poll with a
+//! cursor (`GET /v1/events`) and receive as a signed webhook (see [`crate::webhooks`]).
+//!
+//! The guarantees (docs/events.md): an event is written in the same transaction as its change
+//! (the repository's write methods take an [`Audit`] and write the events themselves); a
+//! store's events have one order, their commit order, which a cursor resumes exactly, across
+//! restarts and replicas; they are kept for at least [`DEFAULT_RETENTION_DAYS`] days.
+//!
+//! An event's `data` holds the changed resources as the API shows them (the same JSON as the
+//! views of [`crate::api::views`]), under the resource's name: `{"entitlement": {…}}`,
+//! `{"license": {…}}`, `{"title": {…}, "track": {…}}`.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::api::views::{DeviceView, EntitlementView, LicenseView, PaymentView, StoreView, TitleView, TrackView};
+use crate::db::{DeviceRow, EndpointRow, EntitlementRow, LicenseRow, PaymentRow, Store, TitleRow, TrackRow};
+
+pub mod kinds;
+pub mod schemas;
+
+pub use kinds::Kind;
+
+/// Days events are kept when the operator does not say (`FOUNT_EVENT_RETENTION_DAYS`).
+pub const DEFAULT_RETENTION_DAYS: i64 = 90;
+
+/// Who caused a change, and the server's public URL for the links in its events.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// `api_key:<id>`, `customer:<the store's id>`, `stripe`, `demo`, `cli`, `system`.
+    pub actor: String,
+    /// The public base URL (for the URLs inside resources).
+    pub base: String,
+}
+
+impl Audit {
+    /// A change made by `actor` on the server reached at `base`.
+    pub fn new(actor: impl Into<String>, base: impl Into<String>) -> Self {
+        Audit { actor: actor.into(), base: base.into() }
+    }
+}
+
+/// An event to write: its store, kind and data.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The store whose event it is.
+    pub store_id: String,
+    /// The kind.
+    pub kind: Kind,
+    /// The data (resources by name).
+    pub data: Value,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    /// Position in the log (database-assigned, increasing in commit order).
+    pub seq: i64,
+    /// Public id, `evt_…`: the same in the log and in every webhook delivery of it.
+    pub id: String,
+    /// Store.
+    pub store_id: String,
+    /// Kind, such as `entitlement.granted`.
+    #[sqlx(rename = "type")]
+    pub type_: String,
+    /// The data, JSON.
+    pub data: String,
+    /// Who caused it.
+    pub actor: String,
+    /// When, seconds since the epoch.
+    pub created_at: i64,
+    /// The writing transaction's id (PostgreSQL; 0 on SQLite): with `seq`, the event's place
+    /// in the log (see [`crate::db::event_log`]).
+    pub txid: i64,
+}
+
+/// An event as the API and webhooks show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    /// Id (`evt_…`). Webhook deliveries carry it as `webhook-id`: deduplicate by it.
+    pub id: String,
+    /// The kind, such as `entitlement.granted` (see the event schemas).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// When the change was committed, RFC 3339.
+    pub timestamp: String,
+    /// The same, seconds since the epoch.
+    pub created_at: i64,
+    /// Who caused it: `api_key:<id>`, `customer:<the store's id>`, `stripe`, `demo`, `cli`,
+    /// `system`.
+    pub actor: String,
+    /// The changed resources, by name, as the API shows them.
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+impl From<&EventRow> for EventView {
+    fn from(e: &EventRow) -> Self {
+        EventView {
+            id: e.id.clone(),
+            type_: e.type_.clone(),
+            timestamp: crate::media::publication::rfc3339(e.created_at),
+            created_at: e.created_at,
+            actor: e.actor.clone(),
+            data: serde_json::from_str(&e.data).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A new event id.
+pub fn new_id() -> String {
+    format!("evt_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn draft(store_id: &str, kind: Kind, data: Value) -> Draft {
+    Draft { store_id: store_id.to_owned(), kind, data }
+}
+
+/// `entitlement.granted` or `entitlement.revoked`.
+pub fn entitlement(kind: Kind, row: &EntitlementRow) -> Draft {
+    draft(&row.store_id, kind, json!({"entitlement": EntitlementView::from(row.clone())}))
+}
+
+/// `license.*`, with the status at `now`.
+pub fn license(kind: Kind, row: &LicenseRow, now: i64) -> Draft {
+    draft(&row.store_id, kind, json!({"license": LicenseView::new(row.clone(), now)}))
+}
+
+/// `device.registered` or `device.revoked`.
+pub fn device(kind: Kind, row: &DeviceRow, customer: &str) -> Draft {
+    draft(&row.store_id, kind, json!({"customer": customer, "device": DeviceView::from(row.clone())}))
+}
+
+/// `title.created`, `title.updated`, `title.deleted`.
+pub fn title(kind: Kind, base: &str, row: &TitleRow, tracks: &[TrackRow]) -> Draft {
+    draft(&row.store_id, kind, json!({"title": TitleView::new(base, row, tracks)}))
+}
+
+/// `track.added`, `track.published`, `track.failed`, `track.deleted`.
+pub fn track(kind: Kind, base: &str, store_id: &str, row: &TrackRow) -> Draft {
+    draft(store_id, kind, json!({"title": row.title_id, "track": TrackView::new(base, row)}))
+}
+
+/// `payment.*`.
+pub fn payment(kind: Kind, row: &PaymentRow) -> Draft {
+    draft(&row.store_id, kind, json!({"payment": PaymentView::from(row.clone())}))
+}
+
+/// `store.updated`.
+pub fn store(kind: Kind, base: &str, row: &Store) -> Draft {
+    draft(&row.id, kind, json!({"store": StoreView::new(base, row)}))
+}
+
+/// `webhook_endpoint.disabled`.
+pub fn webhook_endpoint(row: &EndpointRow) -> Draft {
+    draft(
+        &row.store_id,
+        Kind::WebhookEndpointDisabled,
+        json!({"webhook_endpoint": crate::api::webhooks::WebhookEndpointView::from(row)}),
+    )
+}

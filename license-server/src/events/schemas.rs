@@ -1,0 +1,69 @@
+//! The schemas of events' `data`, for the OpenAPI document: one per family of kinds (see
+//! [`super::Kind::data_schema`]). They describe what [`super`]'s builders write; a unit test
+//! checks each kind names one of them.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::api::views::{DeviceView, EntitlementView, LicenseView, PaymentView, StoreView, TitleView, TrackView};
+use crate::api::webhooks::WebhookEndpointView;
+
+/// `title.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TitleEventData {
+    /// The title as it is after the change (as it was, for `title.deleted`).
+    pub title: TitleView,
+}
+
+/// `track.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackEventData {
+    /// The title's id.
+    pub title: String,
+    /// The track.
+    pub track: TrackView,
+}
+
+/// `entitlement.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntitlementEventData {
+    /// The entitlement.
+    pub entitlement: EntitlementView,
+}
+
+/// `device.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceEventData {
+    /// The store's id for the customer.
+    pub customer: String,
+    /// The device.
+    pub device: DeviceView,
+}
+
+/// `license.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseEventData {
+    /// The license, with its status at the event.
+    pub license: LicenseView,
+}
+
+/// `payment.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentEventData {
+    /// The payment.
+    pub payment: PaymentView,
+}
+
+/// `store.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreEventData {
+    /// The store's settings.
+    pub store: StoreView,
+}
+
+/// `webhook_endpoint.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookEndpointEventData {
+    /// The endpoint.
+    pub webhook_endpoint: WebhookEndpointView,
+}

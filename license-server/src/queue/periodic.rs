@@ -1,0 +1,99 @@
+//! Work no request starts, run by every worker process on a timer. Each task is safe to run
+//! in many processes at once: the fan-out and the expiry scan lock their cursor row (a process
+//! that finds it locked skips its turn), and retention takes its turn through
+//! `JobQueue::take_turn`, which lets one process an hour through.
+//!
+//! * *Fan-out*, every 200 ms: new events become webhook deliveries (see
+//!   [`crate::db::WebhookStore::fanout`]).
+//! * *Expiry*, every 5 s: `license.expired` for the rentals whose end passed.
+//! * *Rescue*, every lease: jobs whose worker died on their last attempt become dead.
+//! * *Retention*, hourly: events, deliveries and finished jobs past their time are deleted.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::now_ms;
+use crate::state::{AppState, now};
+
+const FANOUT_EVERY: Duration = Duration::from_millis(200);
+const FANOUT_BATCH: i64 = 500;
+const EXPIRY_EVERY: Duration = Duration::from_secs(5);
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+/// Completed jobs are kept this long, for `GET /v1/jobs/{id}`.
+const COMPLETED_JOBS_DAYS: i64 = 7;
+
+/// Runs the periodic tasks until `stop`.
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut fanout = tokio::time::interval(FANOUT_EVERY);
+    let mut expiry = tokio::time::interval(EXPIRY_EVERY);
+    let mut rescue = tokio::time::interval(state.settings.queue.lease.max(Duration::from_secs(1)));
+    let mut retention = tokio::time::interval(Duration::from_secs(60));
+    for t in [&mut fanout, &mut expiry, &mut rescue, &mut retention] {
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = fanout.tick() => fan_out(&state).await,
+            _ = expiry.tick() => expire(&state).await,
+            _ = rescue.tick() => {
+                match state.repo.rescue(now_ms()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(jobs = n, "jobs died with their worker on their last attempt"),
+                    Err(e) => tracing::warn!(error = %e, "rescuing jobs failed"),
+                }
+            }
+            _ = retention.tick() => retain(&state).await,
+        }
+    }
+}
+
+/// Fans out until the log is caught up.
+pub async fn fan_out(state: &AppState) {
+    let jobs = crate::webhooks::deliver::delivery_jobs(&state.settings.webhooks);
+    loop {
+        match state.repo.fanout(FANOUT_BATCH, jobs, now_ms()).await {
+            Ok(n) if n == u64::try_from(FANOUT_BATCH).unwrap_or(0) => {}
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "fanning events out to webhooks failed; retrying");
+                return;
+            }
+        }
+    }
+}
+
+async fn expire(state: &AppState) {
+    // A second behind, so that a license issued this very second is seen with its end.
+    if let Err(e) = state.repo.expire_licenses(now().saturating_sub(1), &state.audit("system")).await {
+        tracing::warn!(error = %e, "scanning for expired licenses failed");
+    }
+}
+
+async fn retain(state: &AppState) {
+    let t = now();
+    let every = i64::try_from(RETENTION_EVERY.as_secs()).unwrap_or(3600);
+    match state.repo.take_turn("retention", t, every).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "retention could not start");
+            return;
+        }
+    }
+    let cutoff = t.saturating_sub(state.settings.event_retention_days.saturating_mul(86_400));
+    let ms = |s: i64| s.saturating_mul(1000);
+    let events = state.repo.purge_events(cutoff).await;
+    let deliveries = state.repo.purge_deliveries(cutoff).await;
+    let jobs =
+        state.repo.purge_jobs(ms(t.saturating_sub(COMPLETED_JOBS_DAYS.saturating_mul(86_400))), ms(cutoff)).await;
+    match (events, deliveries, jobs) {
+        (Ok(e), Ok(d), Ok(j)) => {
+            tracing::info!(events = e, deliveries = d, jobs = j, "retention: deleted what is past its time")
+        }
+        (e, d, j) => {
+            tracing::warn!(events = ?e.err(), deliveries = ?d.err(), jobs = ?j.err(), "retention failed in part")
+        }
+    }
+}
