@@ -296,12 +296,19 @@ pub enum QueueCommand {
         /// How long each probe works, milliseconds.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=600_000))]
         work_ms: u64,
+        /// How many of each probe's attempts fail (to see retries, and past its last attempt,
+        /// a dead job).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+        fail_times: u64,
+        /// After a failed attempt, retry after this many milliseconds instead of the backoff.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+        retry_ms: Option<u64>,
         /// Data.
         #[command(flatten)]
         data: DataArgs,
     },
-    /// How many probes with this prefix were done: distinct keys, and executions (the same
-    /// when each was done once). JSON.
+    /// How many probes with this prefix were done: distinct keys, executions (the same when
+    /// each was done once), and executions by worker. JSON.
     Probes {
         /// The prefix `queue probe` printed.
         #[arg(long)]

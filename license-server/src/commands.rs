@@ -462,7 +462,7 @@ async fn queue(command: QueueCommand) -> CommandResult {
                 .collect();
             print(output, &["KIND", "QUEUED", "SCHEDULED", "RUNNING", "DEAD"], rows);
         }
-        QueueCommand::Probe { count, prefix, work_ms, data } => {
+        QueueCommand::Probe { count, prefix, work_ms, fail_times, retry_ms, data } => {
             let state = open(&data).await?;
             let prefix =
                 prefix.unwrap_or_else(|| format!("probe-{}-", &uuid::Uuid::new_v4().simple().to_string()[..8]));
@@ -471,7 +471,13 @@ async fn queue(command: QueueCommand) -> CommandResult {
             let mut n = 0u64;
             while n < count {
                 let batch: Vec<_> = (n..count.min(n.saturating_add(1000)))
-                    .map(|i| JobKind::QueueProbe.job(probe_payload(&format!("{prefix}{i}"), work_ms), None, t))
+                    .map(|i| {
+                        JobKind::QueueProbe.job(
+                            probe_payload(&format!("{prefix}{i}"), work_ms, fail_times, retry_ms),
+                            None,
+                            t,
+                        )
+                    })
                     .collect();
                 n = n.saturating_add(batch.len() as u64);
                 queued = queued.saturating_add(state.repo.enqueue_batch(&batch, t).await?);
@@ -481,8 +487,8 @@ async fn queue(command: QueueCommand) -> CommandResult {
         }
         QueueCommand::Probes { prefix, data } => {
             let state = open(&data).await?;
-            let (keys, executions) = state.repo.probe_counts(&prefix).await?;
-            println!("{}", json!({"prefix": prefix, "keys": keys, "executions": executions}));
+            let counts = state.repo.probe_counts(&prefix).await?;
+            println!("{}", serde_json::to_string(&counts)?);
         }
         QueueCommand::Retry { job, data } => {
             let state = open(&data).await?;

@@ -177,6 +177,17 @@ pub struct KindStats {
     pub dead: i64,
 }
 
+/// What probe jobs did (`fount-server queue probes`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProbeCounts {
+    /// Distinct keys done.
+    pub keys: i64,
+    /// Executions recorded: equal to `keys` when each was done once.
+    pub executions: i64,
+    /// Executions by worker id.
+    pub workers: std::collections::BTreeMap<String, i64>,
+}
+
 /// Wakes idle workers when jobs are inserted.
 #[async_trait]
 pub trait JobWaker: Send {
@@ -217,8 +228,8 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn retry_dead(&self, id: &str, now_ms: i64) -> DbResult<Option<JobRow>>;
     /// Counts for the operator.
     async fn queue_stats(&self, now_ms: i64) -> DbResult<QueueStats>;
-    /// How many times each probe key was done: `(keys, executions)`.
-    async fn probe_counts(&self, prefix: &str) -> DbResult<(i64, i64)>;
+    /// What the probes whose keys start with `prefix` did.
+    async fn probe_counts(&self, prefix: &str) -> DbResult<ProbeCounts>;
     /// Deletes jobs completed before `before_ms` and dead ones finished before `dead_before_ms`.
     async fn purge_jobs(&self, before_ms: i64, dead_before_ms: i64) -> DbResult<u64>;
     /// A waker for idle workers: PostgreSQL `LISTEN`, or this process's own inserts on SQLite.
@@ -587,11 +598,18 @@ macro_rules! portable_queue {
                 })
             }
 
-            async fn probe_counts(&self, prefix: &str) -> $crate::db::DbResult<(i64, i64)> {
-                Ok(sqlx::query_as("SELECT COUNT(DISTINCT key), COUNT(*) FROM queue_probes WHERE key LIKE $1 || '%'")
-                    .bind(prefix)
-                    .fetch_one(&self.read)
-                    .await?)
+            async fn probe_counts(&self, prefix: &str) -> $crate::db::DbResult<$crate::db::queue::ProbeCounts> {
+                let (keys, executions): (i64, i64) =
+                    sqlx::query_as("SELECT COUNT(DISTINCT key), COUNT(*) FROM queue_probes WHERE key LIKE $1 || '%'")
+                        .bind(prefix)
+                        .fetch_one(&self.read)
+                        .await?;
+                let workers: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT worker, COUNT(*) FROM queue_probes WHERE key LIKE $1 || '%' GROUP BY worker")
+                        .bind(prefix)
+                        .fetch_all(&self.read)
+                        .await?;
+                Ok($crate::db::queue::ProbeCounts { keys, executions, workers: workers.into_iter().collect() })
             }
 
             async fn purge_jobs(&self, before_ms: i64, dead_before_ms: i64) -> $crate::db::DbResult<u64> {

@@ -154,9 +154,10 @@ pub fn random_unit() -> f64 {
     (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The payload of a `queue.probe` job.
-pub fn probe_payload(key: &str, work_ms: u64) -> serde_json::Value {
-    json!({"key": key, "work_ms": work_ms})
+/// The payload of a `queue.probe` job: its key, how long it works, how many of its attempts
+/// fail, and after how long a failed one is retried (the backoff when `None`).
+pub fn probe_payload(key: &str, work_ms: u64, fail_times: u64, retry_ms: Option<u64>) -> serde_json::Value {
+    json!({"key": key, "work_ms": work_ms, "fail_times": fail_times, "retry_ms": retry_ms})
 }
 
 #[cfg(test)]

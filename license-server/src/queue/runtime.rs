@@ -249,7 +249,7 @@ async fn run_job(state: AppState, job: JobRow, lease: Lease, held: HeldJobs, don
 /// Runs one job's handler.
 async fn handle(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
     match JobKind::parse(&job.kind) {
-        Some(JobKind::QueueProbe) => probe(job).await,
+        Some(JobKind::QueueProbe) => probe(job, lease).await,
         Some(JobKind::TrackPackage) => crate::media::package::run_job(state, job, lease).await,
         Some(JobKind::WebhookDeliver) => crate::webhooks::deliver::run_job(state, job, lease).await,
         Some(JobKind::WebhookReplay) => crate::webhooks::replay::run_job(state, job).await,
@@ -257,9 +257,10 @@ async fn handle(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
     }
 }
 
-/// `queue.probe`: waits `work_ms` (a job that takes time, for tests of leases), then records
-/// its key when it completes.
-async fn probe(job: &JobRow) -> Outcome {
+/// `queue.probe`: waits `work_ms` (a job that takes time, for tests of leases), fails its
+/// first `fail_times` attempts (retried after `retry_ms` when given, else the backoff), then
+/// records its key when it completes.
+async fn probe(job: &JobRow, lease: &Lease) -> Outcome {
     let payload: serde_json::Value = match serde_json::from_str(&job.payload) {
         Ok(p) => p,
         Err(e) => return Outcome::Fatal(format!("bad payload: {e}")),
@@ -268,6 +269,11 @@ async fn probe(job: &JobRow) -> Outcome {
     let work = payload["work_ms"].as_u64().unwrap_or(0).min(600_000);
     if work > 0 {
         tokio::time::sleep(Duration::from_millis(work)).await;
+    }
+    let fail_times = payload["fail_times"].as_i64().unwrap_or(0);
+    if lease.attempt <= fail_times {
+        let at = payload["retry_ms"].as_i64().map(|ms| now_ms().saturating_add(ms.clamp(0, 3_600_000)));
+        return Outcome::Retry { error: format!("the probe was asked to fail {fail_times} time(s)"), at };
     }
     Outcome::Probe(key.to_owned())
 }

@@ -80,7 +80,8 @@ impl Drop for TestServer {
     }
 }
 
-async fn fresh_postgres_database() -> String {
+/// A new, empty database on the test PostgreSQL; its URL.
+pub async fn fresh_postgres_database() -> String {
     let admin = std::env::var("FOUNT_TEST_POSTGRES_URL").expect(
         "FOUNT_TEST_POSTGRES_URL is not set: run scripts/test.sh, which starts a throwaway PostgreSQL, \
          or point it at a server where the tests may create databases",
@@ -170,6 +171,17 @@ impl TestServer {
             None => cmd.env_remove("FOUNT_DATABASE_URL"),
         };
         run_bounded(cmd).await
+    }
+
+    /// A `fount-server worker` process on this server's data and database.
+    pub fn spawn_worker(&self, args: &[&str]) -> Fount {
+        let mut all = vec!["worker"];
+        all.extend(args);
+        let mut env = vec![("FOUNT_MASTER_KEY", self.master_key.as_str()), ("FOUNT_PUBLIC_URL", self.base.as_str())];
+        if let Some(url) = &self.database_url {
+            env.push(("FOUNT_DATABASE_URL", url.as_str()));
+        }
+        Fount::spawn(&all, &self.data, &env)
     }
 
     /// A new store with an API key, made with `fount-server store create` and `apikey create`.
@@ -466,4 +478,85 @@ pub async fn fount(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> std::proc
         cmd.env(k, v);
     }
     run_bounded(cmd).await
+}
+
+/// A `fount-server` process (`serve`, `worker`) on a data folder, killed when dropped.
+pub struct Fount {
+    pub child: tokio::process::Child,
+    pub what: String,
+}
+
+impl Fount {
+    /// Starts `fount-server ARGS --data DATA`, logging warnings only, with `env` set and the
+    /// rest of the `FOUNT_*` environment cleared.
+    pub fn spawn(args: &[&str], data: &Path, env: &[(&str, &str)]) -> Self {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fount-server"));
+        cmd.args(args).arg("--data").arg(data).env("FOUNT_LOG", "warn").kill_on_drop(true);
+        for var in ["FOUNT_DATA", "FOUNT_DATABASE_URL", "FOUNT_MASTER_KEY", "FOUNT_LISTEN", "FOUNT_WORKERS"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start fount-server");
+        Fount { child, what: args.join(" ") }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// `kill -9`, and waits for it to be gone.
+    pub async fn kill9(&mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("the killed process ended")
+            .expect("wait");
+    }
+
+    /// SIGTERM, and waits up to `within` for it to end; its exit status.
+    pub async fn terminate(&mut self, within: std::time::Duration) -> std::process::ExitStatus {
+        let pid = self.pid().to_string();
+        std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("fount-server {} did not stop within {within:?} of SIGTERM", self.what))
+            .expect("wait")
+    }
+}
+
+/// Waits until `base`/health answers 200 (at most 30 s).
+pub async fn wait_healthy(base: &str) {
+    let http = http_client();
+    for _ in 0..300 {
+        if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{base} did not answer /health within 30 s");
+}
+
+/// A free port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `within`; panics naming
+/// `what` otherwise.
+pub async fn eventually<T, F, Fut>(what: &str, within: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -1,0 +1,169 @@
+//! The event log, polled: every change is an event, in order; a cursor resumes exactly where
+//! it left off; a store sees only its own events and cursors. On PostgreSQL, writers
+//! committing out of order never put an event behind a reader's cursor.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::on_both_databases;
+use crate::support::*;
+
+/// Every event of the store after `after`, page by page (`limit` each); and the last cursor.
+async fn poll_all(server: &TestServer, store: &TestStore, after: Option<&str>, limit: u32) -> (Vec<Value>, String) {
+    let mut events = Vec::new();
+    let mut cursor = after.map(str::to_owned);
+    loop {
+        let mut path = format!("/v1/events?limit={limit}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&after={c}"));
+        }
+        let page = ok_json(server.get(&path, Some(&store.key)).await, StatusCode::OK).await;
+        let items = page["items"].as_array().expect("items").clone();
+        assert!(items.len() <= limit as usize);
+        assert_eq!(page["has_more"], items.len() == limit as usize, "{page}");
+        let next = page["next"].as_str().expect("next is never null").to_owned();
+        if items.is_empty() {
+            if let Some(c) = &cursor {
+                assert_eq!(&next, c, "an empty page gives back the cursor it was given");
+            }
+            return (events, next);
+        }
+        events.extend(items);
+        cursor = Some(next);
+    }
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().expect("type")).collect()
+}
+
+on_both_databases! {
+    async fn every_change_is_an_event_and_a_cursor_resumes_exactly(server: TestServer) {
+        let f = Fixture::new(&server).await;
+        let issued = f.licensed(&server).await;
+        let license = issued["id"].as_str().unwrap();
+        ok_json(server.post(&format!("/v1/me/licenses/{license}/renew"), Some(&f.token), json!({})).await, StatusCode::OK).await;
+        ok_json(server.post(&format!("/v1/me/licenses/{license}/return"), Some(&f.token), json!({})).await, StatusCode::OK).await;
+        let ents = ok_json(server.get("/v1/entitlements", Some(&f.store.key)).await, StatusCode::OK).await;
+        let entitlement = ents["items"][0]["id"].as_str().unwrap().to_owned();
+        ok_json(server.post(&format!("/v1/entitlements/{entitlement}/revoke"), Some(&f.store.key), json!({})).await, StatusCode::OK).await;
+
+        let (all, end) = poll_all(&server, &f.store, None, 200).await;
+        assert_eq!(
+            types(&all),
+            ["title.created", "track.added", "track.published", "device.registered", "entitlement.granted",
+             "license.issued", "license.renewed", "license.returned", "entitlement.revoked"],
+        );
+        // Each carries the resource as the API shows it, who did it, and when.
+        let granted = &all[4];
+        assert_eq!(granted["data"]["entitlement"]["id"], entitlement.as_str());
+        assert_eq!(granted["data"]["entitlement"]["customer"], "alice");
+        assert!(granted["actor"].as_str().unwrap().starts_with("api_key:"), "{granted}");
+        assert_eq!(all[3]["actor"], "customer:alice");
+        assert_eq!(all[2]["actor"], "system", "a worker published the track");
+        assert_eq!(all[5]["data"]["license"]["id"], license);
+        assert_eq!(all[7]["data"]["license"]["status"], "returned");
+        assert_eq!(all[2]["data"]["track"]["status"], "published");
+        for e in &all {
+            assert!(e["id"].as_str().unwrap().starts_with("evt_"));
+            assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
+            assert!(e["created_at"].as_i64().unwrap() > 1_700_000_000);
+        }
+        let ids: HashSet<&str> = all.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), all.len());
+
+        // Small pages give the same events in the same order.
+        let (paged, paged_end) = poll_all(&server, &f.store, None, 2).await;
+        assert_eq!(paged, all);
+        assert_eq!(paged_end, end);
+        // Resuming from the third event's cursor gives exactly what follows it.
+        let third = ok_json(server.get("/v1/events?limit=3", Some(&f.store.key)).await, StatusCode::OK).await;
+        let (rest, _) = poll_all(&server, &f.store, third["next"].as_str(), 50).await;
+        assert_eq!(rest, all[3..]);
+        // Later changes appear after the last cursor, and only they.
+        server.grant(&f.store, "bob", &f.title_id, json!({})).await;
+        let (new, _) = poll_all(&server, &f.store, Some(&end), 50).await;
+        assert_eq!(types(&new), ["entitlement.granted"]);
+        assert_eq!(new[0]["data"]["entitlement"]["customer"], "bob");
+
+        // A filter by type, and one event by id.
+        let licenses = ok_json(server.get("/v1/events?types=license.issued,license.returned", Some(&f.store.key)).await, StatusCode::OK).await;
+        assert_eq!(types(licenses["items"].as_array().unwrap()), ["license.issued", "license.returned"]);
+        let one = ok_json(server.get(&format!("/v1/events/{}", all[0]["id"].as_str().unwrap()), Some(&f.store.key)).await, StatusCode::OK).await;
+        assert_eq!(one, all[0]);
+
+        // Another store sees none of it, and may not use this store's cursors.
+        let other = server.store(5).await;
+        let theirs = ok_json(server.get("/v1/events", Some(&other.key)).await, StatusCode::OK).await;
+        assert_eq!(theirs["items"], json!([]));
+        problem(server.get(&format!("/v1/events?after={end}"), Some(&other.key)).await, StatusCode::BAD_REQUEST, "invalid-parameter").await;
+        problem(server.get(&format!("/v1/events/{}", all[0]["id"].as_str().unwrap()), Some(&other.key)).await, StatusCode::NOT_FOUND, "not-found").await;
+        // Cursors of other lists, unknown types and bad limits are refused.
+        for bad in ["/v1/events?after=bm9wZQ", "/v1/events?types=entitlement.granted,nope", "/v1/events?limit=0", "/v1/events?limit=201"] {
+            problem(server.get(bad, Some(&f.store.key)).await, StatusCode::BAD_REQUEST, "invalid-parameter").await;
+        }
+        problem(server.get("/v1/events", None).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+
+    async fn a_rental_reaching_its_end_is_an_event(server: TestServer) {
+        let f = Fixture::new(&server).await;
+        let ends = now() + 2;
+        server.grant(&f.store, &f.customer, &f.title_id, json!({"kind": "rental", "ends_at": ends})).await;
+        let issued = ok_json(server.acquire(&f.token, &f.title_id, &f.device).await, StatusCode::CREATED).await;
+        let expired = eventually("license.expired", Duration::from_secs(30), || async {
+            let page = ok_json(server.get("/v1/events?types=license.expired", Some(&f.store.key)).await, StatusCode::OK).await;
+            page["items"].as_array().and_then(|i| i.first().cloned())
+        })
+        .await;
+        assert_eq!(expired["data"]["license"]["id"], issued["id"]);
+        assert_eq!(expired["data"]["license"]["status"], "expired");
+        assert!(expired["created_at"].as_i64().unwrap() >= ends, "{expired}");
+        // Once.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let page = ok_json(server.get("/v1/events?types=license.expired", Some(&f.store.key)).await, StatusCode::OK).await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    }
+}
+
+/// Many writers commit in an order other than the one their events were numbered in; a reader
+/// polling all along misses none and sees none twice, in the order a reader from scratch sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_never_put_an_event_behind_a_cursor() {
+    let server = std::sync::Arc::new(TestServer::start(Backend::Postgres).await);
+    let store = server.store(5).await;
+    let title =
+        ok_json(server.post("/v1/titles", Some(&store.key), json!({"title": "T"})).await, StatusCode::CREATED).await;
+    let title = title["id"].as_str().unwrap().to_owned();
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (server, store, title) = (server.clone(), store.clone(), title.clone());
+            tokio::spawn(async move {
+                for i in 0..40 {
+                    server.grant(&store, &format!("c{w}-{i}"), &title, json!({})).await;
+                }
+            })
+        })
+        .collect();
+    let mut seen: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut writing = true;
+    while writing {
+        writing = !writers.iter().all(tokio::task::JoinHandle::is_finished);
+        let (got, next) = poll_all(&server, &store, cursor.as_deref(), 7).await;
+        seen.extend(got);
+        cursor = Some(next);
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    // Whatever committed last becomes visible once nothing older is running.
+    let (tail, _) = poll_all(&server, &store, cursor.as_deref(), 50).await;
+    seen.extend(tail);
+    let (all, _) = poll_all(&server, &store, None, 200).await;
+    assert_eq!(all.len(), 1 + 8 * 40);
+    let ids = |v: &[Value]| v.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(ids(&seen), ids(&all), "the live reader saw the log in its order, each event once");
+}
