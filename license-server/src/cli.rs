@@ -158,7 +158,7 @@ pub struct EventOptions {
     pub webhook_disable_after_seconds: u64,
     /// Let webhook URLs reach private, loopback and link-local addresses (receivers on your own
     /// network). Never on an installation whose stores you do not trust.
-    #[arg(long, env = "FOUNT_ALLOW_PRIVATE_URLS")]
+    #[arg(long, env = "FOUNT_ALLOW_PRIVATE_URLS", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_private_urls: bool,
     /// Days events, webhook deliveries and dead jobs are kept.
     #[arg(long, env = "FOUNT_EVENT_RETENTION_DAYS", default_value_t = crate::events::DEFAULT_RETENTION_DAYS as u64, value_parser = clap::value_parser!(u64).range(1..=36_500))]

@@ -155,6 +155,18 @@ async fn send(state: &AppState, url: &str, id: &str, timestamp: i64, signature: 
     Answer { status: Some(status.as_u16()), retry_after, error, duration: started.elapsed() }
 }
 
+/// A duration as people say it: `5 days`, `3 hours`, `40 seconds`.
+fn span(d: Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = match s {
+        0..120 => (s, "second"),
+        120..7200 => (s / 60, "minute"),
+        7200..172_800 => (s / 3600, "hour"),
+        _ => (s / 86_400, "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// `Retry-After`: seconds, or an HTTP date.
 fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -177,8 +189,7 @@ fn verdict(settings: &WebhookSettings, answer: &Answer, before: i64, failing_sin
     if let Some(since) = failing_since
         && t.saturating_sub(since) >= disable_after
     {
-        let days = settings.disable_after.as_secs_f64() / 86_400.0;
-        return Verdict::Disable(format!("every delivery failed for {days:.1} days"));
+        return Verdict::Disable(format!("every delivery failed for {}", span(settings.disable_after)));
     }
     // The wait after failed attempt number `before + 1`.
     let step = usize::try_from(before).unwrap_or(usize::MAX);
@@ -236,6 +247,14 @@ mod tests {
         // Not on other statuses.
         let w = wait_of(&verdict(&s, &answer(Some(500), Some(600)), 0, None, 10));
         assert!(w < Duration::from_secs(10), "{w:?}");
+    }
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(span(Duration::from_secs(5 * 86_400)), "5 days");
+        assert_eq!(span(Duration::from_secs(3)), "3 seconds");
+        assert_eq!(span(Duration::from_secs(1)), "1 second");
+        assert_eq!(span(Duration::from_secs(3 * 3600)), "3 hours");
     }
 
     #[test]

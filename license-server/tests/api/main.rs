@@ -30,6 +30,7 @@ mod refusals;
 mod store_settings;
 mod tenancy;
 mod titles;
+mod webhooks;
 mod whole_path;
 mod widget;
 mod workers;
