@@ -36,6 +36,22 @@ export async function storeApi(method, path, body, store = 'demo') {
   return text ? JSON.parse(text) : null;
 }
 
+/**
+ * Uploads the sample to a title and waits for the worker that packages it: the upload is
+ * answered 202 with its job, and the track is in the manifest once the job completes.
+ */
+async function uploadSample(titleId, store) {
+  const { job } = await storeApi('POST', `/v1/titles/${titleId}/tracks?filename=sample.mp3`, sample, store);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const state = await storeApi('GET', `/v1/jobs/${job.id}`, undefined, store);
+    if (state.state === 'completed') return state;
+    assert.notEqual(state.state, 'dead', `packaging the sample failed: ${JSON.stringify(state)}`);
+    assert.ok(Date.now() < deadline, `packaging the sample took over a minute: ${JSON.stringify(state)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Grants a store's title to a customer of the store (the store's id for its user). */
 export const grant = (customer, store = 'demo') => storeApi('POST', '/v1/entitlements', { customer, title: stores[store].title, kind: 'purchase' }, store);
 /** A customer token, as the store's backend mints one for its signed-in user. */
@@ -56,12 +72,12 @@ export async function realStore(origin) {
   const title = await storeApi('POST', '/v1/titles', {
     title: 'The Fount Sampler', author: 'Fount', price: '6.00', currency: 'USD', checkout_url: `${origin}/checkout`,
   }, 'real');
-  await storeApi('POST', `/v1/titles/${title.id}/tracks?filename=sample.mp3`, sample, 'real');
+  await uploadSample(title.id, 'real');
   await storeApi('PATCH', '/v1/store', { allowed_origins: [origin] }, 'real');
   stores.real.title = title.id;
   // A second title, not on sale: no price, no checkout.
   const unsold = await storeApi('POST', '/v1/titles', { title: 'Not for Sale', author: 'Fount' }, 'real');
-  await storeApi('POST', `/v1/titles/${unsold.id}/tracks?filename=sample.mp3`, sample, 'real');
+  await uploadSample(unsold.id, 'real');
   stores.unsold = { key: stores.real.key, title: unsold.id };
   return title.id;
 }
