@@ -32,7 +32,7 @@ pub async fn run(command: Command) -> CommandResult {
             let state = AppState::open_with(settings, Create::Missing).await?;
             ensure_writable(&state).await?;
             tracing::info!(url = %state.settings.public_url, database = state.repo.backend(), "fount-server listening");
-            let workers = start_workers(&state);
+            let workers = start_workers(&state, crate::queue::Priority::Background)?;
             let served = server::serve_on(state, listener)?.await;
             stop_workers(workers).await;
             served?;
@@ -47,7 +47,7 @@ pub async fn run(command: Command) -> CommandResult {
                 workers = state.settings.queue.workers,
                 "fount-server worker running"
             );
-            let workers = start_workers(&state);
+            let workers = start_workers(&state, crate::queue::Priority::Normal)?;
             shutdown_signal().await;
             tracing::info!("stopping: running jobs get the grace period, then are handed back");
             stop_workers(workers).await;
@@ -67,7 +67,7 @@ pub async fn run(command: Command) -> CommandResult {
             println!("  title      {} ({})", facts.title_id, facts.manifest_url);
             println!("  customer   {}", facts.customer_id);
             println!("  api key    in {}", state.settings.data_dir.join("demo.json").display());
-            let workers = start_workers(&state);
+            let workers = start_workers(&state, crate::queue::Priority::Background)?;
             let served = server::serve_on(state, listener)?.await;
             stop_workers(workers).await;
             served?;
@@ -92,8 +92,11 @@ pub async fn run(command: Command) -> CommandResult {
 }
 
 /// Starts this process's queue workers, unless `--workers 0`.
-fn start_workers(state: &AppState) -> Option<crate::queue::Workers> {
-    (state.settings.queue.workers > 0).then(|| crate::queue::Workers::start(state.clone()))
+fn start_workers(state: &AppState, priority: crate::queue::Priority) -> std::io::Result<Option<crate::queue::Workers>> {
+    if state.settings.queue.workers == 0 {
+        return Ok(None);
+    }
+    crate::queue::Workers::start(state.clone(), priority).map(Some)
 }
 
 async fn stop_workers(workers: Option<crate::queue::Workers>) {

@@ -48,6 +48,7 @@ pub mod demo;
 pub mod edge;
 pub mod error;
 pub mod events;
+pub mod load;
 pub mod media;
 pub mod operations;
 pub mod outbound;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_http::{HttpService, KeepAlive, Protocol};
-use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
+use actix_service::{IntoServiceFactory as _, Service as _, ServiceFactoryExt as _, fn_service, map_config};
 use actix_web::dev::AppConfig;
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, middleware};
@@ -51,9 +51,20 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
             let shutdown = shutdown.clone();
             let app = move || {
                 let state = state.clone();
+                let load = state.load.clone();
                 // The last wrap runs first: the log sees every answer, the body guard every body.
                 App::new()
                     .configure(move |cfg| api::configure(cfg, state))
+                    .wrap_fn(move |req, srv| {
+                        // Counted until the answer's head is ready (see `state::Load`).
+                        let serving = load.enter();
+                        let answer = srv.call(req);
+                        async move {
+                            let answer = answer.await;
+                            drop(serving);
+                            answer
+                        }
+                    })
                     .wrap(InputGuard)
                     .wrap(BodyGuard::new(limits.body_idle))
                     .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#).log_target("fount::http"))

@@ -78,6 +78,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Requests to URLs tenants chose (webhooks), kept off private addresses.
     pub outbound: crate::outbound::Outbound,
+    /// The requests being served, which this process's queue workers give way to.
+    pub load: Arc<crate::load::Load>,
     stores: Arc<TtlCache<Store>>,
     titles: Arc<TtlCache<TitleRow>>,
 }
@@ -139,7 +141,8 @@ impl AppState {
                 }
             }
         }
-        let repo = crate::db::open(&url, settings.database_timeout).await?;
+        let load = Arc::new(crate::load::Load::default());
+        let repo = crate::db::open(&url, settings.database_timeout, load.clone()).await?;
         let kek = match Kek::find(settings.master_key.as_deref(), dir)? {
             Some(kek) => kek,
             None if create == Create::Missing && repo.signing_keys().await?.is_empty() => Kek::create(dir)?,
@@ -156,6 +159,7 @@ impl AppState {
             kek,
             keys,
             outbound,
+            load,
             settings: Arc::new(settings),
             stores: Arc::new(TtlCache::new()),
             titles: Arc::new(TtlCache::new()),

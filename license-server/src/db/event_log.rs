@@ -103,7 +103,7 @@ macro_rules! portable_event_log {
 
             async fn expire_licenses(&self, up_to: i64, audit: &$crate::events::Audit) -> $crate::db::DbResult<u64> {
                 let audit = audit.clone();
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     let mut tx = begin_write(&pool).await?;
                     let Some((_, from)): Option<(i64, i64)> =
                         sqlx::query_as($lock_cursor).bind("license.expiry").fetch_optional(&mut *tx).await?
@@ -135,7 +135,7 @@ macro_rules! portable_event_log {
             }
 
             async fn purge_events(&self, before: i64) -> $crate::db::DbResult<u64> {
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     Ok(sqlx::query("DELETE FROM events WHERE created_at < $1").bind(before).execute(&pool).await?.rows_affected())
                 })
                 .await

@@ -30,8 +30,8 @@ pub use models::*;
 pub use page::{Cursor, Page, PageQuery};
 pub use queue::{Done, Fenced, JobQueue, JobRow, JobWaker, KindStats, Lease, NewJob, QueueStats, Retry, new_job_id};
 pub use webhooks::{
-    AttemptRecord, AttemptRow, DeliveryJobs, DeliveryRow, EndpointPatch, EndpointRow, NewEndpoint, Verdict,
-    WebhookStore,
+    AttemptRecord, AttemptRow, DeliveryContext, DeliveryJobs, DeliveryRow, EndpointPatch, EndpointRow, NewEndpoint,
+    Verdict, WebhookStore,
 };
 
 /// A failure of the database layer.
@@ -448,10 +448,15 @@ impl Backend {
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens the database named by `url` (`sqlite:…` or `postgres://…`) and migrates it. A request
-/// waits at most `timeout` for a connection.
-pub async fn open(url: &str, timeout: std::time::Duration) -> DbResult<std::sync::Arc<dyn Repository>> {
+/// waits at most `timeout` for a connection. The queue's writes give way to the requests of
+/// `load` (see [`crate::load`]).
+pub async fn open(
+    url: &str,
+    timeout: std::time::Duration,
+    load: std::sync::Arc<crate::load::Load>,
+) -> DbResult<std::sync::Arc<dyn Repository>> {
     match Backend::of(url)? {
-        Backend::Postgres => Ok(std::sync::Arc::new(postgres::PostgresRepository::connect(url, timeout).await?)),
-        Backend::Sqlite => Ok(std::sync::Arc::new(sqlite::SqliteRepository::connect(url).await?)),
+        Backend::Postgres => Ok(std::sync::Arc::new(postgres::PostgresRepository::connect(url, timeout, load).await?)),
+        Backend::Sqlite => Ok(std::sync::Arc::new(sqlite::SqliteRepository::connect(url, load).await?)),
     }
 }

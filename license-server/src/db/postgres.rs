@@ -17,12 +17,13 @@ pub struct PostgresRepository {
     read: PgPool,
     write: PgPool,
     jobs: super::queue::LocalSignal,
+    load: std::sync::Arc<crate::load::Load>,
 }
 
 impl PostgresRepository {
     /// Connects to `url` (`postgres://…`) and migrates the database. Requests wait at most
     /// `timeout` for a connection.
-    pub async fn connect(url: &str, timeout: Duration) -> DbResult<Self> {
+    pub async fn connect(url: &str, timeout: Duration, load: std::sync::Arc<crate::load::Load>) -> DbResult<Self> {
         let options = PgConnectOptions::from_str(url).map_err(|e| DbError::Config(format!("the database URL: {e}")))?;
         let target = format!(
             "PostgreSQL at {}:{}/{}",
@@ -45,7 +46,7 @@ impl PostgresRepository {
             .map_err(|cause| DbError::Connect { target, cause })?;
         // Concurrent replicas starting together: sqlx takes an advisory lock while migrating.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresRepository { read: pool.clone(), write: pool, jobs: Default::default() })
+        Ok(PostgresRepository { read: pool.clone(), write: pool, jobs: Default::default(), load })
     }
 
     /// Runs a write here: PostgreSQL has a pool of connections, so no one write holds up
@@ -56,6 +57,19 @@ impl PostgresRepository {
         Fut: Future<Output = DbResult<T>> + Send + 'static,
         T: Send + 'static,
     {
+        f(self.write.clone()).await
+    }
+
+    /// Runs a write of the queue's workers, once no request is being served (or after
+    /// [`GIVE_WAY`](crate::load::GIVE_WAY) at most; see [`crate::load`]): the database's time
+    /// goes to requests first.
+    async fn on_background<T, F, Fut>(&self, f: F) -> DbResult<T>
+    where
+        F: FnOnce(PgPool) -> Fut,
+        Fut: Future<Output = DbResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _ = self.load.quiet(crate::load::GIVE_WAY).await;
         f(self.write.clone()).await
     }
 }

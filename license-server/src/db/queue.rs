@@ -295,8 +295,9 @@ pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, payload, store_
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $9) \
      ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running') DO NOTHING RETURNING *";
 
-/// Implements [`JobQueue`] for a backend. Besides the `read` pool, `on_writer` and
-/// `begin_write` of [`portable_repository`], the backend has a `jobs: LocalSignal` field and
+/// Implements [`JobQueue`] for a backend. Besides the `read` pool and `begin_write` of
+/// [`portable_repository`], the backend has an `on_background` method (a write of the
+/// workers, which on SQLite gives way to requests' writes), a `jobs: LocalSignal` field, and
 /// gives the statements its dialect spells differently:
 ///
 /// * `claim`: `$1` worker, `$2` lease end, `$3` now, `$4` limit;
@@ -319,7 +320,7 @@ macro_rules! portable_queue {
         impl $crate::db::JobQueue for $repo {
             async fn enqueue(&self, job: &$crate::db::NewJob, now_ms: i64) -> $crate::db::DbResult<$crate::db::JobRow> {
                 let job = job.clone();
-                let row = self.on_writer(move |pool| async move {
+                let row = self.on_background(move |pool| async move {
                     let mut tx = begin_write(&pool).await?;
                     let row = match insert_job(&mut tx, &job, now_ms).await? {
                         Some(row) => row,
@@ -343,7 +344,7 @@ macro_rules! portable_queue {
 
             async fn enqueue_batch(&self, jobs: &[$crate::db::NewJob], now_ms: i64) -> $crate::db::DbResult<u64> {
                 let jobs = jobs.to_vec();
-                let n = self.on_writer(move |pool| async move {
+                let n = self.on_background(move |pool| async move {
                     let mut tx = begin_write(&pool).await?;
                     let mut n = 0u64;
                     for job in &jobs {
@@ -363,7 +364,7 @@ macro_rules! portable_queue {
             async fn claim(&self, worker: &str, limit: i64, lease_ms: i64, now_ms: i64) -> $crate::db::DbResult<Vec<$crate::db::JobRow>> {
                 let worker = worker.to_owned();
                 let mut rows: Vec<$crate::db::JobRow> = self
-                    .on_writer(move |pool| async move {
+                    .on_background(move |pool| async move {
                         Ok(sqlx::query_as($claim)
                             .bind(worker)
                             .bind(now_ms.saturating_add(lease_ms))
@@ -384,7 +385,7 @@ macro_rules! portable_queue {
                 }
                 let fences = $crate::db::queue::fences_json(held.iter().map(|(id, a)| (id.as_str(), *a)));
                 let worker = worker.to_owned();
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     Ok(sqlx::query_scalar(concat!(
                         "UPDATE jobs SET lease_until = $2 WHERE state = 'running' AND worker = $3 AND ",
                         $fenced,
@@ -407,7 +408,7 @@ macro_rules! portable_queue {
                 let probes: Vec<(String, String)> =
                     done.iter().filter_map(|d| d.probe.clone().map(|k| (d.lease.job_id.clone(), k))).collect();
                 let worker = worker.to_owned();
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     let mut tx = begin_write(&pool).await?;
                     let completed: Vec<String> = sqlx::query_scalar(concat!(
                         "UPDATE jobs SET state = 'completed', lease_until = NULL, finished_at = $2, updated_at = $2 \
@@ -448,7 +449,7 @@ macro_rules! portable_queue {
                     $crate::db::Retry::At(at) => Some(at),
                     $crate::db::Retry::Never => None,
                 };
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     let mut tx = begin_write(&pool).await?;
                     let state: Option<String> = sqlx::query_scalar(
                         "UPDATE jobs SET \
@@ -482,7 +483,7 @@ macro_rules! portable_queue {
                 let fences = $crate::db::queue::fences_json(held.iter().map(|(id, a)| (id.as_str(), *a)));
                 let worker = worker.to_owned();
                 let n = self
-                    .on_writer(move |pool| async move {
+                    .on_background(move |pool| async move {
                         let mut tx = begin_write(&pool).await?;
                         let n = sqlx::query(concat!(
                             "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_until = NULL, worker = NULL, \
@@ -505,7 +506,7 @@ macro_rules! portable_queue {
             }
 
             async fn rescue(&self, now_ms: i64) -> $crate::db::DbResult<u64> {
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     Ok(sqlx::query(
                         "UPDATE jobs SET state = 'dead', lease_until = NULL, finished_at = $1, updated_at = $1, \
                          last_error = 'the worker stopped during the last attempt (its lease ended)' \
@@ -542,7 +543,7 @@ macro_rules! portable_queue {
             async fn retry_dead(&self, id: &str, now_ms: i64) -> $crate::db::DbResult<Option<$crate::db::JobRow>> {
                 let id = id.to_owned();
                 let row = self
-                    .on_writer(move |pool| async move {
+                    .on_background(move |pool| async move {
                         let mut tx = begin_write(&pool).await?;
                         let row: Option<$crate::db::JobRow> = sqlx::query_as(
                             "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, updated_at = $2, finished_at = NULL, worker = NULL \
@@ -613,7 +614,7 @@ macro_rules! portable_queue {
             }
 
             async fn purge_jobs(&self, before_ms: i64, dead_before_ms: i64) -> $crate::db::DbResult<u64> {
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     Ok(sqlx::query(
                         "DELETE FROM jobs WHERE (state = 'completed' AND finished_at < $1) OR (state = 'dead' AND finished_at < $2)",
                     )
@@ -628,7 +629,7 @@ macro_rules! portable_queue {
 
             async fn take_turn(&self, name: &str, now: i64, every: i64) -> $crate::db::DbResult<bool> {
                 let name = name.to_owned();
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     Ok(sqlx::query("UPDATE cursors SET position = $2 WHERE name = $1 AND position <= $3")
                         .bind(name)
                         .bind(now)

@@ -6,6 +6,9 @@
 //! locks (SQLite has no `FOR UPDATE`), and it keeps writers from spinning in SQLite's busy
 //! handler, whose sleeps would wreck tail latency.
 //!
+//! The queue's workers write through the same connection, after the requests: see
+//! [`SqliteRepository::on_background`].
+//!
 //! With one write connection, what matters is how long each write holds it. Writes run on a
 //! thread of their own: were they awaited on the HTTP workers, the connection would stay
 //! checked out until a busy worker got round to polling the finished query, and every other
@@ -14,17 +17,22 @@
 
 use std::future::Future;
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{DbError, DbResult};
+use crate::load::{GIVE_WAY, Load};
 
 /// Repository over a SQLite file.
 pub struct SqliteRepository {
     read: SqlitePool,
     write: SqlitePool,
     jobs: super::queue::LocalSignal,
+    load: Arc<Load>,
+    /// Held by the one worker write waiting or running.
+    background: tokio::sync::Mutex<()>,
     writer: tokio::runtime::Handle,
     // Dropping the sender ends the writer thread.
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -32,7 +40,7 @@ pub struct SqliteRepository {
 
 impl SqliteRepository {
     /// Opens (creating if needed) the database at `url` (`sqlite://path`) and migrates it.
-    pub async fn connect(url: &str) -> DbResult<Self> {
+    pub async fn connect(url: &str, load: Arc<Load>) -> DbResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -48,7 +56,15 @@ impl SqliteRepository {
             .connect_with(options.create_if_missing(false).read_only(true))
             .await?;
         let (writer, stop) = writer_thread()?;
-        Ok(SqliteRepository { read, write, jobs: Default::default(), writer, _stop: stop })
+        Ok(SqliteRepository {
+            read,
+            write,
+            jobs: Default::default(),
+            load,
+            background: tokio::sync::Mutex::new(()),
+            writer,
+            _stop: stop,
+        })
     }
 
     /// Runs a write on the writer thread.
@@ -59,6 +75,21 @@ impl SqliteRepository {
         T: Send + 'static,
     {
         self.writer.spawn(f(self.write.clone())).await.map_err(|e| DbError::Writer(e.to_string()))?
+    }
+
+    /// Runs a write of the queue's workers on the writer thread, after the requests' writes:
+    /// one at a time, each once no request is being served (or after [`GIVE_WAY`] at most; see
+    /// [`crate::load`]). A worker's transaction then seldom stands between a request and the
+    /// one write connection.
+    async fn on_background<T, F, Fut>(&self, f: F) -> DbResult<T>
+    where
+        F: FnOnce(SqlitePool) -> Fut,
+        Fut: Future<Output = DbResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _turn = self.background.lock().await;
+        let _ = self.load.quiet(GIVE_WAY).await;
+        self.on_writer(f).await
     }
 }
 

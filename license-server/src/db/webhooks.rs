@@ -145,6 +145,33 @@ macro_rules! keyed_rows {
 }
 keyed_rows!(EndpointRow => created_at, DeliveryRow => created_at, AttemptRow => attempted_at);
 
+/// What one attempt at a delivery needs, read in one query: the delivery, its endpoint, and
+/// its event (`None` once the event is no longer kept).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryContext {
+    /// The delivery.
+    #[sqlx(flatten)]
+    pub delivery: DeliveryRow,
+    /// The endpoint's URL.
+    pub url: String,
+    /// Whether the endpoint is enabled.
+    pub enabled: bool,
+    /// Its secret, sealed.
+    pub secret: Vec<u8>,
+    /// The secret before its last rotation, sealed.
+    pub previous_secret: Option<Vec<u8>>,
+    /// Until when that one signs too.
+    pub previous_until: Option<i64>,
+    /// Since when every attempt has failed.
+    pub failing_since: Option<i64>,
+    /// The event's data, JSON.
+    pub event_data: Option<String>,
+    /// Who caused it.
+    pub event_actor: Option<String>,
+    /// When.
+    pub event_created_at: Option<i64>,
+}
+
 /// What one attempt (or the decision not to make one) leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -175,6 +202,8 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// What follows.
     pub verdict: Verdict,
+    /// Whether the endpoint was failing before this attempt (a success then clears it).
+    pub endpoint_was_failing: bool,
 }
 
 /// What the fan-out and replays need to make deliveries' jobs.
@@ -231,6 +260,8 @@ pub trait WebhookStore: Send + Sync + 'static {
     ) -> DbResult<(u64, Option<EventPosition>)>;
     /// A delivery by id.
     async fn delivery(&self, id: &str) -> DbResult<Option<DeliveryRow>>;
+    /// A delivery with what an attempt at it needs; `None` if it is gone (with its endpoint).
+    async fn delivery_context(&self, id: &str) -> DbResult<Option<DeliveryContext>>;
     /// An endpoint's deliveries, newest first.
     async fn deliveries(&self, endpoint_id: &str, page: &PageQuery) -> DbResult<Page<DeliveryRow>>;
     /// An endpoint's attempts, newest first.
@@ -389,7 +420,7 @@ macro_rules! portable_webhooks {
 
             async fn fanout(&self, limit: i64, jobs: $crate::db::DeliveryJobs, now_ms: i64) -> $crate::db::DbResult<u64> {
                 let made = self
-                    .on_writer(move |pool| async move {
+                    .on_background(move |pool| async move {
                         let mut tx = begin_write(&pool).await?;
                         let Some((txid, seq)): Option<(i64, i64)> =
                             sqlx::query_as($lock_cursor).bind("webhook.fanout").fetch_optional(&mut *tx).await?
@@ -449,7 +480,7 @@ macro_rules! portable_webhooks {
             async fn redeliver(&self, endpoint_id: &str, event_id: &str, jobs: $crate::db::DeliveryJobs, now_ms: i64) -> $crate::db::DbResult<Option<$crate::db::DeliveryRow>> {
                 let (endpoint_id, event_id) = (endpoint_id.to_owned(), event_id.to_owned());
                 let row = self
-                    .on_writer(move |pool| async move {
+                    .on_background(move |pool| async move {
                         let mut tx = begin_write(&pool).await?;
                         let Some(endpoint): Option<$crate::db::EndpointRow> =
                             sqlx::query_as("SELECT * FROM webhook_endpoints WHERE id = $1").bind(&endpoint_id).fetch_optional(&mut *tx).await?
@@ -477,7 +508,7 @@ macro_rules! portable_webhooks {
             async fn replay(&self, endpoint_id: &str, after: $crate::db::EventPosition, limit: i64, jobs: $crate::db::DeliveryJobs, now_ms: i64) -> $crate::db::DbResult<(u64, Option<$crate::db::EventPosition>)> {
                 let endpoint_id = endpoint_id.to_owned();
                 let out = self
-                    .on_writer(move |pool| async move {
+                    .on_background(move |pool| async move {
                         let mut tx = begin_write(&pool).await?;
                         let Some(endpoint): Option<$crate::db::EndpointRow> =
                             sqlx::query_as("SELECT * FROM webhook_endpoints WHERE id = $1 AND enabled").bind(&endpoint_id).fetch_optional(&mut *tx).await?
@@ -513,6 +544,18 @@ macro_rules! portable_webhooks {
                 Ok(sqlx::query_as("SELECT * FROM webhook_deliveries WHERE id = $1").bind(id).fetch_optional(&self.read).await?)
             }
 
+            async fn delivery_context(&self, id: &str) -> $crate::db::DbResult<Option<$crate::db::DeliveryContext>> {
+                Ok(sqlx::query_as(
+                    "SELECT d.*, w.url, w.enabled, w.secret, w.previous_secret, w.previous_until, w.failing_since, \
+                       e.data AS event_data, e.actor AS event_actor, e.created_at AS event_created_at \
+                     FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+                     LEFT JOIN events e ON e.store_id = d.store_id AND e.id = d.event_id WHERE d.id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?)
+            }
+
             async fn deliveries(&self, endpoint_id: &str, page: &$crate::db::PageQuery) -> $crate::db::DbResult<$crate::db::Page<$crate::db::DeliveryRow>> {
                 let (at, id) = page.after_key();
                 let rows = sqlx::query_as(
@@ -546,7 +589,7 @@ macro_rules! portable_webhooks {
             }
 
             async fn purge_deliveries(&self, before: i64) -> $crate::db::DbResult<u64> {
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     Ok(sqlx::query("DELETE FROM webhook_deliveries WHERE created_at < $1").bind(before).execute(&pool).await?.rows_affected())
                 })
                 .await
@@ -555,7 +598,7 @@ macro_rules! portable_webhooks {
             async fn record_attempt(&self, lease: &$crate::db::Lease, a: &$crate::db::AttemptRecord, audit: &$crate::events::Audit, now_ms: i64) -> $crate::db::DbResult<bool> {
                 use $crate::db::Verdict;
                 let (lease, a, audit) = (lease.clone(), a.clone(), audit.clone());
-                self.on_writer(move |pool| async move {
+                self.on_background(move |pool| async move {
                     let now = now_ms.div_euclid(1000);
                     let mut tx = begin_write(&pool).await?;
                     let retry_at = match &a.verdict {
@@ -622,12 +665,13 @@ macro_rules! portable_webhooks {
                     .execute(&mut *tx)
                     .await?;
                     match &a.verdict {
-                        Verdict::Delivered => {
-                            sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
+                        Verdict::Delivered if a.endpoint_was_failing => {
+                            sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
                                 .bind(&a.endpoint_id)
                                 .execute(&mut *tx)
                                 .await?;
                         }
+                        Verdict::Delivered => {}
                         Verdict::Disable(reason) => {
                             let disabled: Option<$crate::db::EndpointRow> = sqlx::query_as(
                                 "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, failing_since = COALESCE(failing_since, $3), updated_at = $3 \

@@ -26,7 +26,7 @@ use crate::db::NewJob;
 pub mod periodic;
 pub mod runtime;
 
-pub use runtime::Workers;
+pub use runtime::{Pause, Priority, Workers};
 
 /// The kinds of job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -17,7 +17,8 @@ use super::now_ms;
 use crate::state::{AppState, now};
 
 const FANOUT_EVERY: Duration = Duration::from_millis(200);
-const FANOUT_BATCH: i64 = 500;
+/// Events per fan-out transaction: small, so that on SQLite requests' writes pass between them.
+const FANOUT_BATCH: i64 = 50;
 const EXPIRY_EVERY: Duration = Duration::from_secs(5);
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// Completed jobs are kept this long, for `GET /v1/jobs/{id}`.

@@ -31,7 +31,48 @@ use crate::state::AppState;
 pub struct Workers {
     id: String,
     stop: watch::Sender<bool>,
-    main: tokio::task::JoinHandle<()>,
+    paused: Pause,
+    done: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// Pauses and resumes claiming (jobs already running go on): for measuring what the workers'
+/// work costs the process beside them.
+#[derive(Debug, Clone)]
+pub struct Pause(Arc<watch::Sender<bool>>);
+
+impl Pause {
+    /// Claim nothing more until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        let _ = self.0.send(true);
+    }
+
+    /// Claim again.
+    pub fn resume(&self) {
+        let _ = self.0.send(false);
+    }
+}
+
+/// How the workers' threads are scheduled beside the rest of the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Beside an HTTP server (`serve`): the workers run on a thread of their own (and its
+    /// blocking pool) at a lower scheduling priority (nice 10 on Linux), so that the
+    /// requests' threads get the CPU first and a burst of jobs backs the queue up rather than
+    /// slowing the API.
+    Background,
+    /// Alone (`fount-server worker`): every core for the jobs.
+    Normal,
+}
+
+/// The nice value of background workers' threads.
+const BACKGROUND_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority (Linux schedules threads one by one).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), BACKGROUND_NICE) {
+        tracing::debug!(error = %e, "could not lower the workers' priority");
+    }
 }
 
 /// A job this process holds: its attempt (the lease token) and its task.
@@ -49,14 +90,39 @@ fn lock(held: &HeldJobs) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
 }
 
 impl Workers {
-    /// Starts `state.settings.queue.workers` job slots and the periodic tasks on the current
-    /// runtime.
-    pub fn start(state: AppState) -> Workers {
+    /// Starts `state.settings.queue.workers` job slots and the periodic tasks, on a runtime of
+    /// their own on their own threads.
+    pub fn start(state: AppState, priority: Priority) -> std::io::Result<Workers> {
         let id = worker_id();
         let (stop, stopped) = watch::channel(false);
-        let main = tokio::spawn(run(state, id.clone(), stopped));
+        let (finished, done) = tokio::sync::oneshot::channel();
+        let runtime = match priority {
+            Priority::Background => {
+                let mut b = tokio::runtime::Builder::new_current_thread();
+                b.on_thread_start(lower_priority);
+                b
+            }
+            Priority::Normal => tokio::runtime::Builder::new_multi_thread(),
+        }
+        .enable_all()
+        .thread_name("fount-worker")
+        .build()?;
+        let worker = id.clone();
+        let (paused, unpaused) = watch::channel(false);
+        std::thread::Builder::new().name("fount-workers".into()).spawn(move || {
+            if priority == Priority::Background {
+                lower_priority();
+            }
+            runtime.block_on(run(state, worker, stopped, unpaused));
+            let _ = finished.send(());
+        })?;
         tracing::info!(worker = %id, "queue workers started");
-        Workers { id, stop, main }
+        Ok(Workers { id, stop, paused: Pause(Arc::new(paused)), done })
+    }
+
+    /// A handle that pauses and resumes claiming.
+    pub fn pause_handle(&self) -> Pause {
+        self.paused.clone()
     }
 
     /// This process's worker id (`host-pid-random`), as jobs record it.
@@ -67,8 +133,8 @@ impl Workers {
     /// Stops: see the module's documentation.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        if let Err(e) = self.main.await {
-            tracing::error!(error = %e, "the queue workers ended abnormally");
+        if self.done.await.is_err() {
+            tracing::error!(worker = %self.id, "the queue workers' thread ended abnormally");
         }
         tracing::info!(worker = %self.id, "queue workers stopped");
     }
@@ -94,7 +160,7 @@ fn idle_poll(state: &AppState) -> Duration {
     }
 }
 
-async fn run(state: AppState, id: String, mut stop: watch::Receiver<bool>) {
+async fn run(state: AppState, id: String, mut stop: watch::Receiver<bool>, mut paused: watch::Receiver<bool>) {
     let slots = state.settings.queue.workers.max(1);
     let lease = state.settings.queue.lease;
     let held: HeldJobs = Arc::default();
@@ -119,10 +185,21 @@ async fn run(state: AppState, id: String, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             break;
         }
+        if *paused.borrow_and_update() {
+            tokio::select! {
+                _ = paused.changed() => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
         while tasks.try_join_next().is_some() {}
-        let free = slots.saturating_sub(tasks.len());
+        let mut free = slots.saturating_sub(tasks.len());
         let mut claimed = 0;
         if free > 0 {
+            // Requests first (see `crate::load`); while they keep coming, one job at a time.
+            if !state.load.quiet(crate::load::GIVE_WAY).await {
+                free = 1;
+            }
             match state.repo.claim(&id, i64::try_from(free).unwrap_or(1), millis(lease), now_ms()).await {
                 Ok(jobs) => {
                     claimed = jobs.len();

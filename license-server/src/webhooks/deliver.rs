@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::WebhookSettings;
 use crate::db::{AttemptRecord, DeliveryJobs, JobRow, Lease, Verdict};
-use crate::events::EventView;
+use crate::events::{EventRow, EventView};
 use crate::queue::{JobKind, Outcome, jitter, now_ms, random_unit};
 use crate::state::{AppState, now};
 
@@ -46,64 +46,62 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
     let Some(delivery_id) = payload["delivery"].as_str() else {
         return Outcome::Fatal("bad payload: no delivery".into());
     };
-    let delivery = match state.repo.delivery(delivery_id).await {
-        Ok(Some(d)) => d,
+    let ctx = match state.repo.delivery_context(delivery_id).await {
+        Ok(Some(c)) => c,
         // Deleted with its endpoint.
         Ok(None) => return Outcome::Done,
         Err(e) => return Outcome::retry(e),
     };
+    let delivery = &ctx.delivery;
     if delivery.state != "pending" {
         // Recorded already, by a run whose completion was lost.
         return Outcome::Done;
     }
-    let endpoint = match state.repo.endpoint(&delivery.endpoint_id).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return Outcome::Done,
-        Err(e) => return Outcome::retry(e),
-    };
-    let skip = |reason: &str| AttemptRecord {
+    let record = |status_code, duration_ms, error, verdict| AttemptRecord {
         delivery_id: delivery.id.clone(),
-        endpoint_id: endpoint.id.clone(),
-        status_code: None,
-        duration_ms: 0,
-        error: None,
-        verdict: Verdict::Skip(reason.to_owned()),
+        endpoint_id: delivery.endpoint_id.clone(),
+        status_code,
+        duration_ms,
+        error,
+        verdict,
+        endpoint_was_failing: ctx.failing_since.is_some(),
     };
     let t = now();
-    let record = if !endpoint.enabled {
-        skip("the endpoint is disabled")
-    } else {
-        match state.repo.event(&delivery.store_id, &delivery.event_id).await {
-            Err(e) => return Outcome::retry(e),
-            Ok(None) => skip("the event is no longer kept"),
-            Ok(Some(event)) => {
-                let body = match serde_json::to_vec(&EventView::from(&event)) {
-                    Ok(b) => b,
-                    Err(e) => return Outcome::Fatal(format!("the event would not serialise: {e}")),
-                };
-                let secrets = match super::signing_secrets(state, &endpoint, t) {
-                    Ok(s) => s,
-                    Err(e) => return Outcome::retry(e),
-                };
-                let keys: Vec<&[u8]> = secrets.iter().map(|s| s.as_slice()).collect();
-                let signature = super::signing::signature_header(&keys, &event.id, t, &body);
-                let answer = send(state, &endpoint.url, &event.id, t, &signature, body).await;
-                let verdict = verdict(&state.settings.webhooks, &answer, delivery.attempts, endpoint.failing_since, t);
-                AttemptRecord {
-                    delivery_id: delivery.id.clone(),
-                    endpoint_id: endpoint.id.clone(),
-                    status_code: answer.status.map(i64::from),
-                    duration_ms: i64::try_from(answer.duration.as_millis()).unwrap_or(i64::MAX),
-                    error: answer.error,
-                    verdict,
-                }
-            }
+    let attempt = match (&ctx.event_data, ctx.enabled) {
+        (_, false) => record(None, 0, None, Verdict::Skip("the endpoint is disabled".into())),
+        (None, true) => record(None, 0, None, Verdict::Skip("the event is no longer kept".into())),
+        (Some(data), true) => {
+            let event = EventRow {
+                seq: 0,
+                txid: 0,
+                id: delivery.event_id.clone(),
+                store_id: delivery.store_id.clone(),
+                type_: delivery.event_type.clone(),
+                data: data.clone(),
+                actor: ctx.event_actor.clone().unwrap_or_default(),
+                created_at: ctx.event_created_at.unwrap_or(t),
+            };
+            let body = match serde_json::to_vec(&EventView::from(&event)) {
+                Ok(b) => b,
+                Err(e) => return Outcome::Fatal(format!("the event would not serialise: {e}")),
+            };
+            let previous = ctx.previous_secret.as_deref().zip(ctx.previous_until);
+            let secrets = match super::signing_secrets(state, &delivery.endpoint_id, &ctx.secret, previous, t) {
+                Ok(s) => s,
+                Err(e) => return Outcome::retry(e),
+            };
+            let keys: Vec<&[u8]> = secrets.iter().map(|s| s.as_slice()).collect();
+            let signature = super::signing::signature_header(&keys, &event.id, t, &body);
+            let answer = send(state, &ctx.url, &event.id, t, &signature, body).await;
+            let verdict = verdict(&state.settings.webhooks, &answer, delivery.attempts, ctx.failing_since, t);
+            let millis = i64::try_from(answer.duration.as_millis()).unwrap_or(i64::MAX);
+            record(answer.status.map(i64::from), millis, answer.error, verdict)
         }
     };
-    match state.repo.record_attempt(lease, &record, &state.audit("system"), now_ms()).await {
+    match state.repo.record_attempt(lease, &attempt, &state.audit("system"), now_ms()).await {
         Ok(true) => {
-            if let Verdict::Disable(reason) = &record.verdict {
-                tracing::warn!(endpoint = %endpoint.id, store = %endpoint.store_id, %reason, "webhook endpoint disabled");
+            if let Verdict::Disable(reason) = &attempt.verdict {
+                tracing::warn!(endpoint = %delivery.endpoint_id, store = %delivery.store_id, %reason, "webhook endpoint disabled");
             }
             Outcome::Handled
         }

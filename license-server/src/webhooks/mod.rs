@@ -16,7 +16,6 @@ pub mod signing;
 
 use zeroize::Zeroizing;
 
-use crate::db::EndpointRow;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -30,18 +29,20 @@ pub fn new_secret(state: &AppState, id: &str) -> Result<(Zeroizing<Vec<u8>>, Vec
     Ok((secret, sealed))
 }
 
-/// The secrets that sign a delivery to `endpoint` at `now`: its secret, and the one before a
-/// rotation while the overlap lasts.
+/// The secrets that sign a delivery to an endpoint at `now`: its secret, and the one before
+/// a rotation while the overlap lasts.
 pub fn signing_secrets(
     state: &AppState,
-    endpoint: &EndpointRow,
+    endpoint_id: &str,
+    secret: &[u8],
+    previous: Option<(&[u8], i64)>,
     now: i64,
 ) -> Result<Vec<Zeroizing<Vec<u8>>>, ApiError> {
-    let mut secrets = vec![state.kek.open(SECRET_PURPOSE, &endpoint.id, &endpoint.secret)?];
-    if let (Some(previous), Some(until)) = (&endpoint.previous_secret, endpoint.previous_until)
+    let mut secrets = vec![state.kek.open(SECRET_PURPOSE, endpoint_id, secret)?];
+    if let Some((previous, until)) = previous
         && until > now
     {
-        secrets.push(state.kek.open(SECRET_PURPOSE, &endpoint.id, previous)?);
+        secrets.push(state.kek.open(SECRET_PURPOSE, endpoint_id, previous)?);
     }
     Ok(secrets)
 }

@@ -70,6 +70,8 @@ pub struct TestServer {
     database_url: Option<String>,
     master_key: String,
     handle: actix_web::dev::ServerHandle,
+    /// Pauses this server's workers' claiming.
+    pub pause: Option<fount_server::queue::Pause>,
     _dir: tempfile::TempDir,
 }
 
@@ -123,17 +125,19 @@ impl TestServer {
             actix_web::rt::System::new().block_on(async move {
                 let state = AppState::open(settings).await.expect("server state");
                 // As `serve` does: workers beside the HTTP server.
-                let workers =
-                    (state.settings.queue.workers > 0).then(|| fount_server::queue::Workers::start(state.clone()));
+                let workers = (state.settings.queue.workers > 0).then(|| {
+                    fount_server::queue::Workers::start(state.clone(), fount_server::queue::Priority::Background)
+                        .expect("workers")
+                });
                 let server = fount_server::server::serve_on(state, listener).expect("server");
-                let _ = tx.send(server.handle());
+                let _ = tx.send((server.handle(), workers.as_ref().map(fount_server::queue::Workers::pause_handle)));
                 let _ = server.await;
                 if let Some(w) = workers {
                     w.stop().await;
                 }
             })
         });
-        let handle = rx.await.expect("the server thread started");
+        let (handle, pause) = rx.await.expect("the server thread started");
         TestServer {
             base,
             backend,
@@ -142,6 +146,7 @@ impl TestServer {
             database_url,
             master_key,
             handle,
+            pause,
             _dir: dir,
         }
     }
