@@ -2,9 +2,12 @@
 //! (its queue workers, their database writes), which gives way.
 //!
 //! A burst of work must back the queue up, not slow the API. Where workers share a process
-//! with the HTTP server (`serve`, and its `--workers`), they wait until no request has been
-//! served for [`IDLE`] before each claim and each database write, for [`GIVE_WAY`] at most:
-//! under a steady stream of requests they slow down, but never stop. (Waiting for a request
+//! with the HTTP server (`serve`, and its `--workers`), each of their database writes takes a
+//! [`Load::turn`]: one at a time across the process, once no request has been served for
+//! [`IDLE`], or after [`GIVE_WAY`] at most. Under a steady stream of requests they slow down
+//! (to one write per [`GIVE_WAY`], however many jobs are in hand), but never stop: the
+//! requests then meet at most that many background writes, rather than every worker's
+//! delayed writes at once when their waits run out together. (Waiting for a request
 //! to end is not enough: the next one usually follows within a millisecond, and would meet
 //! the worker's transaction halfway.) (Their threads also run at a
 //! lower scheduling priority: see `queue::runtime`.) Workers in processes of their own
@@ -29,6 +32,8 @@ pub struct Load {
     last_end: AtomicU64,
     epoch: Instant,
     quiet: Notify,
+    /// Held by the background write under way (see [`Load::turn`]).
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl Default for Load {
@@ -38,6 +43,7 @@ impl Default for Load {
             last_end: AtomicU64::new(0),
             epoch: Instant::now(),
             quiet: Notify::new(),
+            turn: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -63,6 +69,14 @@ impl Load {
 
     fn now(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Waits for this process's background writes before it, then for a pause in requests
+    /// ([`Load::quiet`] with [`GIVE_WAY`]); the write goes ahead while the turn is held.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        let turn = self.turn.lock().await;
+        let _ = self.quiet(GIVE_WAY).await;
+        turn
     }
 
     /// Waits until no request has been served for [`IDLE`], or `max`; `false` if `max` came
@@ -117,5 +131,30 @@ mod tests {
         assert!(load.quiet(Duration::from_secs(1)).await);
         let waited = t.elapsed();
         assert!(waited >= Duration::from_millis(3) && waited < Duration::from_millis(200), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn under_steady_requests_background_writes_go_one_per_give_way() {
+        let load = Arc::new(Load::default());
+        let _serving = load.enter();
+        let t = Instant::now();
+        let writes: Vec<_> = (0..3)
+            .map(|_| {
+                let load = load.clone();
+                tokio::spawn(async move {
+                    let _turn = load.turn().await;
+                    t.elapsed()
+                })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for w in writes {
+            times.push(w.await.unwrap());
+        }
+        times.sort();
+        for (i, at) in times.iter().enumerate() {
+            let due = GIVE_WAY * u32::try_from(i + 1).unwrap();
+            assert!(*at >= due, "write {i} went at {at:?}, before {due:?}");
+        }
     }
 }

@@ -60,16 +60,15 @@ impl PostgresRepository {
         f(self.write.clone()).await
     }
 
-    /// Runs a write of the queue's workers, once no request is being served (or after
-    /// [`GIVE_WAY`](crate::load::GIVE_WAY) at most; see [`crate::load`]): the database's time
-    /// goes to requests first.
+    /// Runs a write of the queue's workers in its turn ([`crate::load::Load::turn`]): the
+    /// database's time goes to requests first.
     async fn on_background<T, F, Fut>(&self, f: F) -> DbResult<T>
     where
         F: FnOnce(PgPool) -> Fut,
         Fut: Future<Output = DbResult<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let _ = self.load.quiet(crate::load::GIVE_WAY).await;
+        let _turn = self.load.turn().await;
         f(self.write.clone()).await
     }
 }

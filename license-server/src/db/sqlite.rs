@@ -23,7 +23,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{DbError, DbResult};
-use crate::load::{GIVE_WAY, Load};
+use crate::load::Load;
 
 /// Repository over a SQLite file.
 pub struct SqliteRepository {
@@ -31,8 +31,6 @@ pub struct SqliteRepository {
     write: SqlitePool,
     jobs: super::queue::LocalSignal,
     load: Arc<Load>,
-    /// Held by the one worker write waiting or running.
-    background: tokio::sync::Mutex<()>,
     writer: tokio::runtime::Handle,
     // Dropping the sender ends the writer thread.
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -56,15 +54,7 @@ impl SqliteRepository {
             .connect_with(options.create_if_missing(false).read_only(true))
             .await?;
         let (writer, stop) = writer_thread()?;
-        Ok(SqliteRepository {
-            read,
-            write,
-            jobs: Default::default(),
-            load,
-            background: tokio::sync::Mutex::new(()),
-            writer,
-            _stop: stop,
-        })
+        Ok(SqliteRepository { read, write, jobs: Default::default(), load, writer, _stop: stop })
     }
 
     /// Runs a write on the writer thread.
@@ -77,9 +67,8 @@ impl SqliteRepository {
         self.writer.spawn(f(self.write.clone())).await.map_err(|e| DbError::Writer(e.to_string()))?
     }
 
-    /// Runs a write of the queue's workers on the writer thread, after the requests' writes:
-    /// one at a time, each once no request is being served (or after [`GIVE_WAY`] at most; see
-    /// [`crate::load`]). A worker's transaction then seldom stands between a request and the
+    /// Runs a write of the queue's workers on the writer thread in its turn
+    /// ([`Load::turn`]): a worker's transaction then seldom stands between a request and the
     /// one write connection.
     async fn on_background<T, F, Fut>(&self, f: F) -> DbResult<T>
     where
@@ -87,8 +76,7 @@ impl SqliteRepository {
         Fut: Future<Output = DbResult<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let _turn = self.background.lock().await;
-        let _ = self.load.quiet(GIVE_WAY).await;
+        let _turn = self.load.turn().await;
         self.on_writer(f).await
     }
 }
