@@ -2,7 +2,8 @@
 # Fount's benchmarks. Each compares against a reference measured in the same run, because
 # these machines are shared and noisy; docs/benchmarks.md records the results.
 #
-#   scripts/bench.sh [decrypt] [issuance] [wasm] [widget] [lists]     (default: all five)
+#   scripts/bench.sh [decrypt] [issuance] [wasm] [widget] [lists] [queue] [webhooks] [events]
+#                                                                      (default: all of them)
 #
 # decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
 # issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
@@ -13,12 +14,21 @@
 #           file unencrypted, in headless Chromium; and the gzipped bytes the widget loads.
 # lists:    the server's memory while a store of 42,000 entitlements is listed page by page,
 #           twenty times over (reference: its memory after the first walk).
+# queue:    probe jobs per second done by 1, 2 and 4 `fount-server worker` processes, on SQLite
+#           and on PostgreSQL (fsync on), beside the database's own rate of single-row commits
+#           (pgbench; a Python sqlite3 loop).
+# webhooks: deliveries per second to a local nginx answering 204, by one worker process,
+#           beside wrk's requests per second to the same nginx with the same body.
+# events:   license issuance (as in `issuance`) with the event log against the commit before
+#           it (f95c8c3, built in .cache/bench-ref), alternately, on SQLite and PostgreSQL.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-what=${*:-decrypt issuance wasm widget lists}
-need_apt openssl wrk postgresql curl
+what=${*:-decrypt issuance wasm widget lists queue webhooks events}
+need_apt openssl wrk postgresql curl nginx
 results=$(mktemp)
+# reset_pg URL: an empty database.
+reset_pg() { PGOPTIONS='-c client_min_messages=warning' psql -q "$1" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' >/dev/null; }
 
 if [[ $what == *decrypt* ]]; then
   echo "==> decryption throughput"
@@ -27,13 +37,13 @@ if [[ $what == *decrypt* ]]; then
   echo "{\"bench\":\"openssl_decrypt\",\"chunk_bytes\":65536,\"mb_per_s\":$(awk "BEGIN {printf \"%.1f\", $openssl_kbs / 1000}")}" | tee -a "$results"
 fi
 
-run_issuance() { # backend database_url
-  local backend=$1 url=$2 data port pid
+run_issuance() { # backend database_url [binary dir] [label]
+  local backend=$1 url=$2 dir=${3:-target/release} label=${4:-current} data port pid
   data=$(mktemp -d)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   export FOUNT_DATA=$data FOUNT_LOG=warn
   if [ -n "$url" ]; then export FOUNT_DATABASE_URL=$url; else unset FOUNT_DATABASE_URL; fi
-  local bin=target/release/fount-server
+  local bin=$dir/fount-server
   $bin init >/dev/null
   store=$($bin store create --name Bench --device-limit 5 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   key=$($bin apikey create --store "$store" 2>/dev/null)
@@ -41,21 +51,21 @@ run_issuance() { # backend database_url
   $bin serve --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
-  target/release/examples/issuance_bench setup "http://127.0.0.1:$port" "$key" "$title" 256 "$data/clients"
+  "$dir/examples/issuance_bench" setup "http://127.0.0.1:$port" "$key" "$title" 256 "$data/clients"
   # Warm up, then measure.
   FOUNT_BENCH_CLIENTS=$data/clients wrk -t2 -c64 -d3s -s scripts/bench/acquire.lua "http://127.0.0.1:$port" >/dev/null
   FOUNT_BENCH_CLIENTS=$data/clients wrk -t2 -c64 -d15s --latency -s scripts/bench/acquire.lua "http://127.0.0.1:$port" | tee "$data/wrk"
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  python3 - "$backend" "$data/wrk" <<'PY' | tee -a "$results"
+  python3 - "$backend" "$data/wrk" "$label" <<'PY' | tee -a "$results"
 import json, re, sys
-backend, text = sys.argv[1], open(sys.argv[2]).read()
+backend, text, label = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
 def ms(label):
     m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
     value, unit = float(m.group(1)), m.group(2)
     return round(value * {"us": 0.001, "ms": 1, "s": 1000}[unit], 2)
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(json.dumps({"bench": "license_issuance", "database": backend, "connections": 64,
+print(json.dumps({"bench": "license_issuance", "database": backend, "build": label, "connections": 64,
                   "licenses_per_s": round(rps), "p50_ms": ms("50%"), "p99_ms": ms("99%"),
                   "non_2xx": int(errors.group(1)) if errors else 0}))
 PY
@@ -90,7 +100,10 @@ PY
   start_demo
   api() { curl -sf -H "Authorization: Bearer $(python3 -c 'import json,os; print(json.load(open(os.environ["FOUNT_DEMO_JSON"]))["api_key"])')" "$@"; }
   title=$(api -H 'content-type: application/json' -d '{"title":"Bench"}' "$DEMO_URL/v1/titles" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  api -H 'content-type: audio/wav' --data-binary "@$work/long.wav" "$DEMO_URL/v1/titles/$title/tracks?filename=long.wav" >/dev/null
+  job=$(api -H 'content-type: audio/wav' --data-binary "@$work/long.wav" "$DEMO_URL/v1/titles/$title/tracks?filename=long.wav" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["job"]["id"])')
+  # The upload is packaged by a worker: wait for it.
+  until api "$DEMO_URL/v1/jobs/$job" | grep -q '"state":"completed"'; do sleep 0.2; done
   (cd bindings/wasm/js && FOUNT_BENCH_TITLE=$title node bench/decrypt.mjs prepare "$work/snapshot.json")
   (cd bindings/wasm/js && node bench/decrypt.mjs run "$work/snapshot.json") | tee -a "$results"
   target/release/examples/offline_read_bench "$work/snapshot.json" | tee -a "$results"
@@ -117,6 +130,115 @@ if [[ $what == *lists* ]]; then
     kill "$pid"; wait "$pid" 2>/dev/null || true
   ) | tee -a "$results"
   rm -rf "$data"
+fi
+
+if [[ $what == *queue* ]]; then
+  echo "==> the queue: jobs per second"
+  cargo build -q --release --locked -p fount-server
+  run_queue() { # backend url
+    for workers in 1 2 4; do
+      local data
+      data=$(mktemp -d)
+      (
+        export FOUNT_DATA=$data FOUNT_LOG=warn FOUNT_BENCH_DB=$1
+        if [ -n "$2" ]; then
+          export FOUNT_DATABASE_URL=$2
+          reset_pg "$2"
+        else unset FOUNT_DATABASE_URL; fi
+        target/release/fount-server init >/dev/null
+        python3 scripts/bench/queue.py target/release/fount-server "$workers" 50000 16
+      ) | tee -a "$results"
+      rm -rf "$data"
+    done
+  }
+  ref=$(mktemp -d)
+  python3 scripts/bench/commits.py sqlite "$ref/commits.db" 5 | tee -a "$results"
+  rm -rf "$ref"
+  run_queue sqlite ""
+  pgq=$(mktemp -d)
+  on_exit "scripts/postgres.sh stop '$pgq/pg'; rm -rf '$pgq'"
+  pgurl=$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pgq/pg")
+  psql -q "$pgurl" -c 'CREATE TABLE IF NOT EXISTS commit_bench (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)' >/dev/null
+  echo "INSERT INTO commit_bench (body) VALUES (repeat('x', 200));" > "$pgq/insert.sql"
+  tps=$(/usr/lib/postgresql/15/bin/pgbench -n -c 4 -j 2 -T 10 -f "$pgq/insert.sql" "$pgurl" 2>/dev/null | awk '/^tps/ {print int($3)}')
+  echo "{\"bench\":\"commit_reference\",\"database\":\"postgres\",\"clients\":4,\"commits_per_s\":$tps}" | tee -a "$results"
+  run_queue postgres "$pgurl"
+fi
+
+if [[ $what == *webhooks* ]]; then
+  echo "==> webhook deliveries per second"
+  cargo build -q --release --locked -p fount-server
+  rx=$(mktemp -d)
+  rx_port=$(free_port)
+  cat > "$rx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $rx/nginx.pid;
+error_log $rx/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path $rx;
+  server { listen 127.0.0.1:$rx_port; location / { return 204; } }
+}
+NGINX
+  nginx -c "$rx/nginx.conf"
+  on_exit "kill \$(cat '$rx/nginx.pid') 2>/dev/null; rm -rf '$rx'"
+  # The reference: wrk's requests per second to the same receiver, a delivery's size each.
+  body=$(python3 -c 'print("x" * 700)')
+  cat > "$rx/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "$body"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+  rps=$(wrk -t1 -c16 -d5s -s "$rx/post.lua" "http://127.0.0.1:$rx_port/hook" | awk '/Requests\/sec/ {print int($2)}')
+  echo "{\"bench\":\"receiver_reference\",\"connections\":16,\"requests_per_s\":$rps}" | tee -a "$results"
+  run_webhooks() { # backend url
+    local data port pid
+    data=$(mktemp -d)
+    port=$(free_port)
+    (
+      export FOUNT_DATA=$data FOUNT_LOG=warn FOUNT_BENCH_DB=$1 FOUNT_ALLOW_PRIVATE_URLS=1
+      if [ -n "$2" ]; then
+        export FOUNT_DATABASE_URL=$2
+        reset_pg "$2"
+      else unset FOUNT_DATABASE_URL; fi
+      target/release/fount-server serve --listen "127.0.0.1:$port" --workers 0 >"$data/server.log" 2>&1 &
+      pid=$!
+      for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+      python3 scripts/bench/webhooks.py target/release/fount-server "http://127.0.0.1:$port" "http://127.0.0.1:$rx_port/hook" 5000 16
+      kill "$pid"; wait "$pid" 2>/dev/null || true
+    ) | tee -a "$results"
+    rm -rf "$data"
+  }
+  run_webhooks sqlite ""
+  pgw=$(mktemp -d)
+  on_exit "scripts/postgres.sh stop '$pgw/pg'; rm -rf '$pgw'"
+  run_webhooks postgres "$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pgw/pg")"
+fi
+
+if [[ $what == *events* ]]; then
+  echo "==> the cost of the event log on the issuing path"
+  cargo build -q --release -p fount-server --bin fount-server --example issuance_bench
+  # The reference: the same server just before the event log, built once in .cache.
+  ref_commit=f95c8c3
+  if [ ! -x "$CACHE/bench-ref/target/release/fount-server" ] || [ "$(cat "$CACHE/bench-ref/commit" 2>/dev/null)" != $ref_commit ]; then
+    rm -rf "$CACHE/bench-ref/src"
+    git worktree prune
+    git worktree add --detach "$CACHE/bench-ref/src" $ref_commit >/dev/null
+    (cd "$CACHE/bench-ref/src" && CARGO_TARGET_DIR="$CACHE/bench-ref/target" cargo build -q --release -p fount-server --bin fount-server --example issuance_bench)
+    echo $ref_commit > "$CACHE/bench-ref/commit"
+    git worktree remove --force "$CACHE/bench-ref/src"
+  fi
+  pge=$(mktemp -d)
+  on_exit "scripts/postgres.sh stop '$pge/pg'; rm -rf '$pge'"
+  pgurl=$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pge/pg")
+  fresh_pg() { reset_pg "$pgurl"; echo "$pgurl"; }
+  for round in 1 2; do
+    run_issuance sqlite "" "$CACHE/bench-ref/target/release" reference
+    run_issuance sqlite "" target/release events
+    run_issuance postgres "$(fresh_pg)" "$CACHE/bench-ref/target/release" reference
+    run_issuance postgres "$(fresh_pg)" target/release events
+  done
 fi
 
 if [[ $what == *widget* ]]; then
@@ -154,6 +276,22 @@ lists = by(bench="list_memory")
 if lists:
     print(f"lists    {lists['entitlements']} entitlements listed {lists['walks']} times ({lists['pages_per_walk']} pages of at most {lists['largest_page_bytes']} bytes): "
           f"RSS {lists['rss_after_first_walk_mb']} MB after the first walk, {lists['rss_after_last_walk_mb']} MB after the last ({lists['growth_after_first_walk']:+.1%})")
+for db in ("sqlite", "postgres"):
+    ref = by(bench="commit_reference", database=db)
+    for r in (r for r in rows if r["bench"] == "queue_jobs" and r["database"] == db):
+        against = f"  {r['jobs_per_s'] / ref['commits_per_s']:.2f} jobs per single-row commit ({ref['commits_per_s']}/s)" if ref else ""
+        print(f"queue    {db:8s} {r['workers']} worker(s) x {r['slots']}: {r['jobs_per_s']:6d} jobs/s ({r['jobs']} in {r['seconds']} s){against}")
+recv = by(bench="receiver_reference")
+for r in (r for r in rows if r["bench"] == "webhook_deliveries"):
+    against = f"  {r['deliveries_per_s'] / recv['requests_per_s']:.2f} of wrk's {recv['requests_per_s']} requests/s to the same receiver" if recv else ""
+    print(f"webhooks {r['database']:8s} {r['deliveries_per_s']:6d} deliveries/s ({r['deliveries']} in {r['seconds']} s){against}")
+for db in ("sqlite", "postgres"):
+    def mean(build):
+        xs = [r["licenses_per_s"] for r in rows if r["bench"] == "license_issuance" and r["database"] == db and r.get("build") == build]
+        return sum(xs) / len(xs) if xs else None
+    ref, ev = mean("reference"), mean("events")
+    if ref and ev:
+        print(f"events   {db:8s} issuance with the event log {ev:.0f} licenses/s, before it {ref:.0f}/s: ratio {ev / ref:.2f} (target >= 0.95)")
 loads = by(bench="widget_size")
 if loads:
     print(f"widget   first visit loads {loads['total_gzip']} bytes gzipped ({loads['total_bytes']} raw) in {len(loads['files'])} files")

@@ -34,6 +34,9 @@ pub struct Load {
     quiet: Notify,
     /// Held by the background write under way (see [`Load::turn`]).
     turn: tokio::sync::Mutex<()>,
+    /// Whether this process has served a request: a `fount-server worker` never does, and its
+    /// writes need no turns.
+    serves: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Load {
@@ -44,6 +47,7 @@ impl Default for Load {
             epoch: Instant::now(),
             quiet: Notify::new(),
             turn: tokio::sync::Mutex::new(()),
+            serves: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -63,6 +67,7 @@ impl Drop for Serving {
 impl Load {
     /// A request starts.
     pub fn enter(self: &Arc<Self>) -> Serving {
+        self.serves.store(true, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         Serving(self.clone())
     }
@@ -72,11 +77,16 @@ impl Load {
     }
 
     /// Waits for this process's background writes before it, then for a pause in requests
-    /// ([`Load::quiet`] with [`GIVE_WAY`]); the write goes ahead while the turn is held.
-    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+    /// ([`Load::quiet`] with [`GIVE_WAY`]); the write goes ahead while the turn is held. In a
+    /// process that has served no request (a `fount-server worker`), at once and without a
+    /// turn: its writes run side by side.
+    pub async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        if !self.serves.load(Ordering::Relaxed) {
+            return None;
+        }
         let turn = self.turn.lock().await;
         let _ = self.quiet(GIVE_WAY).await;
-        turn
+        Some(turn)
     }
 
     /// Waits until no request has been served for [`IDLE`], or `max`; `false` if `max` came
@@ -136,6 +146,10 @@ mod tests {
     #[tokio::test]
     async fn under_steady_requests_background_writes_go_one_per_give_way() {
         let load = Arc::new(Load::default());
+        // No request served yet (as in a worker process): no turns.
+        let t = Instant::now();
+        let (a, b) = tokio::join!(load.turn(), load.turn());
+        assert!(a.is_none() && b.is_none() && t.elapsed() < GIVE_WAY);
         let _serving = load.enter();
         let t = Instant::now();
         let writes: Vec<_> = (0..3)

@@ -51,7 +51,10 @@ CREATE TABLE jobs (
 );
 -- One job per key while it is waiting or running.
 CREATE UNIQUE INDEX jobs_unique ON jobs(unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running');
-CREATE INDEX jobs_due ON jobs(priority DESC, run_at, id) WHERE state IN ('queued', 'running');
+-- A claim reads the waiting jobs in order from one, and the ended leases from the other (two
+-- index scans, each stopping at the batch's size, whatever the planner's statistics say).
+CREATE INDEX jobs_due ON jobs(priority DESC, run_at, id) WHERE state = 'queued';
+CREATE INDEX jobs_leases ON jobs(lease_until) WHERE state = 'running';
 CREATE INDEX jobs_store ON jobs(store_id, created_at);
 CREATE INDEX jobs_finished ON jobs(finished_at) WHERE state = 'completed';
 CREATE INDEX jobs_dead ON jobs(updated_at, id) WHERE state = 'dead';

@@ -129,12 +129,20 @@ portable_event_log!(
 
 portable_queue!(
     PostgresRepository,
-    claim = "WITH due AS ( \
-               SELECT id FROM jobs WHERE state IN ('queued', 'running') \
-                 AND ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts)) \
-               ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+    // Two index scans (waiting jobs in order, then ended leases), each locked as it is read
+    // and skipping what other workers hold; the batch is the first of both in the queue's
+    // order. One scan with an `OR` of the two would read every waiting job and sort them.
+    claim = "WITH waiting AS ( \
+               SELECT id, priority, run_at FROM jobs WHERE state = 'queued' AND run_at <= $3 \
+               ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED), \
+             lapsed AS ( \
+               SELECT id, priority, run_at FROM jobs WHERE state = 'running' AND lease_until < $3 \
+               AND attempts < max_attempts ORDER BY lease_until LIMIT $4 FOR UPDATE SKIP LOCKED), \
+             picked AS ( \
+               SELECT id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM lapsed) AS due \
+               ORDER BY priority DESC, run_at, id LIMIT $4) \
              UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, worker = $1, lease_until = $2, updated_at = $3 \
-             FROM due WHERE jobs.id = due.id RETURNING jobs.*",
+             FROM picked WHERE jobs.id = picked.id RETURNING jobs.*",
     fenced = "(id, attempts) IN (SELECT e ->> 0, (e ->> 1)::bigint FROM json_array_elements($1::json) AS e)",
     probes = "INSERT INTO queue_probes (job_id, key, worker, done_at) SELECT e ->> 0, e ->> 1, $2, $3 FROM json_array_elements($1::json) AS e",
     waker = |this| {
