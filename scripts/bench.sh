@@ -146,7 +146,7 @@ if [[ $what == *queue* ]]; then
           reset_pg "$2"
         else unset FOUNT_DATABASE_URL; fi
         target/release/fount-server init >/dev/null
-        python3 scripts/bench/queue.py target/release/fount-server "$workers" 50000 16
+        python3 scripts/bench/queue.py target/release/fount-server "$workers" 20000 16
       ) | tee -a "$results"
       rm -rf "$data"
     done

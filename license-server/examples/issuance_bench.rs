@@ -30,6 +30,9 @@ fn main() {
 }
 
 fn setup(base: &str, api_key: &str, title: &str, n: usize, out: &str) {
+    // reqwest is built without a TLS provider of its own (the server chooses ring for its
+    // outbound client); the example's plain-HTTP client still needs one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::blocking::Client::new();
     let post = |path: &str, bearer: &str, body: Value| -> Value {
         let r = http.post(format!("{base}{path}")).bearer_auth(bearer).json(&body).send().unwrap();

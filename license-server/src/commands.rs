@@ -508,9 +508,12 @@ async fn operator_key(command: OperatorKeyCommand) -> CommandResult {
     match command {
         OperatorKeyCommand::Create { label, data } => {
             let state = open(&data).await?;
-            let label = validate::opt_text("label", Some(&label), 100).map_err(|e| e.to_string())?.unwrap_or_default();
+            // No label is a key without one; a label given must be one.
+            let label = Some(label.as_str()).filter(|l| !l.is_empty());
+            let label = validate::opt_text("label", label, 100).map_err(|e| e.to_string())?.unwrap_or_default();
             let key = auth::generate_operator_key().map_err(|e| e.to_string())?;
             state.repo.insert_operator_key(&key.id, &key.secret_hash, &label, now()).await?;
+            eprintln!("This key is shown once. Keep it secret.");
             println!("{}", key.key);
         }
         OperatorKeyCommand::List { output, data } => {

@@ -72,6 +72,9 @@ on_both_databases! {
         assert_eq!(listed[0]["label"], "ops");
         server.cli(&["operator-key", "revoke", "--id", &key]).await;
         problem(server.get("/v1/operator/queue", Some(&key)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        // A label is optional.
+        let unlabelled = server.cli(&["operator-key", "create"]).await.trim().to_owned();
+        assert_eq!(operator(&server, &unlabelled, "/v1/operator/queue").await["dead"], 1);
     }
 
     async fn an_upload_is_a_job_the_store_follows(server: TestServer) {
