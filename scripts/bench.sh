@@ -50,6 +50,8 @@ run_issuance() { # backend database_url [binary dir] [label]
   title=$($bin package --store "$store" --new-title Bench examples/media/sample.mp3 2>/dev/null)
   $bin serve --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
   pid=$!
+  # Stopped below; this is for a run that fails before then.
+  on_exit "kill $pid 2>/dev/null"
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   "$dir/examples/issuance_bench" setup "http://127.0.0.1:$port" "$key" "$title" 256 "$data/clients"
   # Warm up, then measure.
