@@ -814,15 +814,23 @@ macro_rules! portable_repository {
                         // license's id and last status change, which are the only members of
                         // the event's license that can differ, so those two are taken from
                         // the row written (tested in tests/api/events.rs).
+                        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
+                            "WITH l AS ({UPSERT}), e AS ( \
+                               INSERT INTO events (id, store_id, type, data, actor, created_at) \
+                               SELECT $13, l.store_id, $14, \
+                                 jsonb_set(jsonb_set(CAST($15 AS jsonb), '{{license,id}}', to_jsonb(l.id)), \
+                                           '{{license,status_updated_at}}', to_jsonb(l.status_updated_at))::text, $16, $12 FROM l) \
+                             SELECT * FROM l"
+                        ));
                         let fresh = $crate::db::LicenseRow {
-                            id: new_id.clone(),
-                            store_id: g.store_id.clone(),
-                            customer_id: g.customer_id.clone(),
-                            customer_ref: g.customer_ref.clone(),
-                            title_id: g.title_id.clone(),
-                            device_id: g.device_id.clone(),
-                            device_jkt: g.device_jkt.clone(),
-                            entitlement_id: g.entitlement_id.clone(),
+                            id: new_id,
+                            store_id: g.store_id,
+                            customer_id: g.customer_id,
+                            customer_ref: g.customer_ref,
+                            title_id: g.title_id,
+                            device_id: g.device_id,
+                            device_jkt: g.device_jkt,
+                            entitlement_id: g.entitlement_id,
                             status: "active".into(),
                             not_before: g.not_before,
                             expires_at: g.expires_at,
@@ -832,26 +840,18 @@ macro_rules! portable_repository {
                             created_at: now,
                         };
                         let event = $crate::events::license($crate::events::Kind::LicenseIssued, &fresh, now);
-                        let sql = format!(
-                            "WITH l AS ({UPSERT}), e AS ( \
-                               INSERT INTO events (id, store_id, type, data, actor, created_at) \
-                               SELECT $13, l.store_id, $14, \
-                                 jsonb_set(jsonb_set(CAST($15 AS jsonb), '{{license,id}}', to_jsonb(l.id)), \
-                                           '{{license,status_updated_at}}', to_jsonb(l.status_updated_at))::text, $16, $12 FROM l) \
-                             SELECT * FROM l"
-                        );
-                        return Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                            .bind(new_id)
-                            .bind(g.store_id)
-                            .bind(g.customer_id)
-                            .bind(g.customer_ref)
-                            .bind(g.title_id)
-                            .bind(g.device_id)
-                            .bind(g.device_jkt)
-                            .bind(g.entitlement_id)
-                            .bind(g.not_before)
-                            .bind(g.expires_at)
-                            .bind(g.renew_by)
+                        return Ok(sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
+                            .bind(fresh.id)
+                            .bind(fresh.store_id)
+                            .bind(fresh.customer_id)
+                            .bind(fresh.customer_ref)
+                            .bind(fresh.title_id)
+                            .bind(fresh.device_id)
+                            .bind(fresh.device_jkt)
+                            .bind(fresh.entitlement_id)
+                            .bind(fresh.not_before)
+                            .bind(fresh.expires_at)
+                            .bind(fresh.renew_by)
                             .bind(now)
                             .bind($crate::events::new_id())
                             .bind(event.kind.as_str())
