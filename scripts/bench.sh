@@ -235,7 +235,7 @@ if [[ $what == *events* ]]; then
   on_exit "scripts/postgres.sh stop '$pge/pg'; rm -rf '$pge'"
   pgurl=$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pge/pg")
   fresh_pg() { reset_pg "$pgurl"; echo "$pgurl"; }
-  for round in 1 2; do
+  for round in 1 2 3 4; do
     run_issuance sqlite "" "$CACHE/bench-ref/target/release" reference
     run_issuance sqlite "" target/release events
     run_issuance postgres "$(fresh_pg)" "$CACHE/bench-ref/target/release" reference

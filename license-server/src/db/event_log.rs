@@ -18,6 +18,9 @@ use async_trait::async_trait;
 use super::DbResult;
 use crate::events::{Audit, EventRow};
 
+/// Events deleted per retention transaction (see [`EventLog::purge_events`]).
+pub const PURGE_BATCH: i64 = 5_000;
+
 /// A position in the log: the `(txid, seq)` of an event; `(0, 0)` is the start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EventPosition {
@@ -51,7 +54,8 @@ pub trait EventLog: Send + Sync + 'static {
     /// Writes the `license.expired` events of the licenses whose end passed since the last
     /// scan, up to `up_to`; returns how many. One process at a time scans; the others get 0.
     async fn expire_licenses(&self, up_to: i64, audit: &Audit) -> DbResult<u64>;
-    /// Deletes events written before `before` (retention); returns how many.
+    /// Deletes events written before `before` (retention), walking the log from its oldest
+    /// end in batches of [`PURGE_BATCH`]; returns how many.
     async fn purge_events(&self, before: i64) -> DbResult<u64>;
 }
 
@@ -135,10 +139,32 @@ macro_rules! portable_event_log {
             }
 
             async fn purge_events(&self, before: i64) -> $crate::db::DbResult<u64> {
-                self.on_background(move |pool| async move {
-                    Ok(sqlx::query("DELETE FROM events WHERE created_at < $1").bind(before).execute(&pool).await?.rows_affected())
-                })
-                .await
+                // From the log's oldest end, a batch at a time: the first events in the order
+                // that were written before `before`. The order follows time closely enough
+                // (transactions are short) that an event left behind a newer one goes at the
+                // next run; the log needs no index on time for this, and no transaction holds
+                // more than a batch.
+                let mut deleted = 0u64;
+                loop {
+                    let batch = self
+                        .on_background(move |pool| async move {
+                            Ok(sqlx::query(
+                                "DELETE FROM events WHERE (txid, seq) IN ( \
+                                   SELECT txid, seq FROM (SELECT txid, seq, created_at FROM events ORDER BY txid, seq LIMIT $2) oldest \
+                                   WHERE created_at < $1)",
+                            )
+                            .bind(before)
+                            .bind($crate::db::event_log::PURGE_BATCH)
+                            .execute(&pool)
+                            .await?
+                            .rows_affected())
+                        })
+                        .await?;
+                    deleted = deleted.saturating_add(batch);
+                    if batch < $crate::db::event_log::PURGE_BATCH.unsigned_abs() {
+                        return Ok(deleted);
+                    }
+                }
             }
         }
     };

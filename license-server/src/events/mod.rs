@@ -108,9 +108,25 @@ impl From<&EventRow> for EventView {
     }
 }
 
-/// A new event id.
+/// A new event id: a UUID version 7, so that ids written one after another sort one after
+/// another and the log's unique index on them grows at one end, not at random pages.
 pub fn new_id() -> String {
-    format!("evt_{}", uuid::Uuid::new_v4().simple())
+    format!("evt_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A `license.issued` event's data around the two members an issue takes from the stored
+/// license rather than from the request: its id and its last status change (an issue for a
+/// device that already holds an active license of the title renews that license, keeping
+/// both). The issuing statement on PostgreSQL joins
+/// `{"license":{"id":` ‖ id ‖ `,` ‖ *middle* ‖ status_updated_at ‖ `}}` in the database,
+/// which costs no JSON parsing there. `None` only if [`LicenseView`] stopped serialising its
+/// id first and its last status change last, which the tests of the issuing path would show.
+pub fn license_issued_middle(row: &LicenseRow, now: i64) -> Option<String> {
+    let view = LicenseView::new(row.clone(), now);
+    let whole = serde_json::to_string(&view).ok()?;
+    let head = format!("{{\"id\":{},", serde_json::to_string(&view.id).ok()?);
+    let tail = format!("{}}}", view.status_updated_at);
+    Some(whole.strip_prefix(&head)?.strip_suffix(&tail)?.to_owned())
 }
 
 fn draft(store_id: &str, kind: Kind, data: Value) -> Draft {
@@ -159,4 +175,39 @@ pub fn webhook_endpoint(row: &EndpointRow) -> Draft {
         Kind::WebhookEndpointDisabled,
         json!({"webhook_endpoint": crate::api::webhooks::WebhookEndpointView::from(row)}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_license_issued_event_joined_as_text_is_the_event_as_json() {
+        let row = LicenseRow {
+            id: "lic \"quoted\"".into(),
+            store_id: "s".into(),
+            customer_id: "c".into(),
+            customer_ref: "alice".into(),
+            title_id: "t".into(),
+            device_id: "d".into(),
+            device_jkt: "jkt".into(),
+            entitlement_id: "e".into(),
+            status: "active".into(),
+            not_before: 10,
+            expires_at: Some(20),
+            renew_by: 15,
+            issued_at: 10,
+            status_updated_at: 9,
+            created_at: 9,
+        };
+        let middle = license_issued_middle(&row, 10).expect("the view keeps its order");
+        // As the issuing statement joins it, with the stored row's id and status change.
+        let joined = format!(
+            "{{\"license\":{{\"id\":{},{middle}{}}}}}",
+            serde_json::to_string(&row.id).unwrap(),
+            row.status_updated_at
+        );
+        let parsed: Value = serde_json::from_str(&joined).expect("JSON");
+        assert_eq!(parsed, license(Kind::LicenseIssued, &row, 10).data);
+    }
 }

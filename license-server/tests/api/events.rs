@@ -187,3 +187,39 @@ async fn concurrent_writers_never_put_an_event_behind_a_cursor() {
     let ids = |v: &[Value]| v.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert_eq!(ids(&seen), ids(&all), "the live reader saw the log in its order, each event once");
 }
+
+on_both_databases! {
+    async fn retention_deletes_the_oldest_events_in_batches_and_keeps_the_rest(server: TestServer) {
+        let store = server.store(5).await;
+        let url = server
+            .database_url()
+            .map_or_else(|| format!("sqlite://{}", server.data.join(fount_server::config::SQLITE_FILE).display()), str::to_owned);
+        let repo = fount_server::db::open(&url, Duration::from_secs(10), Default::default()).await.expect("the repository");
+        // More than two batches of events from 100 days ago, at the log's oldest end, then
+        // today's events.
+        let old = now() - 100 * 86_400;
+        let stale = fount_server::db::event_log::PURGE_BATCH * 2 + 123;
+        {
+            use sqlx::Connection as _;
+            let insert = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                          INSERT INTO events (id, store_id, type, data, actor, created_at) \
+                          SELECT 'evt_old' || i, $2, 'title.created', '{}', 'test', $3 FROM n";
+            let written = if server.database_url().is_some() {
+                let mut db = sqlx::PgConnection::connect(&url).await.expect("connect");
+                sqlx::query(insert).bind(stale).bind(&store.id).bind(old).execute(&mut db).await.map(|r| r.rows_affected())
+            } else {
+                let mut db = sqlx::SqliteConnection::connect(&url).await.expect("connect");
+                sqlx::query(insert).bind(stale).bind(&store.id).bind(old).execute(&mut db).await.map(|r| r.rows_affected())
+            };
+            assert_eq!(written.expect("old events"), u64::try_from(stale).unwrap());
+        }
+        let title = ok_json(server.post("/v1/titles", Some(&store.key), json!({"title": "Kept"})).await, StatusCode::CREATED).await;
+        let deleted = repo.purge_events(now() - 90 * 86_400).await.expect("retention");
+        assert_eq!(deleted, u64::try_from(stale).unwrap());
+        let (events, _) = poll_all(&server, &store, None, 200).await;
+        assert_eq!(types(&events), ["title.created"], "today's events are kept");
+        assert_eq!(events[0]["data"]["title"]["id"], title["id"]);
+        // Nothing left to delete: one batch read, none deleted.
+        assert_eq!(repo.purge_events(now() - 90 * 86_400).await.expect("retention"), 0);
+    }
+}
