@@ -804,7 +804,26 @@ macro_rules! portable_repository {
                      entitlement_id = excluded.entitlement_id, not_before = excluded.not_before, expires_at = excluded.expires_at, \
                      renew_by = excluded.renew_by, issued_at = excluded.issued_at \
                      RETURNING *";
-                let (new_id, g, audit) = (new_id.to_owned(), g.clone(), audit.clone());
+                // The license as written for a new one (a re-issue keeps the stored id and last
+                // status change).
+                let fresh = $crate::db::LicenseRow {
+                    id: new_id.to_owned(),
+                    store_id: g.store_id.clone(),
+                    customer_id: g.customer_id.clone(),
+                    customer_ref: g.customer_ref.clone(),
+                    title_id: g.title_id.clone(),
+                    device_id: g.device_id.clone(),
+                    device_jkt: g.device_jkt.clone(),
+                    entitlement_id: g.entitlement_id.clone(),
+                    status: "active".into(),
+                    not_before: g.not_before,
+                    expires_at: g.expires_at,
+                    renew_by: g.renew_by,
+                    issued_at: now,
+                    status_updated_at: now,
+                    created_at: now,
+                };
+                let audit = audit.clone();
                 self.on_writer(move |pool| async move {
                     if $backend == "postgres" {
                         // Issuance is the hottest write: on PostgreSQL the license and its
@@ -823,34 +842,17 @@ macro_rules! portable_repository {
                                  $16, $12 FROM l) \
                              SELECT * FROM l"
                         ));
-                        let fresh = $crate::db::LicenseRow {
-                            id: new_id.clone(),
-                            store_id: g.store_id.clone(),
-                            customer_id: g.customer_id.clone(),
-                            customer_ref: g.customer_ref.clone(),
-                            title_id: g.title_id.clone(),
-                            device_id: g.device_id.clone(),
-                            device_jkt: g.device_jkt.clone(),
-                            entitlement_id: g.entitlement_id.clone(),
-                            status: "active".into(),
-                            not_before: g.not_before,
-                            expires_at: g.expires_at,
-                            renew_by: g.renew_by,
-                            issued_at: now,
-                            status_updated_at: now,
-                            created_at: now,
-                        };
                         // Otherwise (see its documentation) the transaction below.
                         if let Some(middle) = $crate::events::license_issued_middle(&fresh, now) {
                             return Ok(sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
-                                .bind(fresh.id)
-                                .bind(fresh.store_id)
-                                .bind(fresh.customer_id)
-                                .bind(fresh.customer_ref)
-                                .bind(fresh.title_id)
-                                .bind(fresh.device_id)
-                                .bind(fresh.device_jkt)
-                                .bind(fresh.entitlement_id)
+                                .bind(&fresh.id)
+                                .bind(&fresh.store_id)
+                                .bind(&fresh.customer_id)
+                                .bind(&fresh.customer_ref)
+                                .bind(&fresh.title_id)
+                                .bind(&fresh.device_id)
+                                .bind(&fresh.device_jkt)
+                                .bind(&fresh.entitlement_id)
                                 .bind(fresh.not_before)
                                 .bind(fresh.expires_at)
                                 .bind(fresh.renew_by)
@@ -865,17 +867,17 @@ macro_rules! portable_repository {
                     }
                     let mut tx = begin_write(&pool).await?;
                     let row: $crate::db::LicenseRow = sqlx::query_as(UPSERT)
-                        .bind(new_id)
-                        .bind(g.store_id)
-                        .bind(g.customer_id)
-                        .bind(g.customer_ref)
-                        .bind(g.title_id)
-                        .bind(g.device_id)
-                        .bind(g.device_jkt)
-                        .bind(g.entitlement_id)
-                        .bind(g.not_before)
-                        .bind(g.expires_at)
-                        .bind(g.renew_by)
+                        .bind(fresh.id)
+                        .bind(fresh.store_id)
+                        .bind(fresh.customer_id)
+                        .bind(fresh.customer_ref)
+                        .bind(fresh.title_id)
+                        .bind(fresh.device_id)
+                        .bind(fresh.device_jkt)
+                        .bind(fresh.entitlement_id)
+                        .bind(fresh.not_before)
+                        .bind(fresh.expires_at)
+                        .bind(fresh.renew_by)
                         .bind(now)
                         .fetch_one(&mut *tx)
                         .await?;
