@@ -21,6 +21,26 @@ pub(crate) const REVOKE_ENTITLEMENT_LICENSES_RETURNING: &str = "UPDATE licenses 
 pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO events (id, store_id, type, data, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
+/// Binds a new license (a [`LicenseRow`](super::LicenseRow)) and the time as `$1` to `$12`,
+/// the order of the issuing upsert's values.
+macro_rules! bind_new_license {
+    ($query:expr, $l:expr, $now:expr) => {
+        $query
+            .bind(&$l.id)
+            .bind(&$l.store_id)
+            .bind(&$l.customer_id)
+            .bind(&$l.customer_ref)
+            .bind(&$l.title_id)
+            .bind(&$l.device_id)
+            .bind(&$l.device_jkt)
+            .bind(&$l.entitlement_id)
+            .bind($l.not_before)
+            .bind($l.expires_at)
+            .bind($l.renew_by)
+            .bind($now)
+    };
+}
+
 macro_rules! portable_repository {
     (
         $repo:ty,
@@ -824,61 +844,65 @@ macro_rules! portable_repository {
                     created_at: now,
                 };
                 let audit = audit.clone();
+                // Made here, not on the writer: on SQLite its thread is the one every write
+                // waits for. `None` (see its documentation): the transaction below.
+                let middle = $crate::events::license_issued_middle(&fresh, now);
+                let event_id = $crate::events::new_id();
                 self.on_writer(move |pool| async move {
-                    if $backend == "postgres" {
-                        // Issuance is the hottest write: on PostgreSQL the license and its
-                        // event go in one statement (a data-modifying CTE), one round trip
-                        // like the license alone, instead of four (BEGIN, two inserts,
-                        // COMMIT). The event's data is made in Rust for a new license, but a
-                        // re-issue keeps the license's id and last status change, so those two
-                        // are joined in from the row written: as text around the rest, which
-                        // costs the database no JSON parsing (`license_issued_middle`; tested
-                        // in tests/api/events.rs, measured in docs/benchmarks.md).
-                        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
-                            "WITH l AS ({UPSERT}), e AS ( \
-                               INSERT INTO events (id, store_id, type, data, actor, created_at) \
-                               SELECT $13, l.store_id, $14, \
-                                 '{{\"license\":{{\"id\":' || to_json(l.id)::text || ',' || $15 || l.status_updated_at::text || '}}}}', \
-                                 $16, $12 FROM l) \
-                             SELECT * FROM l"
-                        ));
-                        // Otherwise (see its documentation) the transaction below.
-                        if let Some(middle) = $crate::events::license_issued_middle(&fresh, now) {
-                            return Ok(sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
-                                .bind(&fresh.id)
-                                .bind(&fresh.store_id)
-                                .bind(&fresh.customer_id)
-                                .bind(&fresh.customer_ref)
-                                .bind(&fresh.title_id)
-                                .bind(&fresh.device_id)
-                                .bind(&fresh.device_jkt)
-                                .bind(&fresh.entitlement_id)
-                                .bind(fresh.not_before)
-                                .bind(fresh.expires_at)
-                                .bind(fresh.renew_by)
-                                .bind(now)
-                                .bind($crate::events::new_id())
+                    // Issuance is the hottest write, and its event must cost it little
+                    // (measured in docs/benchmarks.md). The event's data is made in Rust for a
+                    // new license, but a re-issue keeps the license's id and last status
+                    // change, so those two are joined in from the row written: as text around
+                    // the rest, which costs the database no JSON parsing
+                    // (`license_issued_middle`; tested in tests/api/events.rs).
+                    if let Some(middle) = middle {
+                        if $backend == "postgres" {
+                            // One statement (a data-modifying CTE): one round trip like the
+                            // license alone, instead of four (BEGIN, two inserts, COMMIT).
+                            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
+                                "WITH l AS ({UPSERT}), e AS ( \
+                                   INSERT INTO events (id, store_id, type, data, actor, created_at) \
+                                   SELECT $13, l.store_id, $14, \
+                                     '{{\"license\":{{\"id\":' || to_json(l.id)::text || ',' || $15 || l.status_updated_at::text || '}}}}', \
+                                     $16, $12 FROM l) \
+                                 SELECT * FROM l"
+                            ));
+                            return Ok(bind_new_license!(sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())), fresh, now)
+                                .bind(event_id)
                                 .bind($crate::events::Kind::LicenseIssued.as_str())
                                 .bind(middle)
                                 .bind(&audit.actor)
                                 .fetch_one(&pool)
                                 .await?);
                         }
+                        // SQLite has no data-modifying CTE, but runs several statements sent
+                        // at once (binding `$n` by number in each): the license and its event
+                        // go to the connection's thread together, one round trip inside the
+                        // transaction like the license alone. `fetch_all`, because a fetch of
+                        // one row would stop after the first statement. The second finds the
+                        // row just written by its key, the one active license of the device
+                        // and the title.
+                        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
+                            "{UPSERT}; \
+                             INSERT INTO events (id, store_id, type, data, actor, created_at) \
+                             SELECT $13, store_id, $14, \
+                               '{{\"license\":{{\"id\":' || json_quote(id) || ',' || $15 || status_updated_at || '}}}}', \
+                               $16, $12 FROM licenses WHERE device_id = $6 AND title_id = $5 AND status = 'active'"
+                        ));
+                        let mut tx = begin_write(&pool).await?;
+                        let mut rows: Vec<$crate::db::LicenseRow> = bind_new_license!(sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())), fresh, now)
+                            .bind(event_id)
+                            .bind($crate::events::Kind::LicenseIssued.as_str())
+                            .bind(middle)
+                            .bind(&audit.actor)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        let row = rows.pop().ok_or(sqlx::Error::RowNotFound)?;
+                        tx.commit().await?;
+                        return Ok(row);
                     }
                     let mut tx = begin_write(&pool).await?;
-                    let row: $crate::db::LicenseRow = sqlx::query_as(UPSERT)
-                        .bind(fresh.id)
-                        .bind(fresh.store_id)
-                        .bind(fresh.customer_id)
-                        .bind(fresh.customer_ref)
-                        .bind(fresh.title_id)
-                        .bind(fresh.device_id)
-                        .bind(fresh.device_jkt)
-                        .bind(fresh.entitlement_id)
-                        .bind(fresh.not_before)
-                        .bind(fresh.expires_at)
-                        .bind(fresh.renew_by)
-                        .bind(now)
+                    let row: $crate::db::LicenseRow = bind_new_license!(sqlx::query_as(UPSERT), fresh, now)
                         .fetch_one(&mut *tx)
                         .await?;
                     write_events(&mut tx, vec![$crate::events::license($crate::events::Kind::LicenseIssued, &row, now)], &audit, now).await?;
