@@ -16,6 +16,7 @@
 //! * [`events`]: every change as an event, polled (`GET /v1/events`) and delivered as signed
 //!   webhooks ([`webhooks`]) through the job queue's workers ([`queue`]); outbound requests
 //!   to tenants' URLs go through [`outbound`];
+//! * [`feeds`]: content providers' RSS feeds, synced by the queue into titles;
 //! * [`crypto`]: the key-encryption key and the license-signing keys;
 //! * [`media`]: probing, sealing and the Readium manifest;
 //! * [`cli`], [`commands`], [`demo`], [`server`]: the `fount-server` binary.
@@ -48,6 +49,7 @@ pub mod demo;
 pub mod edge;
 pub mod error;
 pub mod events;
+pub mod feeds;
 pub mod load;
 pub mod media;
 pub mod operations;

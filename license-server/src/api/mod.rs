@@ -12,6 +12,7 @@ pub mod customers;
 pub mod devices;
 pub mod entitlements;
 pub mod events;
+pub mod feeds;
 pub mod health;
 pub mod jobs;
 pub mod library;
@@ -65,6 +66,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/v1/events").get(events::list).finish())
         .service(at("/v1/events/{event}").get(events::get).finish())
         .service(at("/v1/jobs/{job}").get(jobs::get).finish())
+        .service(at("/v1/feeds").get(feeds::list).post(feeds::create).finish())
+        .service(at("/v1/feeds/{feed}").get(feeds::get).patch(feeds::update).delete(feeds::delete).finish())
+        .service(at("/v1/feeds/{feed}/sync").post(feeds::sync).finish())
         .service(at("/v1/webhooks").get(webhooks::list).post(webhooks::create).finish())
         .service(
             at("/v1/webhooks/{webhook}").get(webhooks::get).patch(webhooks::update).delete(webhooks::delete).finish(),

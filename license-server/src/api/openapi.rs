@@ -14,8 +14,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    assets, customers, devices, entitlements, events, health, jobs, library, licenses, operator, payments, positions,
-    public, store, stripe, titles, webhooks,
+    assets, customers, devices, entitlements, events, feeds, health, jobs, library, licenses, operator, payments,
+    positions, public, store, stripe, titles, webhooks,
 };
 use crate::events::Kind;
 
@@ -37,6 +37,7 @@ use crate::events::Kind;
         events::list, events::get, jobs::get,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::rotate_secret,
         webhooks::deliveries, webhooks::attempts, webhooks::redeliver, webhooks::replay,
+        feeds::create, feeds::list, feeds::get, feeds::update, feeds::delete, feeds::sync,
         operator::queue, operator::jobs, operator::job, operator::retry,
         devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save, library::title,
         stripe::webhook,
@@ -48,6 +49,7 @@ use crate::events::Kind;
         crate::events::schemas::EntitlementEventData, crate::events::schemas::DeviceEventData,
         crate::events::schemas::LicenseEventData, crate::events::schemas::PaymentEventData,
         crate::events::schemas::StoreEventData, crate::events::schemas::WebhookEndpointEventData,
+        crate::events::schemas::FeedEventData, crate::events::schemas::FeedItemEventData,
     )),
     modifiers(&Security),
     tags(

@@ -29,6 +29,8 @@ pub enum List {
     Attempts,
     /// `GET /v1/operator/jobs`.
     Jobs,
+    /// `GET /v1/feeds`.
+    Feeds,
 }
 
 impl List {
@@ -40,6 +42,7 @@ impl List {
             List::Devices => "devices",
             List::Payments => "payments",
             List::Webhooks => "webhooks",
+            List::Feeds => "feeds",
             List::Deliveries => "deliveries",
             List::Attempts => "attempts",
             List::Jobs => "jobs",

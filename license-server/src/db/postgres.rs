@@ -158,3 +158,5 @@ portable_webhooks!(
     visible = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
     lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1 FOR UPDATE SKIP LOCKED",
 );
+
+portable_feeds!(PostgresRepository, conn = sqlx::PgConnection);

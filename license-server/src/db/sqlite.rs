@@ -149,3 +149,5 @@ portable_webhooks!(
     visible = "1 = 1",
     lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1",
 );
+
+portable_feeds!(SqliteRepository, conn = sqlx::SqliteConnection);

@@ -62,6 +62,10 @@ kinds! {
     PaymentAssigned = ("payment.assigned", "PaymentEventData", "The store assigned an unmatched payment to a customer.");
     PaymentRefunded = ("payment.refunded", "PaymentEventData", "A payment was refunded in full; what it granted is revoked.");
     StoreUpdated = ("store.updated", "StoreEventData", "The store's settings changed.");
+    FeedSynced = ("feed.synced", "FeedEventData", "A feed was read and had changed: its new, changed and removed items are in hand.");
+    FeedFailed = ("feed.failed", "FeedEventData", "A feed could not be read (unreachable, too large, not RSS, locked by its owner…): its `last_error` says why. It is tried again later.");
+    FeedItemPublished = ("feed_item.published", "FeedItemEventData", "An item of a feed was imported: its title is on sale (or its track is in the feed's serial title).");
+    FeedItemFailed = ("feed_item.failed", "FeedItemEventData", "An item of a feed cannot be imported: its `error` says why. The rest of the feed goes on.");
     WebhookEndpointDisabled = ("webhook_endpoint.disabled", "WebhookEndpointEventData", "A webhook endpoint was disabled: it answered 410 Gone, or failed every delivery for days.");
 }
 

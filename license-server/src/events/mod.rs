@@ -143,6 +143,21 @@ pub fn license(kind: Kind, row: &LicenseRow, now: i64) -> Draft {
     draft(&row.store_id, kind, json!({"license": LicenseView::new(row.clone(), now)}))
 }
 
+/// `feed.synced` or `feed.failed`, with the items `[added, changed, removed, failed]`.
+pub fn feed(kind: Kind, row: &crate::db::FeedRow, counts: [u64; 4]) -> Draft {
+    let [added, changed, removed, failed] = counts;
+    draft(
+        &row.store_id,
+        kind,
+        json!({"feed": crate::api::feeds::FeedView::from(row), "added": added, "changed": changed, "removed": removed, "failed": failed}),
+    )
+}
+
+/// `feed_item.*`.
+pub fn feed_item(kind: Kind, store_id: &str, feed_id: &str, row: &crate::db::FeedItemRow) -> Draft {
+    draft(store_id, kind, json!({"feed": feed_id, "item": crate::api::feeds::FeedItemView::from(row)}))
+}
+
 /// `device.registered` or `device.revoked`.
 pub fn device(kind: Kind, row: &DeviceRow, customer: &str) -> Draft {
     draft(&row.store_id, kind, json!({"customer": customer, "device": DeviceView::from(row.clone())}))

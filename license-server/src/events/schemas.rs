@@ -5,6 +5,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::api::feeds::{FeedItemView, FeedView};
 use crate::api::views::{DeviceView, EntitlementView, LicenseView, PaymentView, StoreView, TitleView, TrackView};
 use crate::api::webhooks::WebhookEndpointView;
 
@@ -66,4 +67,28 @@ pub struct StoreEventData {
 pub struct WebhookEndpointEventData {
     /// The endpoint.
     pub webhook_endpoint: WebhookEndpointView,
+}
+
+/// `feed.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedEventData {
+    /// The feed after the sync.
+    pub feed: FeedView,
+    /// Items new in the feed, queued for import.
+    pub added: u64,
+    /// Items whose enclosure changed, queued to be packaged again.
+    pub changed: u64,
+    /// Items gone from the feed, no longer sold.
+    pub removed: u64,
+    /// Items that cannot be imported (see each item's `error`).
+    pub failed: u64,
+}
+
+/// `feed_item.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedItemEventData {
+    /// The feed's id.
+    pub feed: String,
+    /// The item, and what became of it.
+    pub item: FeedItemView,
 }

@@ -39,12 +39,19 @@ pub enum JobKind {
     WebhookReplay,
     /// The operator's test of the queue: records its key, exactly once.
     QueueProbe,
+    /// Read a feed and bring its titles in step; then wait for the next sync.
+    FeedSync,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 4] =
-        [JobKind::TrackPackage, JobKind::WebhookDeliver, JobKind::WebhookReplay, JobKind::QueueProbe];
+    pub const ALL: [JobKind; 5] = [
+        JobKind::TrackPackage,
+        JobKind::WebhookDeliver,
+        JobKind::WebhookReplay,
+        JobKind::QueueProbe,
+        JobKind::FeedSync,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -53,6 +60,7 @@ impl JobKind {
             JobKind::WebhookDeliver => "webhook.deliver",
             JobKind::WebhookReplay => "webhook.replay",
             JobKind::QueueProbe => "queue.probe",
+            JobKind::FeedSync => "feed.sync",
         }
     }
 
@@ -68,7 +76,7 @@ impl JobKind {
         match self {
             JobKind::TrackPackage => 5,
             JobKind::WebhookDeliver => 25,
-            JobKind::WebhookReplay | JobKind::QueueProbe => 10,
+            JobKind::WebhookReplay | JobKind::QueueProbe | JobKind::FeedSync => 10,
         }
     }
 
@@ -77,6 +85,7 @@ impl JobKind {
         match self {
             JobKind::TrackPackage => 20,
             JobKind::WebhookDeliver => 10,
+            JobKind::FeedSync => 5,
             JobKind::WebhookReplay | JobKind::QueueProbe => 0,
         }
     }
