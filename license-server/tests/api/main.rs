@@ -18,6 +18,7 @@ mod connections;
 mod demo;
 mod devices;
 mod events;
+mod feeds;
 mod keys;
 mod media;
 mod operator;
