@@ -78,12 +78,26 @@ impl Outbound {
     /// A client whose requests take at most `timeout`, connection included. TLS is rustls
     /// with ring, trusting the Mozilla roots of `webpki-roots`.
     pub fn new(allow_private: bool, timeout: Duration) -> Result<Self, ClientError> {
+        Self::build(allow_private, timeout, None)
+    }
+
+    /// A client for long transfers (feeds' enclosures): a whole request may take `total`,
+    /// but a transfer that sends nothing for `stall` fails.
+    pub fn for_downloads(allow_private: bool, total: Duration, stall: Duration) -> Result<Self, ClientError> {
+        Self::build(allow_private, total, Some(stall))
+    }
+
+    fn build(allow_private: bool, timeout: Duration, stall: Option<Duration>) -> Result<Self, ClientError> {
         let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(stall) = stall {
+            builder = builder.read_timeout(stall);
+        }
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())

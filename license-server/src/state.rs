@@ -78,6 +78,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Requests to URLs tenants chose (webhooks), kept off private addresses.
     pub outbound: crate::outbound::Outbound,
+    /// The same policy for long transfers (feeds' enclosures).
+    pub downloads: crate::outbound::Outbound,
     /// The requests being served, which this process's queue workers give way to.
     pub load: Arc<crate::load::Load>,
     stores: Arc<TtlCache<Store>>,
@@ -154,11 +156,17 @@ impl AppState {
             other => other?,
         };
         let outbound = crate::outbound::Outbound::new(settings.webhooks.allow_private_urls, settings.webhooks.timeout)?;
+        let downloads = crate::outbound::Outbound::for_downloads(
+            settings.webhooks.allow_private_urls,
+            crate::feeds::import::DOWNLOAD_TIMEOUT,
+            crate::feeds::import::DOWNLOAD_STALL,
+        )?;
         Ok(AppState {
             repo,
             kek,
             keys,
             outbound,
+            downloads,
             load,
             settings: Arc::new(settings),
             stores: Arc::new(TtlCache::new()),

@@ -38,6 +38,14 @@ pub async fn grant_entitlement(
     let customer_ref = validate::ident("customer", &g.customer)?;
     let reference = g.reference.as_deref().map(|r| validate::ident("reference", r)).transpose()?;
     let title = own_title(state, store_id, &g.title).await?;
+    // A title its feed no longer carries is not sold through the API; a payment already
+    // taken for it (the webhooks) is still honoured.
+    if title.withdrawn_at.is_some() && source == "api" {
+        return Err(ApiError::new(
+            crate::error::problem::TITLE_WITHDRAWN,
+            "the title was withdrawn from sale (its item left the feed)",
+        ));
+    }
     let t = now();
     let starts_at = validate::time("starts_at", g.starts_at)?.unwrap_or(t);
     let ends_at = validate::time("ends_at", g.ends_at)?;

@@ -67,7 +67,8 @@ pub struct FeedView {
     pub currency: Option<String>,
     /// Their checkout URL.
     pub checkout_url: Option<String>,
-    /// The WebSub hub the feed announces, if any: publishes arrive through it in seconds.
+    /// The WebSub hub the feed announces, if any (recorded; Fount does not subscribe to it
+    /// yet, so changes arrive at the next sync).
     pub hub: Option<String>,
     /// When a sync last changed something (an import, a failure), seconds since the epoch.
     pub last_sync_at: Option<i64>,

@@ -227,6 +227,9 @@ pub struct TitleView {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// When it was withdrawn from sale, because the feed item it came from went away: no new
+    /// grants through the API; licenses already issued keep working. Null while on sale.
+    pub withdrawn_at: Option<i64>,
 }
 
 impl TitleView {
@@ -249,6 +252,7 @@ impl TitleView {
             manifest_url: format!("{base}/pub/{}/manifest.json", row.id),
             created_at: row.created_at,
             updated_at: row.updated_at,
+            withdrawn_at: row.withdrawn_at,
         }
     }
 }

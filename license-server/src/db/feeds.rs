@@ -183,6 +183,11 @@ pub enum ItemChange {
     },
 }
 
+/// The unique key of the job importing an item.
+pub fn item_key(feed_id: &str, guid: &str) -> String {
+    format!("feed.item:{feed_id}:{guid}")
+}
+
 /// The unique key of a feed's sync job.
 pub fn sync_key(feed_id: &str) -> String {
     format!("feed.sync:{feed_id}")
@@ -236,6 +241,37 @@ pub trait FeedStore: Send + Sync + 'static {
         audit: &Audit,
         now_ms: i64,
     ) -> DbResult<Fenced<Option<FeedRow>>>;
+}
+
+/// What the import of one item records.
+#[async_trait]
+pub trait FeedItems: Send + Sync + 'static {
+    /// An item of a feed.
+    async fn feed_item(&self, feed_id: &str, guid: &str) -> DbResult<Option<FeedItemRow>>;
+    /// Sets a serial feed's title, unless it has one; answers the feed's title.
+    async fn set_feed_title(&self, feed_id: &str, title_id: &str, now: i64) -> DbResult<Option<String>>;
+    /// Records the title a queued item became, and the file of its track now processing:
+    /// `false` if the item is no longer queued.
+    async fn start_feed_item(
+        &self,
+        feed_id: &str,
+        guid: &str,
+        title_id: &str,
+        track_file: &str,
+        now: i64,
+    ) -> DbResult<bool>;
+    /// Records the title a queued item became (before its track exists).
+    async fn set_feed_item_title(&self, feed_id: &str, guid: &str, title_id: &str, now: i64) -> DbResult<()>;
+    /// Marks a queued item failed, with its `feed_item.failed` event; `None` if it is no
+    /// longer queued.
+    async fn fail_feed_item(
+        &self,
+        feed_id: &str,
+        guid: &str,
+        error: &str,
+        audit: &Audit,
+        now: i64,
+    ) -> DbResult<Option<FeedItemRow>>;
 }
 
 /// Puts back job `$1` held by worker `$2` at attempt `$3` (the fence), due at `$4`, at `$5`.
@@ -494,6 +530,11 @@ macro_rules! portable_feeds {
                                 .bind(now)
                                 .fetch_optional(&mut *tx)
                                 .await?;
+                                if let (Some(item), "queued") = (&row, status.as_str()) {
+                                    let mut job = $crate::queue::JobKind::FeedItem.job(serde_json::json!({"feed": feed_id, "guid": item.guid}), Some(&store_id), now_ms);
+                                    job.unique_key = Some($crate::db::feeds::item_key(&feed_id, &item.guid));
+                                    insert_job(&mut *tx, &job, now_ms).await?;
+                                }
                                 match (status.as_str(), before.as_deref(), &row) {
                                     ("failed", _, Some(item)) => {
                                         failed = failed.saturating_add(1);
@@ -556,6 +597,7 @@ macro_rules! portable_feeds {
                     .await?;
                     drafts.insert(0, $crate::events::feed($crate::events::Kind::FeedSynced, &feed, [added, changed, removed, failed]));
                     write_events(&mut tx, drafts, &audit, now).await?;
+                    signal_jobs(&mut *tx).await?;
                     tx.commit().await?;
                     Ok($crate::db::Fenced::Done(Some(feed)))
                 })
@@ -575,6 +617,87 @@ macro_rules! portable_feeds {
                 .await?
                 .rows_affected();
             Ok(n == 1)
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::db::feeds::FeedItems for $repo {
+            async fn feed_item(&self, feed_id: &str, guid: &str) -> $crate::db::DbResult<Option<$crate::db::FeedItemRow>> {
+                Ok(sqlx::query_as("SELECT * FROM feed_items WHERE feed_id = $1 AND guid = $2").bind(feed_id).bind(guid).fetch_optional(&self.read).await?)
+            }
+
+            async fn set_feed_title(&self, feed_id: &str, title_id: &str, now: i64) -> $crate::db::DbResult<Option<String>> {
+                let (feed_id, title_id) = (feed_id.to_owned(), title_id.to_owned());
+                self.on_background(move |pool| async move {
+                    let row: Option<Option<String>> = sqlx::query_scalar(
+                        "UPDATE feeds SET title_id = COALESCE(title_id, $2), updated_at = $3 WHERE id = $1 RETURNING title_id",
+                    )
+                    .bind(&feed_id)
+                    .bind(&title_id)
+                    .bind(now)
+                    .fetch_optional(&pool)
+                    .await?;
+                    Ok(row.flatten())
+                })
+                .await
+            }
+
+            async fn start_feed_item(&self, feed_id: &str, guid: &str, title_id: &str, track_file: &str, now: i64) -> $crate::db::DbResult<bool> {
+                let (feed_id, guid, title_id, track_file) = (feed_id.to_owned(), guid.to_owned(), title_id.to_owned(), track_file.to_owned());
+                self.on_background(move |pool| async move {
+                    let n = sqlx::query(
+                        "UPDATE feed_items SET status = 'processing', title_id = $3, track_file = $4, error = NULL, updated_at = $5 \
+                         WHERE feed_id = $1 AND guid = $2 AND status = 'queued'",
+                    )
+                    .bind(&feed_id)
+                    .bind(&guid)
+                    .bind(&title_id)
+                    .bind(&track_file)
+                    .bind(now)
+                    .execute(&pool)
+                    .await?
+                    .rows_affected();
+                    Ok(n == 1)
+                })
+                .await
+            }
+
+            async fn set_feed_item_title(&self, feed_id: &str, guid: &str, title_id: &str, now: i64) -> $crate::db::DbResult<()> {
+                let (feed_id, guid, title_id) = (feed_id.to_owned(), guid.to_owned(), title_id.to_owned());
+                self.on_background(move |pool| async move {
+                    sqlx::query("UPDATE feed_items SET title_id = $3, updated_at = $4 WHERE feed_id = $1 AND guid = $2")
+                        .bind(&feed_id)
+                        .bind(&guid)
+                        .bind(&title_id)
+                        .bind(now)
+                        .execute(&pool)
+                        .await?;
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn fail_feed_item(&self, feed_id: &str, guid: &str, error: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::FeedItemRow>> {
+                let (feed_id, guid, error, audit) = (feed_id.to_owned(), guid.to_owned(), error.to_owned(), audit.clone());
+                self.on_background(move |pool| async move {
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::FeedItemRow> = sqlx::query_as(
+                        "UPDATE feed_items SET status = 'failed', error = $3, updated_at = $4 WHERE feed_id = $1 AND guid = $2 AND status = 'queued' RETURNING *",
+                    )
+                    .bind(&feed_id)
+                    .bind(&guid)
+                    .bind(&error)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(item) = &row {
+                        let store_id: String = sqlx::query_scalar("SELECT store_id FROM feeds WHERE id = $1").bind(&feed_id).fetch_one(&mut *tx).await?;
+                        write_events(&mut tx, vec![$crate::events::feed_item($crate::events::Kind::FeedItemFailed, &store_id, &feed_id, item)], &audit, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row)
+                })
+                .await
+            }
         }
     };
 }

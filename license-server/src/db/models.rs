@@ -168,6 +168,8 @@ pub struct TitleRow {
     pub cover_file: Option<String>,
     /// Its media type.
     pub cover_type: Option<String>,
+    /// When it was withdrawn from sale (its feed item went away); licenses keep working.
+    pub withdrawn_at: Option<i64>,
 }
 
 impl TitleRow {

@@ -493,7 +493,23 @@ macro_rules! portable_repository {
                             .bind(now)
                             .fetch_one(&mut *tx)
                             .await?;
-                        write_events(&mut tx, vec![$crate::events::track($crate::events::Kind::TrackPublished, &audit.base, &store_id, track)], &audit, now).await?;
+                        let mut drafts = vec![$crate::events::track($crate::events::Kind::TrackPublished, &audit.base, &store_id, track)];
+                        // A feed item's track: the item is published, and its title on sale
+                        // again if the item had left the feed and come back.
+                        let item: Option<$crate::db::FeedItemRow> = sqlx::query_as(
+                            "UPDATE feed_items SET status = 'published', track_file = $2, error = NULL, updated_at = $3 \
+                             WHERE track_file = $1 AND status = 'processing' RETURNING *",
+                        )
+                        .bind(&file)
+                        .bind(&track.file)
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some(item) = item {
+                            sqlx::query("UPDATE titles SET withdrawn_at = NULL WHERE id = $1").bind(&title_id).execute(&mut *tx).await?;
+                            drafts.push($crate::events::feed_item($crate::events::Kind::FeedItemPublished, &store_id, &item.feed_id, &item));
+                        }
+                        write_events(&mut tx, drafts, &audit, now).await?;
                     }
                     tx.commit().await?;
                     Ok($crate::db::Fenced::Done(row))
@@ -520,7 +536,19 @@ macro_rules! portable_repository {
                     }
                     if let Some(track) = &row {
                         let store_id: String = sqlx::query_scalar("SELECT store_id FROM titles WHERE id = $1").bind(&title_id).fetch_one(&mut *tx).await?;
-                        write_events(&mut tx, vec![$crate::events::track($crate::events::Kind::TrackFailed, &audit.base, &store_id, track)], &audit, now).await?;
+                        let mut drafts = vec![$crate::events::track($crate::events::Kind::TrackFailed, &audit.base, &store_id, track)];
+                        let item: Option<$crate::db::FeedItemRow> = sqlx::query_as(
+                            "UPDATE feed_items SET status = 'failed', error = $2, updated_at = $3 WHERE track_file = $1 AND status = 'processing' RETURNING *",
+                        )
+                        .bind(&file)
+                        .bind(&error)
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some(item) = item {
+                            drafts.push($crate::events::feed_item($crate::events::Kind::FeedItemFailed, &store_id, &item.feed_id, &item));
+                        }
+                        write_events(&mut tx, drafts, &audit, now).await?;
                     }
                     tx.commit().await?;
                     Ok($crate::db::Fenced::Done(row))

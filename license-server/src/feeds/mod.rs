@@ -32,6 +32,7 @@
 //! them (both sans-IO); [`fetch`] gets the feed and its enclosures.
 
 pub mod fetch;
+pub mod import;
 pub mod parse;
 pub mod plan;
 pub mod sync;

@@ -76,9 +76,11 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         Err(e) => return Outcome::retry(e),
     };
     let changes = plan::plan(&parsed, &stored).into_iter().map(change).collect();
+    // Where the feed says it moved (`itunes:new-feed-url`), if the policy allows it.
+    let announced = parsed.new_url.clone().filter(|u| *u != feed.url && state.outbound.check(u).is_ok());
     let read = FeedRead {
         name: Some(parsed.title.clone()).filter(|t| !t.is_empty()),
-        url: moved_to,
+        url: moved_to.or(announced),
         etag: validators.etag,
         last_modified: validators.last_modified,
         body_sha256: sha256,

@@ -41,16 +41,19 @@ pub enum JobKind {
     QueueProbe,
     /// Read a feed and bring its titles in step; then wait for the next sync.
     FeedSync,
+    /// Download a feed item's enclosure and queue it for packaging, as an upload.
+    FeedItem,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::TrackPackage,
         JobKind::WebhookDeliver,
         JobKind::WebhookReplay,
         JobKind::QueueProbe,
         JobKind::FeedSync,
+        JobKind::FeedItem,
     ];
 
     /// The stored name.
@@ -61,6 +64,7 @@ impl JobKind {
             JobKind::WebhookReplay => "webhook.replay",
             JobKind::QueueProbe => "queue.probe",
             JobKind::FeedSync => "feed.sync",
+            JobKind::FeedItem => "feed.item",
         }
     }
 
@@ -74,7 +78,7 @@ impl JobKind {
     /// crashes its worker every time.
     pub fn max_attempts(self) -> i64 {
         match self {
-            JobKind::TrackPackage => 5,
+            JobKind::TrackPackage | JobKind::FeedItem => 5,
             JobKind::WebhookDeliver => 25,
             JobKind::WebhookReplay | JobKind::QueueProbe | JobKind::FeedSync => 10,
         }
@@ -84,6 +88,7 @@ impl JobKind {
     pub fn priority(self) -> i64 {
         match self {
             JobKind::TrackPackage => 20,
+            JobKind::FeedItem => 15,
             JobKind::WebhookDeliver => 10,
             JobKind::FeedSync => 5,
             JobKind::WebhookReplay | JobKind::QueueProbe => 0,

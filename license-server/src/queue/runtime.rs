@@ -331,6 +331,7 @@ async fn handle(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         Some(JobKind::WebhookDeliver) => crate::webhooks::deliver::run_job(state, job, lease).await,
         Some(JobKind::WebhookReplay) => crate::webhooks::replay::run_job(state, job).await,
         Some(JobKind::FeedSync) => crate::feeds::sync::run_job(state, job, lease).await,
+        Some(JobKind::FeedItem) => crate::feeds::import::run_job(state, job, lease).await,
         None => Outcome::Fatal(format!("no worker of this version knows jobs of kind {:?}", job.kind)),
     }
 }

@@ -11,15 +11,18 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::support::*;
 
-/// The feed the server serves now, and every request it got (its path and `If-None-Match`).
+/// The feed the server serves now, its other files, and every request it got (its path and
+/// `If-None-Match`).
 #[derive(Default)]
 struct Served {
     feed: String,
+    files: std::collections::HashMap<String, Vec<u8>>,
     requests: Vec<(String, Option<String>)>,
 }
 
 /// A feed server on loopback: `/feed.xml` answers the current feed with an `ETag` of its
-/// content, and `304` to a request that sends that tag back.
+/// content, and `304` to a request that sends that tag back; other paths answer their file,
+/// or 404.
 async fn feed_server() -> (String, Arc<Mutex<Served>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -52,19 +55,23 @@ async fn feed_server() -> (String, Arc<Mutex<Served>>) {
                     s.requests.push((path.clone(), inm.clone()));
                     let etag = format!("\"{:x}\"", fxhash(s.feed.as_bytes()));
                     if path != "/feed.xml" {
-                        ("404 Not Found", etag, String::new())
+                        match s.files.get(&path) {
+                            Some(bytes) => ("200 OK", etag, bytes.clone()),
+                            None => ("404 Not Found", etag, Vec::new()),
+                        }
                     } else if inm.as_deref() == Some(etag.as_str()) {
-                        ("304 Not Modified", etag, String::new())
+                        ("304 Not Modified", etag, Vec::new())
                     } else {
-                        ("200 OK", etag, s.feed.clone())
+                        ("200 OK", etag, s.feed.clone().into_bytes())
                     }
                 };
+                let kind = if path.ends_with(".mp3") { "audio/mpeg" } else { "application/rss+xml" };
                 let head = format!(
-                    "HTTP/1.1 {status}\r\netag: {etag}\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\netag: {etag}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(body.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
             });
         }
     });
@@ -108,6 +115,26 @@ async fn synced_after(server: &TestServer, store: &TestStore, id: &str, since: i
     .await
 }
 
+/// The feed once the items `guids` are published.
+async fn published(server: &TestServer, store: &TestStore, id: &str, guids: &[&str]) -> Value {
+    eventually("the items published", Duration::from_secs(60), || async {
+        let f = feed(server, store, id).await;
+        let done = guids
+            .iter()
+            .all(|g| f["items"].as_array().unwrap().iter().any(|i| i["guid"] == *g && i["status"] == "published"));
+        if let Some(failed) = f["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| guids.contains(&i["guid"].as_str().unwrap()) && i["status"] == "failed")
+        {
+            panic!("an item failed: {failed}");
+        }
+        done.then_some(f)
+    })
+    .await
+}
+
 fn items(feed: &Value) -> Vec<(String, String)> {
     feed["items"]
         .as_array()
@@ -138,6 +165,16 @@ async fn syncs(backend: Backend) {
     let store = server.store(5).await;
     let (base, served) = feed_server().await;
     let audio = |name: &str| format!("{base}/{name}.mp3");
+    {
+        let mut s = served.lock().unwrap();
+        for name in ["/1.mp3", "/2.mp3", "/4.mp3"] {
+            s.files.insert(name.into(), sample_mp3());
+        }
+        // The remastered episode: other bytes, the same audio.
+        let mut remastered = sample_mp3();
+        remastered.extend_from_slice(&[0u8; 417]);
+        s.files.insert("/1-remastered.mp3".into(), remastered);
+    }
     served.lock().unwrap().feed = rss(
         &[
             ("e1", &audio("1"), "audio/mpeg"),
@@ -165,17 +202,29 @@ async fn syncs(backend: Backend) {
     let f = synced_after(&server, &store, &id, 0).await;
     assert_eq!(f["last_result"], "imported");
     assert_eq!(f["name"], "Loopback Radio");
-    assert_eq!(
-        items(&f),
-        vec![("e1".into(), "queued".into()), ("e2".into(), "queued".into()), ("e3".into(), "failed".into())]
-    );
+    assert_eq!(f["items"][2]["status"], "failed");
     assert_eq!(f["items"][2]["error"], "the enclosure is application/pdf, not audio");
     let synced = events_of(&server, &store, "feed").await;
-    assert_eq!(synced.len(), 2, "{synced:?}");
     assert_eq!(synced[0]["type"], "feed.synced");
     assert_eq!((synced[0]["data"]["added"].as_u64(), synced[0]["data"]["failed"].as_u64()), (Some(2), Some(1)));
     assert_eq!(synced[1]["type"], "feed_item.failed");
     assert_eq!(synced[1]["data"]["item"]["guid"], "e3");
+    // Each importable item is downloaded, packaged like an upload, and published as a title
+    // of its own, with the feed's price.
+    let f = published(&server, &store, &id, &["e1", "e2"]).await;
+    assert_eq!(items(&f)[..2], [("e1".into(), "published".into()), ("e2".into(), "published".into())]);
+    let e1_title = f["items"][0]["title"].as_str().unwrap().to_owned();
+    let e2_title = f["items"][1]["title"].as_str().unwrap().to_owned();
+    let title = ok_json(server.get(&format!("/v1/titles/{e1_title}"), Some(&store.key)).await, StatusCode::OK).await;
+    assert_eq!(
+        (title["title"].as_str(), title["price"].as_str(), title["currency"].as_str()),
+        (Some("Episode e1"), Some("4.99"), Some("EUR"))
+    );
+    let manifest = server.manifest(&e1_title).await;
+    assert_eq!(manifest["readingOrder"].as_array().unwrap().len(), 1);
+    let published_events = events_of(&server, &store, "feed_item.published").await;
+    assert_eq!(published_events.len(), 2, "{published_events:?}");
+    let feed_events = events_of(&server, &store, "feed").await.len();
 
     // Unchanged: one conditional request answered 304, and nothing of the feed written.
     let requests = served.lock().unwrap().requests.len();
@@ -192,7 +241,9 @@ async fn syncs(backend: Backend) {
     }
     let again = feed(&server, &store, &id).await;
     assert_eq!(again["updated_at"], f["updated_at"], "no write to the feed");
-    assert_eq!(events_of(&server, &store, "feed").await.len(), 2, "no event");
+    assert_eq!(events_of(&server, &store, "feed").await.len(), feed_events, "no event");
+    // A customer holds e2's title before it leaves the feed.
+    server.grant(&store, "listener", &e2_title, json!({})).await;
 
     // Added, changed and removed items.
     served.lock().unwrap().feed = rss(
@@ -211,21 +262,50 @@ async fn syncs(backend: Backend) {
     })
     .await;
     assert!(f["last_sync_at"].as_i64().unwrap() >= before);
+    // The new and the changed items are published; the changed one keeps its title, with the
+    // new enclosure as its one track.
+    let f = published(&server, &store, &id, &["e4", "e1"]).await;
     assert_eq!(
         items(&f),
         vec![
-            ("e4".into(), "queued".into()),
-            ("e1".into(), "queued".into()),
+            ("e4".into(), "published".into()),
+            ("e1".into(), "published".into()),
             ("e3".into(), "failed".into()),
             ("e2".into(), "removed".into()),
         ]
     );
-    let feed_events = events_of(&server, &store, "feed").await;
-    assert_eq!(feed_events.len(), 3, "one more feed.synced, and e3's failure is not reported again: {feed_events:?}");
-    let last = &feed_events[2]["data"];
+    assert_eq!(f["items"][1]["title"], e1_title.as_str());
+    let synced = events_of(&server, &store, "feed.synced").await;
+    assert_eq!(synced.len(), 2);
+    assert_eq!(events_of(&server, &store, "feed_item.failed").await.len(), 1, "e3's failure is not reported again");
+    let last = &synced[1]["data"];
     assert_eq!(
         (last["added"].as_u64(), last["changed"].as_u64(), last["removed"].as_u64(), last["failed"].as_u64()),
         (Some(1), Some(1), Some(1), Some(1))
+    );
+
+    let manifest = server.manifest(&e1_title).await;
+    let order = manifest["readingOrder"].as_array().unwrap();
+    assert_eq!(order.len(), 1, "{manifest}");
+    // The removed item's title is no longer sold; the license its customer holds still works.
+    let withdrawn =
+        ok_json(server.get(&format!("/v1/titles/{e2_title}"), Some(&store.key)).await, StatusCode::OK).await;
+    assert!(withdrawn["withdrawn_at"].is_i64(), "{withdrawn}");
+    let resp = server
+        .post(
+            "/v1/entitlements",
+            Some(&store.key),
+            json!({"customer": "newcomer", "title": e2_title, "kind": "purchase"}),
+        )
+        .await;
+    problem(resp, StatusCode::CONFLICT, "title-withdrawn").await;
+    let token = server.token(&store, "listener").await;
+    let device = new_device();
+    assert_eq!(server.register(&token, &device).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        server.acquire(&token, &e2_title, &device).await.status(),
+        StatusCode::CREATED,
+        "the license of a withdrawn title"
     );
 
     // A feed its owner locked: refused, said so, nothing lost.
