@@ -187,7 +187,7 @@ pub async fn upload(
         if received == 0 {
             return Err(ApiError::new(problem::UNSUPPORTED_MEDIA_TYPE, "the upload is empty"));
         }
-        queue_upload(&state, &title, &tmp, name, hint, &state.audit(auth.actor())).await
+        queue_upload(&state, &title, &tmp, name, hint, None, &state.audit(auth.actor())).await
     }
     .await;
     let _ = tokio::fs::remove_file(&tmp).await;

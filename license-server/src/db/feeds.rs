@@ -250,16 +250,6 @@ pub trait FeedItems: Send + Sync + 'static {
     async fn feed_item(&self, feed_id: &str, guid: &str) -> DbResult<Option<FeedItemRow>>;
     /// Sets a serial feed's title, unless it has one; answers the feed's title.
     async fn set_feed_title(&self, feed_id: &str, title_id: &str, now: i64) -> DbResult<Option<String>>;
-    /// Records the title a queued item became, and the file of its track now processing:
-    /// `false` if the item is no longer queued.
-    async fn start_feed_item(
-        &self,
-        feed_id: &str,
-        guid: &str,
-        title_id: &str,
-        track_file: &str,
-        now: i64,
-    ) -> DbResult<bool>;
     /// Records the title a queued item became (before its track exists).
     async fn set_feed_item_title(&self, feed_id: &str, guid: &str, title_id: &str, now: i64) -> DbResult<()>;
     /// Marks a queued item failed, with its `feed_item.failed` event; `None` if it is no
@@ -637,26 +627,6 @@ macro_rules! portable_feeds {
                     .fetch_optional(&pool)
                     .await?;
                     Ok(row.flatten())
-                })
-                .await
-            }
-
-            async fn start_feed_item(&self, feed_id: &str, guid: &str, title_id: &str, track_file: &str, now: i64) -> $crate::db::DbResult<bool> {
-                let (feed_id, guid, title_id, track_file) = (feed_id.to_owned(), guid.to_owned(), title_id.to_owned(), track_file.to_owned());
-                self.on_background(move |pool| async move {
-                    let n = sqlx::query(
-                        "UPDATE feed_items SET status = 'processing', title_id = $3, track_file = $4, error = NULL, updated_at = $5 \
-                         WHERE feed_id = $1 AND guid = $2 AND status = 'queued'",
-                    )
-                    .bind(&feed_id)
-                    .bind(&guid)
-                    .bind(&title_id)
-                    .bind(&track_file)
-                    .bind(now)
-                    .execute(&pool)
-                    .await?
-                    .rows_affected();
-                    Ok(n == 1)
                 })
                 .await
             }

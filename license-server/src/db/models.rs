@@ -381,6 +381,9 @@ pub struct NewTrack {
     pub status: String,
     /// The job that will package it.
     pub job_id: Option<String>,
+    /// The feed item (`(feed, guid)`) it imports: the item turns `processing` with this track
+    /// in the same transaction, before the packaging job can publish it.
+    pub feed_item: Option<(String, String)>,
 }
 
 /// What packaging found, to publish a processing track with.

@@ -415,6 +415,7 @@ macro_rules! portable_repository {
 
             async fn append_track(&self, title_id: &str, t: &$crate::db::NewTrack, job: Option<&$crate::db::NewJob>, audit: &$crate::events::Audit, now_ms: i64) -> $crate::db::DbResult<$crate::db::TrackRow> {
                 let (title_id, t, job, audit) = (title_id.to_owned(), t.clone(), job.cloned(), audit.clone());
+                let feed_item = t.feed_item.clone();
                 let queued = job.is_some();
                 let row = self.on_writer(move |pool| async move {
                     let now = now_ms.div_euclid(1000);
@@ -447,6 +448,19 @@ macro_rules! portable_repository {
                         .await?;
                     let kind = if row.is_published() { $crate::events::Kind::TrackPublished } else { $crate::events::Kind::TrackAdded };
                     write_events(&mut tx, vec![$crate::events::track(kind, &audit.base, &store_id, &row)], &audit, now).await?;
+                    if let Some((feed_id, guid)) = &feed_item {
+                        sqlx::query(
+                            "UPDATE feed_items SET status = 'processing', title_id = $3, track_file = $4, error = NULL, updated_at = $5 \
+                             WHERE feed_id = $1 AND guid = $2",
+                        )
+                        .bind(feed_id)
+                        .bind(guid)
+                        .bind(&title_id)
+                        .bind(&row.file)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     if let Some(job) = &job {
                         insert_job(&mut tx, job, now_ms).await?;
                         signal_jobs(&mut tx).await?;

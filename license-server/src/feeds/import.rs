@@ -77,11 +77,9 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         return Outcome::retry(e);
     }
     let hint = got.media_type.or(item.enclosure_type.clone()).filter(|t| !t.is_empty());
-    match queue_upload(state, &title, &download, item.name.clone(), hint, &audit).await {
-        Ok(queued) => match state.repo.start_feed_item(feed_id, guid, &title.id, &queued.track.file, now()).await {
-            Ok(_) => Outcome::Done,
-            Err(e) => Outcome::retry(e),
-        },
+    let this = Some((feed_id.to_owned(), guid.to_owned()));
+    match queue_upload(state, &title, &download, item.name.clone(), hint, this, &audit).await {
+        Ok(_) => Outcome::Done,
         Err(e) if e.kind().status < 500 => {
             let _ = tokio::fs::remove_file(&download).await;
             fail(format!("the enclosure is not usable audio: {}", e.problem().detail)).await

@@ -142,6 +142,7 @@ pub async fn add_track(
         chapters: serde_json::to_string(&probed.chapters).map_err(ApiError::internal)?,
         status: "published".into(),
         job_id: None,
+        feed_item: None,
     };
     let row = match state.repo.append_track(&title.id, &track, None, &audit, now_ms()).await {
         Ok(row) => row,
@@ -188,15 +189,17 @@ fn upload_path(state: &AppState, name: &str) -> Option<PathBuf> {
 }
 
 /// Checks that `source` looks like audio (its first bytes only), keeps it in `uploads`, and
-/// adds a processing track with the job that will package it, in one transaction. A file
-/// that is clearly not audio is refused at once (415); one damaged further in fails later,
-/// with a `track.failed` event.
+/// adds a processing track with the job that will package it, in one transaction (with the
+/// feed item it imports, if any: see [`NewTrack::feed_item`]). A file that is clearly not
+/// audio is refused at once (415); one damaged further in fails later, with a `track.failed`
+/// event.
 pub async fn queue_upload(
     state: &AppState,
     title: &TitleRow,
     source: &Path,
     name: Option<String>,
     hint: Option<String>,
+    feed_item: Option<(String, String)>,
     audit: &Audit,
 ) -> Result<Queued, ApiError> {
     let src = source.to_owned();
@@ -233,6 +236,7 @@ pub async fn queue_upload(
         chapters: "[]".into(),
         status: "processing".into(),
         job_id: Some(job.id.clone()),
+        feed_item,
     };
     let row = match state.repo.append_track(&title.id, &track, Some(&job), audit, now_ms()).await {
         Ok(row) => row,
