@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Limits, QueueSettings, Settings, WEBHOOK_SCHEDULE, WebhookSettings, default_public_url};
+use crate::config::{
+    FeedSettings, Limits, QueueSettings, Settings, WEBHOOK_SCHEDULE, WebhookSettings, default_public_url,
+};
 
 /// Fount's license server.
 #[derive(Debug, Parser)]
@@ -160,6 +162,13 @@ pub struct EventOptions {
     /// network). Never on an installation whose stores you do not trust.
     #[arg(long, env = "FOUNT_ALLOW_PRIVATE_URLS", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_private_urls: bool,
+    /// The longest a feed's enclosure may take to download, seconds.
+    #[arg(long, env = "FOUNT_FEED_DOWNLOAD_TIMEOUT_SECONDS", default_value_t = FeedSettings::default().download_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub feed_download_timeout_seconds: u64,
+    /// The longest a feed's download (feed, enclosure, chapters, transcript) may go without
+    /// receiving a byte, seconds.
+    #[arg(long, env = "FOUNT_FEED_DOWNLOAD_STALL_SECONDS", default_value_t = FeedSettings::default().download_stall.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub feed_download_stall_seconds: u64,
     /// Days events, webhook deliveries and dead jobs are kept.
     #[arg(long, env = "FOUNT_EVENT_RETENTION_DAYS", default_value_t = crate::events::DEFAULT_RETENTION_DAYS as u64, value_parser = clap::value_parser!(u64).range(1..=36_500))]
     pub event_retention_days: u64,
@@ -179,6 +188,10 @@ impl EventOptions {
             disable_after: Duration::from_secs(self.webhook_disable_after_seconds),
             allow_private_urls: self.allow_private_urls,
             ..WebhookSettings::default()
+        };
+        s.feeds = FeedSettings {
+            download_timeout: Duration::from_secs(self.feed_download_timeout_seconds),
+            download_stall: Duration::from_secs(self.feed_download_stall_seconds),
         };
         s.event_retention_days = i64::try_from(self.event_retention_days).unwrap_or(i64::MAX);
     }

@@ -100,6 +100,21 @@ impl Default for WebhookSettings {
     }
 }
 
+/// Reading feeds (docs/feeds.md, "Limits").
+#[derive(Debug, Clone)]
+pub struct FeedSettings {
+    /// The longest an enclosure's download may take.
+    pub download_timeout: Duration,
+    /// The longest a download may go without receiving a byte.
+    pub download_stall: Duration,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        FeedSettings { download_timeout: Duration::from_secs(30 * 60), download_stall: Duration::from_secs(30) }
+    }
+}
+
 /// The SQLite database's file name in the data folder.
 pub const SQLITE_FILE: &str = "fount.db";
 
@@ -128,6 +143,8 @@ pub struct Settings {
     pub queue: QueueSettings,
     /// Webhook delivery.
     pub webhooks: WebhookSettings,
+    /// Reading feeds.
+    pub feeds: FeedSettings,
     /// Days events are kept.
     pub event_retention_days: i64,
 }
@@ -147,6 +164,7 @@ impl Settings {
             key_reload: std::time::Duration::from_secs(60),
             queue: QueueSettings::default(),
             webhooks: WebhookSettings::default(),
+            feeds: FeedSettings::default(),
             event_retention_days: crate::events::DEFAULT_RETENTION_DAYS,
         }
     }

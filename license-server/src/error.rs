@@ -64,6 +64,7 @@ problems! {
     LICENSE_NOT_ACTIVE = ("license-not-active", 409, "License not active", "The license was returned, revoked or has expired; it cannot be renewed or returned. `license_status` gives its state.");
     TITLE_WITHDRAWN = ("title-withdrawn", 409, "Title withdrawn", "The title is no longer sold: the item it came from left its feed. Licenses already issued keep working.");
     FEED_PAUSED = ("feed-paused", 409, "Feed paused", "The feed is paused: resume it (`PATCH` with `status` `active`) before syncing it.");
+    SUBSCRIPTION_GONE = ("subscription-gone", 410, "Subscription gone", "The WebSub callback names no subscription of Fount's (its feed was deleted, or subscribed again with a new callback): the hub should stop pushing to it.");
     CONFLICT = ("conflict", 409, "Conflict", "The request conflicts with a concurrent change. Retry it.");
     INTERNAL = ("internal", 500, "Internal error", "Something failed on the server. It has been logged; the request can be retried.");
     UNAVAILABLE = ("unavailable", 503, "Service unavailable", "A dependency of the server (its database) is not answering, or cannot take writes. Retry after the number of seconds in `Retry-After`.");

@@ -158,8 +158,8 @@ impl AppState {
         let outbound = crate::outbound::Outbound::new(settings.webhooks.allow_private_urls, settings.webhooks.timeout)?;
         let downloads = crate::outbound::Outbound::for_downloads(
             settings.webhooks.allow_private_urls,
-            crate::feeds::import::DOWNLOAD_TIMEOUT,
-            crate::feeds::import::DOWNLOAD_STALL,
+            settings.feeds.download_timeout,
+            settings.feeds.download_stall,
         )?;
         Ok(AppState {
             repo,

@@ -71,6 +71,9 @@ pub struct Metadata {
     /// BCP 47 language tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// What the title is about, as its publisher wrote it (plain text or simple HTML).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Total duration in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
@@ -105,6 +108,12 @@ pub struct Link {
     /// Nested links (sub-chapters in the table of contents).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Link>,
+    /// BCP 47 language of the target (a transcript's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Other forms of the same resource: a track's transcripts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternate: Vec<Link>,
 }
 
 /// Link properties.

@@ -112,3 +112,37 @@ pub async fn cover(state: web::Data<AppState>, path: web::Path<(String, String)>
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(bytes))
 }
+
+/// A transcript kept from a feed (`podcast:transcript`). Public, like the manifest that links
+/// it: the feed published it openly already, so Fount serves it as the feed did, unsealed.
+#[utoipa::path(get, operation_id = "assets_transcript", path = "/pub/{title}/transcripts/{file}", tag = "public",
+    params(("title" = String, Path, description = "Title id"), ("file" = String, Path, description = "Transcript file name")),
+    responses((status = 200, description = "The transcript", content_type = "text/vtt", body = Vec<u8>), (status = 404, body = crate::error::Problem)))]
+pub async fn transcript(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (title, file) = path.into_inner();
+    let kept = state
+        .published_tracks(&title)
+        .await?
+        .iter()
+        .flat_map(|t| serde_json::from_str::<Vec<crate::db::Transcript>>(&t.transcripts).unwrap_or_default())
+        .find(|t| t.file == file)
+        .ok_or_else(|| ApiError::not_found("transcript"))?;
+    let disk = state.asset_path(&kept.file).ok_or_else(|| ApiError::not_found("transcript"))?;
+    let bytes = tokio::fs::read(&disk).await.map_err(ApiError::internal)?;
+    // The text types are UTF-8 by the transcript specification.
+    let media_type = if kept.media_type.starts_with("text/") {
+        format!("{}; charset=utf-8", kept.media_type)
+    } else {
+        kept.media_type.clone()
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, media_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // An HTML transcript is the feed owner's markup: shown, never run.
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox"))
+        .body(bytes))
+}

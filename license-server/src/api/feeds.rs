@@ -67,9 +67,11 @@ pub struct FeedView {
     pub currency: Option<String>,
     /// Their checkout URL.
     pub checkout_url: Option<String>,
-    /// The WebSub hub the feed announces, if any (recorded; Fount does not subscribe to it
-    /// yet, so changes arrive at the next sync).
+    /// The WebSub hub the feed announces, if any: Fount subscribes to it, so that a publish
+    /// reaches it in seconds rather than at the next sync.
     pub hub: Option<String>,
+    /// Where the subscription to the hub stands; null without a hub.
+    pub subscription: Option<HubView>,
     /// When a sync last changed something (an import, a failure), seconds since the epoch.
     pub last_sync_at: Option<i64>,
     /// `imported`, `unchanged` or `failed`; null before the first sync.
@@ -82,6 +84,19 @@ pub struct FeedView {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+}
+
+/// A feed's WebSub subscription.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HubView {
+    /// `none` (not asked yet), `pending` (asked, not yet verified by the hub), `active`,
+    /// `denied` (by the hub) or `failed` (the hub could not be asked); one that is not
+    /// `active` is asked for again a day later.
+    pub state: String,
+    /// Until when an active subscription holds (it is renewed before), seconds.
+    pub lease_until: Option<i64>,
+    /// Why it was denied or failed.
+    pub error: Option<String>,
 }
 
 impl From<&FeedRow> for FeedView {
@@ -98,6 +113,11 @@ impl From<&FeedRow> for FeedView {
             currency: f.currency.clone(),
             checkout_url: f.checkout_url.clone(),
             hub: f.hub.clone(),
+            subscription: f.hub.as_ref().map(|_| HubView {
+                state: f.hub_state.clone().unwrap_or_else(|| "none".into()),
+                lease_until: f.hub_lease_until.filter(|_| f.hub_state.as_deref() == Some("active")),
+                error: f.hub_error.clone(),
+            }),
             last_sync_at: f.last_sync_at,
             last_result: f.last_result.clone(),
             last_error: f.last_error.clone(),

@@ -29,6 +29,7 @@ pub mod titles;
 pub mod validate;
 pub mod views;
 pub mod webhooks;
+pub mod websub;
 pub mod widget;
 
 /// CORS for what browsers on any origin may call: public resources and the customer API.
@@ -92,12 +93,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/v1/me/positions/{title}").get(positions::get).put(positions::save).finish().wrap(cors()))
         // Payment webhooks (signed by the payment provider).
         .service(at("/v1/stores/{store}/webhooks/stripe").post(stripe::webhook).finish())
+        // WebSub callbacks (the hub's verification, then its signed pushes).
+        .service(at("/websub/{callback}").get(websub::verify).post(websub::push).finish())
         // Public.
         .service(at("/v1/licenses/{license}/status").get(licenses::status).finish().wrap(cors()))
         .service(at("/.well-known/jwks.json").get(public::jwks).finish().wrap(cors()))
         .service(at("/pub/{title}/manifest.json").get(public::manifest).finish().wrap(cors()))
         .service(at("/pub/{title}/tracks/{file}").get(assets::track).finish().wrap(cors()))
         .service(at("/pub/{title}/covers/{file}").get(assets::cover).finish().wrap(cors()))
+        .service(at("/pub/{title}/transcripts/{file}").get(assets::transcript).finish().wrap(cors()))
         // The widget.
         .configure(widget::configure)
         .service(at("/health/live").get(health::live).finish())

@@ -14,7 +14,7 @@ use crate::db::TitleFields;
 use crate::db::TitleRow;
 use crate::edge::Json;
 use crate::error::{ApiError, problem};
-use crate::media::package::queue_upload;
+use crate::media::package::{UploadMeta, queue_upload};
 use crate::operations::create_title_with;
 use crate::state::AppState;
 
@@ -26,12 +26,16 @@ pub async fn own_title(state: &AppState, store_id: &str, id: &str) -> Result<Tit
     }
 }
 
+/// The longest description, characters.
+pub const MAX_DESCRIPTION: usize = 10_000;
+
 /// A title's details, each checked; a `title` not given is left empty.
 fn checked_fields(store_id: &str, b: &UpdateTitle) -> Result<TitleFields, ApiError> {
     Ok(TitleFields {
         store_id: store_id.to_owned(),
         name: validate::opt_text("title", b.title.as_deref(), 500)?.unwrap_or_default(),
         author: validate::opt_text("author", b.author.as_deref(), 500)?,
+        description: validate::opt_long_text("description", b.description.as_deref(), MAX_DESCRIPTION)?,
         language: validate::language(b.language.as_deref())?,
         price: validate::price(b.price.as_deref())?,
         currency: validate::currency(b.currency.as_deref())?,
@@ -187,7 +191,8 @@ pub async fn upload(
         if received == 0 {
             return Err(ApiError::new(problem::UNSUPPORTED_MEDIA_TYPE, "the upload is empty"));
         }
-        queue_upload(&state, &title, &tmp, name, hint, None, &state.audit(auth.actor())).await
+        let meta = UploadMeta { name, hint, ..Default::default() };
+        queue_upload(&state, &title, &tmp, meta, &state.audit(auth.actor())).await
     }
     .await;
     let _ = tokio::fs::remove_file(&tmp).await;

@@ -36,6 +36,25 @@ pub fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<S
     value.map(|v| text(field, v, max)).transpose()
 }
 
+/// An optional long text (a description): like [`opt_text`], but line breaks and tabs are
+/// kept.
+pub fn opt_long_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    if value.chars().count() > max {
+        return Err(ApiError::validation(format!("`{field}` must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ApiError::validation(format!(
+            "`{field}` must not contain control characters other than line breaks and tabs"
+        )));
+    }
+    let v = value.trim_matches(is_blank);
+    if v.is_empty() {
+        return Err(ApiError::validation(format!("`{field}` must not be empty")));
+    }
+    Ok(Some(v.to_owned()))
+}
+
 /// An identifier a store chooses (customer ids, references): 1 to 200 printable ASCII
 /// characters.
 pub fn ident(field: &str, value: &str) -> Result<String, ApiError> {

@@ -47,6 +47,14 @@ pub struct CreateTitle {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub author: Option<String>,
+    /// What the title is about (plain text or simple HTML; line breaks allowed), shown in its
+    /// manifest; at most 10,000 characters.
+    #[serde(default)]
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
+    pub description: Option<String>,
     /// BCP 47 language tag, such as `en` or `pt-BR`.
     #[serde(default)]
     #[schema(max_length = 35, pattern = r"^[A-Za-z][A-Za-z0-9]{0,7}(-[A-Za-z0-9]{1,8})*$", example = "en")]
@@ -92,6 +100,14 @@ pub struct UpdateTitle {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub author: Option<String>,
+    /// What the title is about (plain text or simple HTML; line breaks allowed), shown in its
+    /// manifest; at most 10,000 characters.
+    #[serde(default)]
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
+    pub description: Option<String>,
     /// Language.
     #[serde(default)]
     #[schema(max_length = 35, pattern = r"^[A-Za-z][A-Za-z0-9]{0,7}(-[A-Za-z0-9]{1,8})*$", example = "en")]
@@ -123,6 +139,7 @@ impl From<CreateTitle> for UpdateTitle {
         UpdateTitle {
             title: Some(c.title),
             author: c.author,
+            description: c.description,
             language: c.language,
             price: c.price,
             currency: c.currency,
@@ -200,6 +217,8 @@ pub struct TitleView {
     pub title: String,
     /// Author.
     pub author: Option<String>,
+    /// What the title is about.
+    pub description: Option<String>,
     /// Language.
     pub language: Option<String>,
     /// Price.
@@ -239,6 +258,7 @@ impl TitleView {
             id: row.id.clone(),
             title: row.name.clone(),
             author: row.author.clone(),
+            description: row.description.clone(),
             language: row.language.clone(),
             price: row.price.clone(),
             currency: row.currency.clone(),

@@ -59,6 +59,18 @@ pub struct FeedRow {
     pub created_at: i64,
     /// Last changed.
     pub updated_at: i64,
+    /// The channel's details, JSON ([`crate::feeds::details::FeedDetails`]).
+    pub details: Option<String>,
+    /// The topic subscribed to at the hub.
+    pub hub_topic: Option<String>,
+    /// The random id in the subscription's callback URL.
+    pub hub_callback: Option<String>,
+    /// The secret the hub signs its pushes with, sealed with the master key.
+    pub hub_secret: Option<Vec<u8>>,
+    /// `pending`, `active`, `denied` or `failed`.
+    pub hub_state: Option<String>,
+    /// Why the hub refused or could not be reached.
+    pub hub_error: Option<String>,
 }
 
 impl Keyed for FeedRow {
@@ -94,6 +106,8 @@ pub struct FeedItemRow {
     pub error: Option<String>,
     /// Last changed.
     pub updated_at: i64,
+    /// Its details, JSON ([`crate::feeds::details::ItemDetails`]).
+    pub details: Option<String>,
 }
 
 /// What creating a feed needs (checked by the API).
@@ -145,6 +159,8 @@ pub struct FeedRead {
     pub body_sha256: String,
     /// A WebSub hub it announces.
     pub hub: Option<String>,
+    /// The channel's details, JSON.
+    pub details: Option<String>,
     /// What happens to each item, in the feed's order, then the removals.
     pub changes: Vec<ItemChange>,
 }
@@ -168,13 +184,19 @@ pub enum ItemChange {
         status: String,
         /// Why it failed.
         error: Option<String>,
+        /// Whether it is stored already (changed, back, or fixed) rather than new.
+        known: bool,
+        /// Its details, JSON.
+        details: Option<String>,
     },
-    /// Unchanged but for its title in the feed.
+    /// Unchanged but for its title in the feed and its details.
     Keep {
         /// Identity.
         guid: String,
         /// Its title in the feed.
         name: Option<String>,
+        /// Its details, JSON.
+        details: Option<String>,
     },
     /// Gone from the feed.
     Remove {
@@ -243,6 +265,49 @@ pub trait FeedStore: Send + Sync + 'static {
     ) -> DbResult<Fenced<Option<FeedRow>>>;
 }
 
+/// Where a feed's WebSub subscription stands, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubChange {
+    /// A subscription is being asked for: the hub will verify `callback` for `topic`.
+    Subscribing {
+        /// The topic (the feed's own URL).
+        topic: String,
+        /// The callback's random id.
+        callback: String,
+        /// The secret, sealed.
+        secret: Vec<u8>,
+        /// When to ask again if the hub never verifies (seconds).
+        retry_at: i64,
+    },
+    /// The hub verified the subscription of `callback`, which holds until `lease_until`.
+    Verified {
+        /// The callback verified.
+        callback: String,
+        /// Seconds.
+        lease_until: i64,
+    },
+    /// The hub denied the subscription, or could not be asked: `state` is `denied` or
+    /// `failed`.
+    Refused {
+        /// `denied` or `failed`.
+        state: String,
+        /// Why.
+        error: String,
+        /// When to ask again (seconds).
+        retry_at: i64,
+    },
+}
+
+/// A feed's WebSub subscription.
+#[async_trait]
+pub trait FeedHubs: Send + Sync + 'static {
+    /// The feed whose subscription's callback id is `callback`.
+    async fn feed_by_callback(&self, callback: &str) -> DbResult<Option<FeedRow>>;
+    /// Records a change to a feed's subscription. A verification or a refusal for a callback
+    /// that is no longer the feed's is ignored (`false`).
+    async fn record_hub(&self, feed_id: &str, change: &HubChange, now: i64) -> DbResult<bool>;
+}
+
 /// What the import of one item records.
 #[async_trait]
 pub trait FeedItems: Send + Sync + 'static {
@@ -252,6 +317,8 @@ pub trait FeedItems: Send + Sync + 'static {
     async fn set_feed_title(&self, feed_id: &str, title_id: &str, now: i64) -> DbResult<Option<String>>;
     /// Records the title a queued item became (before its track exists).
     async fn set_feed_item_title(&self, feed_id: &str, guid: &str, title_id: &str, now: i64) -> DbResult<()>;
+    /// Notes on a queued item why its last attempt failed, while it waits to be retried.
+    async fn note_feed_item_error(&self, feed_id: &str, guid: &str, error: &str, now: i64) -> DbResult<()>;
     /// Marks a queued item failed, with its `feed_item.failed` event; `None` if it is no
     /// longer queued.
     async fn fail_feed_item(
@@ -410,16 +477,8 @@ macro_rules! portable_feeds {
             async fn requeue_job(&self, lease: &$crate::db::Lease, at_ms: i64, now_ms: i64) -> $crate::db::DbResult<bool> {
                 let lease = lease.clone();
                 self.on_background(move |pool| async move {
-                    let n = sqlx::query($crate::db::feeds::REQUEUE_JOB)
-                        .bind(&lease.job_id)
-                        .bind(&lease.worker)
-                        .bind(lease.attempt)
-                        .bind(at_ms)
-                        .bind(now_ms)
-                        .execute(&pool)
-                        .await?
-                        .rows_affected();
-                    Ok(n == 1)
+                    let mut conn = pool.acquire().await?;
+                    requeue_in(&mut conn, &lease, at_ms, now_ms).await
                 })
                 .await
             }
@@ -489,23 +548,19 @@ macro_rules! portable_feeds {
                     for (position, change) in read.changes.iter().enumerate() {
                         let position = i64::try_from(position).unwrap_or(i64::MAX);
                         match change {
-                            ItemChange::Upsert { guid, name, enclosure_url, enclosure_length, enclosure_type, status, error } => {
-                                let before: Option<String> = sqlx::query_scalar("SELECT status FROM feed_items WHERE feed_id = $1 AND guid = $2")
-                                    .bind(&feed_id)
-                                    .bind(guid)
-                                    .fetch_optional(&mut *tx)
-                                    .await?;
+                            ItemChange::Upsert { guid, name, enclosure_url, enclosure_length, enclosure_type, status, error, known, details } => {
                                 // Only what changed is written: a feed item failing the same
                                 // way at every sync makes one event, not one a sync.
                                 let row: Option<$crate::db::FeedItemRow> = sqlx::query_as(
-                                    "INSERT INTO feed_items (feed_id, guid, name, position, enclosure_url, enclosure_length, enclosure_type, status, error, updated_at) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                                    "INSERT INTO feed_items (feed_id, guid, name, position, enclosure_url, enclosure_length, enclosure_type, status, error, updated_at, details) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                                      ON CONFLICT (feed_id, guid) DO UPDATE SET name = excluded.name, position = excluded.position, \
                                      enclosure_url = excluded.enclosure_url, enclosure_length = excluded.enclosure_length, enclosure_type = excluded.enclosure_type, \
-                                     status = excluded.status, error = excluded.error, updated_at = excluded.updated_at \
+                                     status = excluded.status, error = excluded.error, updated_at = excluded.updated_at, details = excluded.details \
                                      WHERE feed_items.status IS DISTINCT FROM excluded.status OR feed_items.error IS DISTINCT FROM excluded.error \
                                        OR feed_items.enclosure_url IS DISTINCT FROM excluded.enclosure_url OR feed_items.enclosure_length IS DISTINCT FROM excluded.enclosure_length \
                                        OR feed_items.name IS DISTINCT FROM excluded.name OR feed_items.position IS DISTINCT FROM excluded.position \
+                                       OR feed_items.details IS DISTINCT FROM excluded.details \
                                      RETURNING *",
                                 )
                                 .bind(&feed_id)
@@ -518,6 +573,7 @@ macro_rules! portable_feeds {
                                 .bind(status)
                                 .bind(error)
                                 .bind(now)
+                                .bind(details)
                                 .fetch_optional(&mut *tx)
                                 .await?;
                                 if let (Some(item), "queued") = (&row, status.as_str()) {
@@ -525,27 +581,28 @@ macro_rules! portable_feeds {
                                     job.unique_key = Some($crate::db::feeds::item_key(&feed_id, &item.guid));
                                     insert_job(&mut *tx, &job, now_ms).await?;
                                 }
-                                match (status.as_str(), before.as_deref(), &row) {
+                                match (status.as_str(), known, &row) {
                                     ("failed", _, Some(item)) => {
                                         failed = failed.saturating_add(1);
                                         drafts.push($crate::events::feed_item($crate::events::Kind::FeedItemFailed, &store_id, &feed_id, item));
                                     }
                                     ("failed", _, None) => failed = failed.saturating_add(1),
-                                    (_, None, _) => added = added.saturating_add(1),
-                                    (_, Some(_), Some(_)) => changed = changed.saturating_add(1),
+                                    (_, false, _) => added = added.saturating_add(1),
+                                    (_, true, Some(_)) => changed = changed.saturating_add(1),
                                     _ => {}
                                 }
                             }
-                            ItemChange::Keep { guid, name } => {
+                            ItemChange::Keep { guid, name, details } => {
                                 sqlx::query(
-                                    "UPDATE feed_items SET name = $3, position = $4, updated_at = $5 WHERE feed_id = $1 AND guid = $2 \
-                                     AND (name IS DISTINCT FROM $3 OR position IS DISTINCT FROM $4)",
+                                    "UPDATE feed_items SET name = $3, position = $4, updated_at = $5, details = $6 WHERE feed_id = $1 AND guid = $2 \
+                                     AND (name IS DISTINCT FROM $3 OR position IS DISTINCT FROM $4 OR details IS DISTINCT FROM $6)",
                                 )
                                 .bind(&feed_id)
                                 .bind(guid)
                                 .bind(name)
                                 .bind(position)
                                 .bind(now)
+                                .bind(details)
                                 .execute(&mut *tx)
                                 .await?;
                             }
@@ -573,7 +630,7 @@ macro_rules! portable_feeds {
                     }
                     let feed: $crate::db::FeedRow = sqlx::query_as(
                         "UPDATE feeds SET name = COALESCE($2, name), url = COALESCE($3, url), etag = $4, last_modified = $5, body_sha256 = $6, hub = $7, \
-                         last_sync_at = $8, last_result = 'imported', last_error = NULL, failures = 0, updated_at = $8 WHERE id = $1 RETURNING *",
+                         last_sync_at = $8, last_result = 'imported', last_error = NULL, failures = 0, updated_at = $8, details = $9 WHERE id = $1 RETURNING *",
                     )
                     .bind(&feed_id)
                     .bind(&read.name)
@@ -583,6 +640,7 @@ macro_rules! portable_feeds {
                     .bind(&read.body_sha256)
                     .bind(&read.hub)
                     .bind(now)
+                    .bind(&read.details)
                     .fetch_one(&mut *tx)
                     .await?;
                     drafts.insert(0, $crate::events::feed($crate::events::Kind::FeedSynced, &feed, [added, changed, removed, failed]));
@@ -590,6 +648,56 @@ macro_rules! portable_feeds {
                     signal_jobs(&mut *tx).await?;
                     tx.commit().await?;
                     Ok($crate::db::Fenced::Done(Some(feed)))
+                })
+                .await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::db::feeds::FeedHubs for $repo {
+            async fn feed_by_callback(&self, callback: &str) -> $crate::db::DbResult<Option<$crate::db::FeedRow>> {
+                Ok(sqlx::query_as("SELECT * FROM feeds WHERE hub_callback = $1").bind(callback).fetch_optional(&self.read).await?)
+            }
+
+            async fn record_hub(&self, feed_id: &str, change: &$crate::db::feeds::HubChange, now: i64) -> $crate::db::DbResult<bool> {
+                use $crate::db::feeds::HubChange;
+                let (feed_id, change) = (feed_id.to_owned(), change.clone());
+                self.on_background(move |pool| async move {
+                    let done = match change {
+                        HubChange::Subscribing { topic, callback, secret, retry_at } => sqlx::query(
+                            "UPDATE feeds SET hub_topic = $2, hub_callback = $3, hub_secret = $4, hub_state = 'pending', hub_error = NULL, \
+                             hub_lease_until = $5, updated_at = $6 WHERE id = $1",
+                        )
+                        .bind(&feed_id)
+                        .bind(topic)
+                        .bind(callback)
+                        .bind(secret)
+                        .bind(retry_at)
+                        .bind(now)
+                        .execute(&pool)
+                        .await?,
+                        HubChange::Verified { callback, lease_until } => sqlx::query(
+                            "UPDATE feeds SET hub_state = 'active', hub_error = NULL, hub_lease_until = $3, updated_at = $4 \
+                             WHERE id = $1 AND hub_callback = $2",
+                        )
+                        .bind(&feed_id)
+                        .bind(callback)
+                        .bind(lease_until)
+                        .bind(now)
+                        .execute(&pool)
+                        .await?,
+                        HubChange::Refused { state, error, retry_at } => sqlx::query(
+                            "UPDATE feeds SET hub_state = $2, hub_error = $3, hub_lease_until = $4, updated_at = $5 WHERE id = $1",
+                        )
+                        .bind(&feed_id)
+                        .bind(state)
+                        .bind(error)
+                        .bind(retry_at)
+                        .bind(now)
+                        .execute(&pool)
+                        .await?,
+                    };
+                    Ok(done.rows_affected() == 1)
                 })
                 .await
             }
@@ -638,6 +746,21 @@ macro_rules! portable_feeds {
                         .bind(&feed_id)
                         .bind(&guid)
                         .bind(&title_id)
+                        .bind(now)
+                        .execute(&pool)
+                        .await?;
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn note_feed_item_error(&self, feed_id: &str, guid: &str, error: &str, now: i64) -> $crate::db::DbResult<()> {
+                let (feed_id, guid, error) = (feed_id.to_owned(), guid.to_owned(), error.to_owned());
+                self.on_background(move |pool| async move {
+                    sqlx::query("UPDATE feed_items SET error = $3, updated_at = $4 WHERE feed_id = $1 AND guid = $2 AND status = 'queued'")
+                        .bind(&feed_id)
+                        .bind(&guid)
+                        .bind(&error)
                         .bind(now)
                         .execute(&pool)
                         .await?;

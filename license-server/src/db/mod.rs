@@ -28,7 +28,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use event_log::{EventLog, EventPosition};
-pub use feeds::{FeedItemRow, FeedItems, FeedPatch, FeedRow, FeedStore, NewFeed};
+pub use feeds::{FeedHubs, FeedItemRow, FeedItems, FeedPatch, FeedRow, FeedStore, HubChange, NewFeed};
 pub use models::*;
 pub use page::{Cursor, Page, PageQuery};
 pub use queue::{Done, Fenced, JobQueue, JobRow, JobWaker, KindStats, Lease, NewJob, QueueStats, Retry, new_job_id};
@@ -150,7 +150,9 @@ pub type DbResult<T> = Result<T, DbError>;
 /// caller so that a retry can be idempotent. The event log, the queue and webhooks have
 /// traits of their own, which every repository also implements.
 #[async_trait]
-pub trait Repository: EventLog + FeedStore + FeedItems + JobQueue + WebhookStore + Send + Sync + 'static {
+pub trait Repository:
+    EventLog + FeedStore + FeedItems + FeedHubs + JobQueue + WebhookStore + Send + Sync + 'static
+{
     /// Which backend this is (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
     /// Checks the database answers.

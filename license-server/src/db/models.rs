@@ -170,6 +170,8 @@ pub struct TitleRow {
     pub cover_type: Option<String>,
     /// When it was withdrawn from sale (its feed item went away); licenses keep working.
     pub withdrawn_at: Option<i64>,
+    /// What the title is about.
+    pub description: Option<String>,
 }
 
 impl TitleRow {
@@ -215,6 +217,8 @@ pub struct TrackRow {
     pub error: Option<String>,
     /// The job packaging it.
     pub job_id: Option<String>,
+    /// Its transcripts: JSON `[{"file", "media_type", "language"}]` ([`Transcript`]).
+    pub transcripts: String,
 }
 
 impl TrackRow {
@@ -343,6 +347,8 @@ pub struct TitleFields {
     pub cover_url: Option<String>,
     /// Stripe Payment Link id (`plink_…`).
     pub stripe_payment_link: Option<String>,
+    /// Description.
+    pub description: Option<String>,
 }
 
 /// What a new title needs: its fields, its id and its content key.
@@ -384,6 +390,8 @@ pub struct NewTrack {
     /// The feed item (`(feed, guid)`) it imports: the item turns `processing` with this track
     /// in the same transaction, before the packaging job can publish it.
     pub feed_item: Option<(String, String)>,
+    /// Its transcripts, JSON (see [`TrackRow::transcripts`]).
+    pub transcripts: String,
 }
 
 /// What packaging found, to publish a processing track with.
@@ -548,4 +556,16 @@ pub struct NewPayment {
     pub reason: Option<String>,
     /// The entitlement granted.
     pub entitlement_id: Option<String>,
+}
+
+/// A transcript kept beside a track, as [`TrackRow::transcripts`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Transcript {
+    /// Its file in the assets folder.
+    pub file: String,
+    /// Its media type (`text/vtt`, `application/x-subrip`, `application/json`, `text/html`,
+    /// `text/plain`).
+    pub media_type: String,
+    /// Its language (BCP 47), if the feed said.
+    pub language: Option<String>,
 }

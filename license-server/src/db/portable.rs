@@ -104,6 +104,44 @@ macro_rules! portable_repository {
             Ok(n == 1)
         }
 
+        /// Puts the tracks of a serial feed's title in the order of the feed's items (items
+        /// import side by side, so their tracks are appended in whatever order they finish);
+        /// tracks that are not the feed's keep their place after them. Nothing for an
+        /// episodic feed.
+        async fn order_serial(conn: &mut $conn, title_id: &str, feed_id: &str) -> $crate::db::DbResult<()> {
+            let serial: Option<String> = sqlx::query_scalar("SELECT mode FROM feeds WHERE id = $1").bind(feed_id).fetch_optional(&mut *conn).await?;
+            if serial.as_deref() != Some("serial") {
+                return Ok(());
+            }
+            let mut rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+                "SELECT t.file, t.position, fi.position FROM tracks t LEFT JOIN feed_items fi ON fi.feed_id = $2 AND fi.track_file = t.file                  WHERE t.title_id = $1",
+            )
+            .bind(title_id)
+            .bind(feed_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.sort_by_key(|(_, now, item)| (item.is_none(), *item, *now));
+            // Positions are a key, checked row by row: moved tracks pass through negative
+            // values rather than collide.
+            let mut moved = false;
+            for (new, (file, now, _)) in rows.iter().enumerate() {
+                let new = i64::try_from(new).unwrap_or(i64::MAX);
+                if new != *now {
+                    moved = true;
+                    sqlx::query("UPDATE tracks SET position = $3 WHERE title_id = $1 AND file = $2")
+                        .bind(title_id)
+                        .bind(file)
+                        .bind(new.saturating_add(1).saturating_neg())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            if moved {
+                sqlx::query("UPDATE tracks SET position = -position - 1 WHERE title_id = $1 AND position < 0").bind(title_id).execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+
         /// A title's tracks in reading order, in the caller's transaction.
         async fn tracks_in(conn: &mut $conn, title_id: &str) -> $crate::db::DbResult<Vec<$crate::db::TrackRow>> {
             Ok(sqlx::query_as("SELECT * FROM tracks WHERE title_id = $1 ORDER BY position").bind(title_id).fetch_all(&mut *conn).await?)
@@ -300,8 +338,8 @@ macro_rules! portable_repository {
                 self.on_writer(move |pool| async move {
                     let mut tx = begin_write(&pool).await?;
                     let row: $crate::db::TitleRow = sqlx::query_as(
-                        "INSERT INTO titles (id, store_id, name, author, language, price, currency, checkout_url, cover_url, key_id, content_key, created_at, updated_at, stripe_payment_link) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING *",
+                        "INSERT INTO titles (id, store_id, name, author, language, price, currency, checkout_url, cover_url, key_id, content_key, created_at, updated_at, stripe_payment_link, description) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING *",
                     )
                     .bind(id)
                     .bind(t.store_id)
@@ -316,6 +354,7 @@ macro_rules! portable_repository {
                     .bind(content_key)
                     .bind(now)
                     .bind(t.stripe_payment_link)
+                    .bind(t.description)
                     .fetch_one(&mut *tx)
                     .await?;
                     write_events(&mut tx, vec![$crate::events::title($crate::events::Kind::TitleCreated, &audit.base, &row, &[])], &audit, now).await?;
@@ -423,8 +462,8 @@ macro_rules! portable_repository {
                     // Two uploads to one title must not pick the same position.
                     sqlx::query($lock_title).bind(&title_id).execute(&mut *tx).await?;
                     let row: $crate::db::TrackRow = sqlx::query_as(
-                        "INSERT INTO tracks (title_id, position, name, media_type, duration, original_length, sealed_length, file, sha256, chapters, created_at, status, job_id) \
-                         SELECT $1, COALESCE(MAX(position) + 1, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM tracks WHERE title_id = $1 \
+                        "INSERT INTO tracks (title_id, position, name, media_type, duration, original_length, sealed_length, file, sha256, chapters, created_at, status, job_id, transcripts) \
+                         SELECT $1, COALESCE(MAX(position) + 1, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM tracks WHERE title_id = $1 \
                          RETURNING *",
                     )
                     .bind(&title_id)
@@ -439,6 +478,7 @@ macro_rules! portable_repository {
                     .bind(now)
                     .bind(t.status)
                     .bind(t.job_id)
+                    .bind(t.transcripts)
                     .fetch_one(&mut *tx)
                     .await?;
                     let store_id: String = sqlx::query_scalar("UPDATE titles SET updated_at = $2 WHERE id = $1 RETURNING store_id")
@@ -521,6 +561,7 @@ macro_rules! portable_repository {
                         .await?;
                         if let Some(item) = item {
                             sqlx::query("UPDATE titles SET withdrawn_at = NULL WHERE id = $1").bind(&title_id).execute(&mut *tx).await?;
+                            order_serial(&mut tx, &title_id, &item.feed_id).await?;
                             drafts.push($crate::events::feed_item($crate::events::Kind::FeedItemPublished, &store_id, &item.feed_id, &item));
                         }
                         write_events(&mut tx, drafts, &audit, now).await?;
@@ -581,8 +622,8 @@ macro_rules! portable_repository {
                     let row: Option<$crate::db::TitleRow> = sqlx::query_as(
                         "UPDATE titles SET name = COALESCE($2, name), author = COALESCE($3, author), language = COALESCE($4, language), \
                          price = COALESCE($5, price), currency = COALESCE($6, currency), checkout_url = COALESCE($7, checkout_url), \
-                         cover_url = COALESCE($8, cover_url), stripe_payment_link = COALESCE($9, stripe_payment_link), updated_at = $10 \
-                         WHERE id = $1 RETURNING *",
+                         cover_url = COALESCE($8, cover_url), stripe_payment_link = COALESCE($9, stripe_payment_link), updated_at = $10, \
+                         description = COALESCE($11, description) WHERE id = $1 RETURNING *",
                     )
                     .bind(&id)
                     .bind((!t.name.is_empty()).then_some(t.name))
@@ -594,6 +635,7 @@ macro_rules! portable_repository {
                     .bind(t.cover_url)
                     .bind(t.stripe_payment_link)
                     .bind(now)
+                    .bind(t.description)
                     .fetch_optional(&mut *tx)
                     .await?;
                     if let Some(title) = &row {

@@ -139,12 +139,36 @@ pub async fn feed(out: &Outbound, url: &str, validators: &Validators, limit: u64
         |name: header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let validators = Validators { etag: header_text(header::ETAG), last_modified: header_text(header::LAST_MODIFIED) };
     let moved_to = (hops.permanent && hops.seen.len() > 1).then(|| hops.url.to_string());
+    let bytes = read_all(resp, limit).await?;
+    Ok(FeedAnswer::Body { bytes, validators, moved_to })
+}
+
+/// A small file (chapters, a transcript), whole, with the media type its server gave.
+pub async fn small(out: &Outbound, url: &str, limit: u64) -> Result<(Vec<u8>, Option<String>), FetchError> {
+    let (resp, _) = get(out, url, HeaderMap::new()).await?;
+    if !resp.status().is_success() {
+        return Err(FetchError::Status(resp.status().as_u16()));
+    }
+    let media_type = media_type(&resp);
+    Ok((read_all(resp, limit).await?, media_type))
+}
+
+/// The media type of an answer, without its parameters, in lower case.
+fn media_type(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
+}
+
+/// A whole body, at most `limit` bytes.
+async fn read_all(resp: reqwest::Response, limit: u64) -> Result<Vec<u8>, FetchError> {
     let mut body = Limited::new(resp, limit)?;
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await? {
         bytes.extend_from_slice(&chunk);
     }
-    Ok(FeedAnswer::Body { bytes, validators, moved_to })
+    Ok(bytes)
 }
 
 /// A download on disk.
@@ -171,11 +195,7 @@ async fn download_inner(out: &Outbound, url: &str, dest: &Path, limit: u64) -> R
     if !resp.status().is_success() {
         return Err(FetchError::Status(resp.status().as_u16()));
     }
-    let media_type = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase());
+    let media_type = media_type(&resp);
     let mut body = Limited::new(resp, limit)?;
     let disk = |e: std::io::Error| FetchError::Disk(e.to_string());
     let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::create(dest).await.map_err(disk)?);

@@ -29,10 +29,15 @@
 //!   probed and sealed like an upload ([`crate::media::package`]).
 //!
 //! The pieces: [`parse`] reads a feed's bytes and [`plan`] decides what a sync does with
-//! them (both sans-IO); [`fetch`] gets the feed and its enclosures.
+//! them (both sans-IO); [`fetch`] gets the feed and its enclosures; [`sync`] and [`import`]
+//! are the two jobs; [`details`] is what an item keeps for its title, [`chapters`] reads
+//! `podcast:chapters`, and [`websub`] subscribes to a feed's hub and takes its pushes.
 
+pub mod chapters;
+pub mod details;
 pub mod fetch;
 pub mod import;
 pub mod parse;
 pub mod plan;
 pub mod sync;
+pub mod websub;

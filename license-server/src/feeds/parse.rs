@@ -107,7 +107,7 @@ pub struct Enclosure {
 }
 
 /// A `podcast:transcript`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Transcript {
     /// Where it is.
     pub url: String,

@@ -11,17 +11,12 @@ use crate::db::FeedItemRow;
 pub enum Step {
     /// New in the feed, and importable: download, probe and seal it.
     Import(Item),
-    /// Known, and its enclosure changed: package it again (the title stays).
+    /// Known, and its enclosure changed, or back in the feed, or fixed since it failed:
+    /// package it again (the title stays).
     Repackage(Item),
-    /// Known and unchanged, or known and still in progress: nothing but its place.
-    Keep {
-        /// Its identity.
-        guid: String,
-        /// Its place in the feed now.
-        position: i64,
-        /// Its title in the feed now.
-        name: Option<String>,
-    },
+    /// Known and unchanged, or known and still in progress: nothing but its place, name and
+    /// details.
+    Keep(Item),
     /// In the feed but not importable (see [`Item::problem`]): it fails, with why.
     Fail(Item),
     /// Gone from the feed: unpublish it (no longer sold; licenses already issued keep
@@ -37,7 +32,7 @@ pub fn plan(feed: &Feed, stored: &[FeedItemRow]) -> Vec<Step> {
     let known: HashMap<&str, &FeedItemRow> = stored.iter().map(|r| (r.guid.as_str(), r)).collect();
     let mut seen: HashSet<&str> = HashSet::new();
     let mut steps = Vec::with_capacity(feed.items.len());
-    for (position, item) in feed.items.iter().enumerate() {
+    for item in &feed.items {
         // A guid the feed repeats is the first item with it; the others are ignored, as a
         // reader of the feed would show one episode.
         if item.guid.is_empty() || !seen.insert(item.guid.as_str()) {
@@ -46,17 +41,14 @@ pub fn plan(feed: &Feed, stored: &[FeedItemRow]) -> Vec<Step> {
             }
             continue;
         }
-        let position = i64::try_from(position).unwrap_or(i64::MAX);
-        let mut item = item.clone();
+        let item = item.clone();
         let step = match known.get(item.guid.as_str()) {
             _ if item.problem.is_some() => Step::Fail(item),
             None => Step::Import(item),
-            Some(row) if row.status == "removed" || row.status == "failed" => {
-                // Back in the feed, or fixed since it failed: import it again.
-                Step::Import(item)
-            }
+            // Back in the feed, or fixed since it failed: import it again.
+            Some(row) if row.status == "removed" || row.status == "failed" => Step::Repackage(item),
             Some(row) if enclosure_changed(row, &item) => Step::Repackage(item),
-            Some(_) => Step::Keep { guid: std::mem::take(&mut item.guid), position, name: item.title.take() },
+            Some(_) => Step::Keep(item),
         };
         steps.push(step);
     }
@@ -66,6 +58,22 @@ pub fn plan(feed: &Feed, stored: &[FeedItemRow]) -> Vec<Step> {
         }
     }
     steps
+}
+
+/// Puts a serial feed's items in the order its title plays them: oldest first by `pubDate`,
+/// since podcast feeds list their newest item first whatever their kind; items without a
+/// date (or with one that does not parse) keep their place in the feed, after the dated
+/// ones. Removals stay last.
+pub fn serial_order(steps: &mut [Step]) {
+    let published = |step: &Step| match step {
+        Step::Import(i) | Step::Repackage(i) | Step::Keep(i) | Step::Fail(i) => i
+            .published
+            .as_deref()
+            .and_then(|p| time::OffsetDateTime::parse(p.trim(), &time::format_description::well_known::Rfc2822).ok()),
+        Step::Remove { .. } => None,
+    };
+    // A stable sort: equal keys keep the feed's order.
+    steps.sort_by_key(|step| (matches!(step, Step::Remove { .. }), published(step).is_none(), published(step)));
 }
 
 /// Whether the item's enclosure is not the one stored: another URL, or another announced
@@ -109,6 +117,7 @@ mod tests {
             status: status.into(),
             error: None,
             updated_at: 0,
+            details: None,
         }
     }
 
@@ -142,7 +151,7 @@ mod tests {
                 Step::Repackage(item("e2", "https://x/2-new.mp3", Some(20))),
                 Step::Repackage(item("e3", "https://x/3.mp3", Some(31))),
                 // No length announced now: the same URL is the same enclosure.
-                Step::Keep { guid: "e4".into(), position: 3, name: Some("Episode e4".into()) },
+                Step::Keep(item("e4", "https://x/4.mp3", None)),
                 Step::Fail(broken),
                 Step::Remove { guid: "gone".into() },
             ]
@@ -158,8 +167,37 @@ mod tests {
         let stored = vec![row("a", "https://x/a.mp3", None, "removed"), row("b", "https://x/b.mp3", None, "failed")];
         assert_eq!(
             plan(&feed, &stored),
-            vec![Step::Import(item("a", "https://x/a.mp3", None)), Step::Import(item("b", "https://x/b.mp3", None))]
+            vec![
+                Step::Repackage(item("a", "https://x/a.mp3", None)),
+                Step::Repackage(item("b", "https://x/b.mp3", None))
+            ]
         );
+    }
+
+    #[test]
+    fn a_serial_feed_plays_oldest_first_with_undated_items_after() {
+        let dated = |guid: &str, date: Option<&str>| {
+            let mut i = item(guid, &format!("https://x/{guid}.mp3"), None);
+            i.published = date.map(str::to_owned);
+            i
+        };
+        let mut steps = vec![
+            Step::Import(dated("3", Some("Wed, 03 Jan 2024 10:00:00 +0000"))),
+            Step::Remove { guid: "gone".into() },
+            Step::Import(dated("x", None)),
+            Step::Keep(dated("1", Some("Mon, 01 Jan 2024 10:00:00 GMT"))),
+            Step::Import(dated("y", Some("not a date"))),
+            Step::Fail(dated("2", Some("Tue, 02 Jan 2024 09:00:00 -0100"))),
+        ];
+        serial_order(&mut steps);
+        let order: Vec<&str> = steps
+            .iter()
+            .map(|s| match s {
+                Step::Import(i) | Step::Repackage(i) | Step::Keep(i) | Step::Fail(i) => i.guid.as_str(),
+                Step::Remove { guid } => guid.as_str(),
+            })
+            .collect();
+        assert_eq!(order, ["1", "2", "3", "x", "y", "gone"]);
     }
 
     #[test]

@@ -3,9 +3,11 @@
 
 use sha2::{Digest as _, Sha256};
 
+use super::details::{self, FeedDetails, ItemDetails};
 use super::fetch::{self, FeedAnswer, Validators};
 use super::parse;
 use super::plan::{self, Step};
+use super::websub;
 use crate::db::feeds::{FeedRead, ItemChange};
 use crate::db::{Fenced, JobRow, Lease};
 use crate::queue::{Outcome, backoff, jitter, now_ms, random_unit};
@@ -75,9 +77,14 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         Ok(items) => items,
         Err(e) => return Outcome::retry(e),
     };
-    let changes = plan::plan(&parsed, &stored).into_iter().map(change).collect();
+    let mut steps = plan::plan(&parsed, &stored);
+    if feed.mode == "serial" {
+        plan::serial_order(&mut steps);
+    }
+    let changes = steps.into_iter().map(change).collect();
     // Where the feed says it moved (`itunes:new-feed-url`), if the policy allows it.
     let announced = parsed.new_url.clone().filter(|u| *u != feed.url && state.outbound.check(u).is_ok());
+    let hub = parsed.hub.clone().map(|hub| (hub, parsed.self_url.clone().unwrap_or_else(|| feed.url.clone())));
     let read = FeedRead {
         name: Some(parsed.title.clone()).filter(|t| !t.is_empty()),
         url: moved_to.or(announced),
@@ -85,11 +92,23 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         last_modified: validators.last_modified,
         body_sha256: sha256,
         hub: parsed.hub.clone(),
+        details: details::to_json(&FeedDetails::from(&parsed)),
         changes,
     };
     match state.repo.record_feed_read(&feed.id, &read, lease, next_at(feed.interval_s), &audit, now_ms()).await {
-        Ok(Fenced::Done(_) | Fenced::Lost) => Outcome::Handled,
-        Err(e) => Outcome::retry(e),
+        Ok(Fenced::Done(_) | Fenced::Lost) => {}
+        Err(e) => return Outcome::retry(e),
+    }
+    if let Some((hub, topic)) = hub {
+        subscribe_if_due(state, &feed, &hub, &topic).await;
+    }
+    Outcome::Handled
+}
+
+/// Subscribes to the feed's WebSub hub when its subscription is due ([`websub::due`]).
+async fn subscribe_if_due(state: &AppState, feed: &crate::db::FeedRow, hub: &str, topic: &str) {
+    if websub::due(feed, hub, topic, crate::state::now()) {
+        websub::subscribe(state, feed, hub, topic).await;
     }
 }
 
@@ -102,14 +121,19 @@ async fn unchanged(state: &AppState, feed: &crate::db::FeedRow, lease: &Lease) -
     } else {
         state.repo.requeue_job(lease, at, now_ms()).await
     };
-    match done {
-        Ok(_) => Outcome::Handled,
-        Err(e) => Outcome::retry(e),
+    if let Err(e) = done {
+        return Outcome::retry(e);
     }
+    // A subscription is renewed on the unchanged path too, or a feed that never changes
+    // would let its lease run out.
+    if let Some(hub) = feed.hub.as_deref() {
+        subscribe_if_due(state, feed, hub, feed.hub_topic.as_deref().unwrap_or(&feed.url)).await;
+    }
+    Outcome::Handled
 }
 
 fn change(step: Step) -> ItemChange {
-    let row = |item: &parse::Item, status: &str, error: Option<String>| ItemChange::Upsert {
+    let row = |item: &parse::Item, status: &str, error: Option<String>, known: bool| ItemChange::Upsert {
         guid: item.guid.clone(),
         name: item.title.clone(),
         enclosure_url: item.enclosure.as_ref().map(|e| e.url.clone()),
@@ -117,11 +141,16 @@ fn change(step: Step) -> ItemChange {
         enclosure_type: item.enclosure.as_ref().map(|e| e.media_type.clone()),
         status: status.to_owned(),
         error,
+        known,
+        details: details::to_json(&ItemDetails::from(item)),
     };
     match step {
-        Step::Import(item) | Step::Repackage(item) => row(&item, "queued", None),
-        Step::Fail(item) => row(&item, "failed", item.problem.clone()),
-        Step::Keep { guid, position: _, name } => ItemChange::Keep { guid, name },
+        Step::Import(item) => row(&item, "queued", None, false),
+        Step::Repackage(item) => row(&item, "queued", None, true),
+        Step::Fail(item) => row(&item, "failed", item.problem.clone(), true),
+        Step::Keep(item) => {
+            ItemChange::Keep { details: details::to_json(&ItemDetails::from(&item)), guid: item.guid, name: item.title }
+        }
         Step::Remove { guid } => ItemChange::Remove { guid },
     }
 }

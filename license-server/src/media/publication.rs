@@ -10,7 +10,7 @@ use fount_sdk::manifest::{
 };
 
 use super::probe::FileChapter;
-use crate::db::{TitleRow, TrackRow};
+use crate::db::{TitleRow, TrackRow, Transcript};
 
 /// The language of a title whose store did not say: BCP 47's "undetermined".
 pub const UNDETERMINED: &str = "und";
@@ -55,6 +55,20 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A track's transcripts, as alternates of it: the same words, as text.
+fn transcripts(track: &TrackRow) -> Vec<Link> {
+    let kept: Vec<Transcript> = serde_json::from_str(&track.transcripts).unwrap_or_default();
+    kept.into_iter()
+        .map(|t| Link {
+            href: format!("transcripts/{}", t.file),
+            media_type: Some(t.media_type),
+            rel: Some("transcript".into()),
+            language: t.language,
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// Builds the manifest.
 pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
     let mut toc = Vec::new();
@@ -80,6 +94,7 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
                 duration: Some(t.duration),
                 bitrate: (t.duration > 0.0)
                     .then(|| ((t.original_length as f64 * 8.0 / 1000.0 / t.duration) * 10.0).round() / 10.0),
+                alternate: transcripts(t),
                 properties: Some(Properties {
                     encrypted: Some(Encryption {
                         scheme: SEALED_SCHEME.into(),
@@ -106,6 +121,7 @@ pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
             title: title.name.clone(),
             author: title.author.clone(),
             language: Some(title.language.clone().unwrap_or_else(|| UNDETERMINED.into())),
+            description: title.description.clone(),
             duration: Some(tracks.iter().map(|t| t.duration).sum()),
             modified: Some(rfc3339(title.updated_at)),
         },
