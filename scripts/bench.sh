@@ -3,7 +3,7 @@
 # these machines are shared and noisy; docs/benchmarks.md records the results.
 #
 #   scripts/bench.sh [decrypt] [issuance] [wasm] [widget] [lists] [queue] [webhooks] [events]
-#                                                                      (default: all of them)
+#                    [feeds]                                           (default: all of them)
 #
 # decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
 # issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
@@ -21,10 +21,14 @@
 #           beside wrk's requests per second to the same nginx with the same body.
 # events:   license issuance (as in `issuance`) with the event log against the commit before
 #           it (f95c8c3, built in .cache/bench-ref), alternately, on SQLite and PostgreSQL.
+# feeds:    a first import of a 500-item feed (items/s, the shares of fetching, probing and
+#           sealing) beside `fount-server package` of the same files; memory while a 1 GiB
+#           enclosure is imported; polling 1,000 unchanged feeds (requests, rows written, CPU
+#           seconds) beside a plain loop of the same conditional requests. nginx serves them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-what=${*:-decrypt issuance wasm widget lists queue webhooks events}
+what=${*:-decrypt issuance wasm widget lists queue webhooks events feeds}
 need_apt openssl wrk postgresql curl nginx
 results=$(mktemp)
 # reset_pg URL: an empty database.
@@ -218,6 +222,14 @@ LUA
   run_webhooks postgres "$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pgw/pg")"
 fi
 
+if [[ $what == *feeds* ]]; then
+  echo "==> feeds: importing and polling"
+  cargo build -q --release --locked -p fount-server
+  pgf=$(mktemp -d)
+  on_exit "scripts/postgres.sh stop '$pgf/pg'; rm -rf '$pgf'"
+  python3 scripts/bench/feeds.py target/release/fount-server "$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pgf/pg")" | tee -a "$results"
+fi
+
 if [[ $what == *events* ]]; then
   echo "==> the cost of the event log on the issuing path"
   cargo build -q --release -p fount-server --bin fount-server --example issuance_bench
@@ -303,6 +315,15 @@ for db in ("sqlite", "postgres"):
         median = (ratios[(len(ratios) - 1) // 2] + ratios[len(ratios) // 2]) / 2
         print(f"events   {db:8s} issuance with the event log {sum(ev) / len(ev):.0f} licenses/s, before it {sum(ref) / len(ref):.0f}/s "
               f"(means of {len(ev)}): ratio, median of the pairs, {median:.2f} (target >= 0.95; pairs {ratios[0]:.2f} to {ratios[-1]:.2f})")
+imp, mem, poll = by(bench="feed_import"), by(bench="feed_memory"), by(bench="feed_polling")
+if imp:
+    print(f"feeds    first import of {imp['items']} items: {imp['items_per_s']} items/s, {imp['reference_items_per_s']}/s packaged from disk "
+          f"(ratio {imp['items_per_s'] / imp['reference_items_per_s']:.2f}); fetch {imp['fetch_share']:.0%}, probe {imp['probe_share']:.0%}, seal {imp['seal_share']:.0%}")
+if mem:
+    print(f"feeds    a {mem['enclosure_bytes']}-byte enclosure imported in {mem['seconds']} s: RSS {mem['rss_before_mb']} MB before, peak {mem['rss_peak_mb']} MB")
+if poll:
+    print(f"feeds    {poll['feeds']} unchanged feeds polled: {poll['requests']} requests {poll['statuses']}, rows written {poll['rows_written']}, "
+          f"server CPU {poll['server_cpu_s']} s, a plain loop {poll['reference_cpu_s']} s (ratio {poll['cpu_ratio']})")
 loads = by(bench="widget_size")
 if loads:
     print(f"widget   first visit loads {loads['total_gzip']} bytes gzipped ({loads['total_bytes']} raw) in {len(loads['files'])} files")

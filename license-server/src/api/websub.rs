@@ -91,11 +91,6 @@ pub async fn push(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(feed) = state.repo.feed_by_callback(&path).await? else {
-        // A subscription Fount dropped (the feed was deleted, or subscribed anew): a hub
-        // takes 410 as "unsubscribed".
-        return Err(ApiError::new(problem::SUBSCRIPTION_GONE, "no subscription has this callback"));
-    };
     let bad = |detail: &str| ApiError::new(problem::INVALID_SIGNATURE, detail.to_owned());
     let signature = req
         .headers()
@@ -103,6 +98,11 @@ pub async fn push(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .ok_or_else(|| bad("no X-Hub-Signature header"))?;
+    let Some(feed) = state.repo.feed_by_callback(&path).await? else {
+        // A subscription Fount dropped (the feed was deleted, or subscribed anew): a hub
+        // takes 410 as "unsubscribed".
+        return Err(ApiError::new(problem::SUBSCRIPTION_GONE, "no subscription has this callback"));
+    };
     let body = read_to_end(req.headers(), &mut payload, MAX_FEED_BYTES).await?;
     let secret = websub::secret(&state, &feed).ok_or_else(|| bad("the subscription has no secret"))?;
     if !websub::signature_valid(&signature, &secret, &body) {

@@ -76,7 +76,7 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
     let started = std::time::Instant::now();
     let got = match fetch::download(&state.downloads, &url, &download, state.settings.limits.upload_bytes).await {
         Ok(got) => {
-            tracing::info!(feed = %feed_id, item = %guid, bytes = got.length, fetch_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "enclosure downloaded");
+            tracing::info!(feed = %feed_id, item = %guid, bytes = got.length, fetch_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX), "enclosure downloaded");
             got
         }
         // What another attempt may cure: the server's trouble, a stall. The item says so

@@ -307,8 +307,8 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         let probed_at = started.elapsed();
         let (len, sha) = seal_file(&key, &src, &out)?;
         // The probe's and the seal's shares of packaging, for the feed import benchmark.
-        tracing::info!(title = %title_ref, track = %file_ref, bytes = len, probe_ms = u64::try_from(probed_at.as_millis()).unwrap_or(u64::MAX),
-            seal_ms = u64::try_from(started.elapsed().saturating_sub(probed_at).as_millis()).unwrap_or(u64::MAX), "track packaged");
+        tracing::info!(title = %title_ref, track = %file_ref, bytes = len, probe_us = u64::try_from(probed_at.as_micros()).unwrap_or(u64::MAX),
+            seal_us = u64::try_from(started.elapsed().saturating_sub(probed_at).as_micros()).unwrap_or(u64::MAX), "track packaged");
         let original = std::fs::metadata(&src).map_err(server)?.len();
         Ok::<_, PackageError>((probed, len, sha, original))
     })

@@ -576,7 +576,14 @@ async fn serial_feed_with_a_hub(backend: Backend) {
     published(&server, &store, &id, &["s0", "s1", "s2"]).await;
     assert_eq!(track_names(&server, &store, &title).await, ["Episode s0", "Episode s1", "Episode s2"]);
     // A callback that is no subscription of Fount's tells the hub to stop.
-    let gone = server.http.post(server.url("/websub/0123456789abcdef")).body("x").send().await.unwrap();
+    let gone = server
+        .http
+        .post(server.url("/websub/0123456789abcdef"))
+        .header("x-hub-signature", "sha256=00")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), StatusCode::GONE);
 
     // A listener buys the book and plays every part through the SDK.
