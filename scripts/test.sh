@@ -12,13 +12,14 @@ cd "$ROOT"
 started=$SECONDS
 
 install() {
-  need_apt clang postgresql openssl libjna-java default-jre-headless chromium fonts-liberation
+  need_apt clang postgresql openssl libjna-java default-jre-headless chromium fonts-liberation prometheus
   need_rust
   need_tools
-  python_env cryptography==50.* jwcrypto==1.6.* standardwebhooks==1.*
+  python_env cryptography==50.* jwcrypto==1.6.* standardwebhooks==1.* prometheus-client==0.*
 }
 step "install what the tests need" install
-# The webhook tests' receiver verifies with the Standard Webhooks reference library.
+# The webhook tests' receiver verifies with the Standard Webhooks reference library; the
+# metrics test parses /metrics with the Prometheus client library's parser.
 export FOUNT_TEST_PYTHON="$PYTHON"
 
 step "format" cargo fmt --all --check
@@ -38,6 +39,8 @@ echo "    throwaway PostgreSQL at $FOUNT_TEST_POSTGRES_URL"
 
 step "Rust tests (SQLite and PostgreSQL)" cargo test --workspace --locked
 step "the API description (OpenAPI 3.1 validator; schemathesis on SQLite and PostgreSQL)" bash scripts/test-openapi.sh
+step "the Prometheus examples (promtool: config, rules, rule tests)" bash -c \
+  'cd examples/prometheus && promtool check config --syntax-only prometheus.yml && promtool check rules fount-alerts.yml && promtool test rules fount-alerts.test.yml'
 step "test vectors, independent Python implementation" "$PYTHON" tests/vectors/check_vectors.py
 step "Kotlin binding (JVM, JNA)" bash scripts/test-kotlin.sh
 step "Python binding (pip install, pytest)" bash scripts/test-python.sh

@@ -92,6 +92,10 @@ pub struct ServerOptions {
     /// How often to reload signing keys, seconds (picks up `keys rotate`).
     #[arg(long, env = "FOUNT_KEY_RELOAD_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub key_reload_seconds: u64,
+    /// A bearer token Prometheus must send to read `/metrics` (unset: `/metrics` is open;
+    /// it holds counts by route and status, never tenants' data).
+    #[arg(long, env = "FOUNT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl ServerOptions {
@@ -112,6 +116,7 @@ impl ServerOptions {
             max_connections: self.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         };
         s.key_reload = Duration::from_secs(self.key_reload_seconds);
+        s.metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
         s
     }
 }
@@ -227,6 +232,14 @@ pub struct WorkerArgs {
     /// write. Give it the value the servers have.
     #[arg(long, env = "FOUNT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
+    /// Serve this process's `/metrics` on this address (Prometheus scrapes each worker: its
+    /// counters of deliveries and feed reads live here). Unset: no listener at all.
+    #[arg(long, env = "FOUNT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// A bearer token Prometheus must send to read `/metrics` (unset: `/metrics` is open;
+    /// it holds counts by route and status, never tenants' data).
+    #[arg(long, env = "FOUNT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// The workers, and webhooks.
     #[command(flatten)]
     pub events: EventOptions,
@@ -240,6 +253,7 @@ impl WorkerArgs {
     pub fn settings(&self) -> Settings {
         let mut s = self.data.settings();
         s.public_url = self.public_url.trim_end_matches('/').to_owned();
+        s.metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
         self.events.apply(&mut s);
         s
     }

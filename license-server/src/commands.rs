@@ -47,8 +47,15 @@ pub async fn run(command: Command) -> CommandResult {
                 workers = state.settings.queue.workers,
                 "fount-server worker running"
             );
+            let metrics = match args.metrics_listen {
+                Some(addr) => Some(metrics_listener(&state, addr)?),
+                None => None,
+            };
             let workers = start_workers(&state, crate::queue::Priority::Normal)?;
             shutdown_signal().await;
+            if let Some(m) = metrics {
+                m.stop(true).await;
+            }
             tracing::info!("stopping: running jobs get the grace period, then are handed back");
             stop_workers(workers).await;
         }
@@ -89,6 +96,25 @@ pub async fn run(command: Command) -> CommandResult {
         }
     }
     Ok(())
+}
+
+/// A worker's `/metrics` listener, running until stopped.
+fn metrics_listener(state: &AppState, addr: SocketAddr) -> Result<actix_web::dev::ServerHandle, String> {
+    let listener = bind(addr)?;
+    let state = state.clone();
+    let server = actix_web::HttpServer::new(move || {
+        let state = state.clone();
+        actix_web::App::new().configure(move |cfg| crate::api::metrics::configure_worker(cfg, state))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(|e| format!("metrics listener on {addr}: {e}"))?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    tracing::info!(%addr, "metrics at /metrics");
+    Ok(handle)
 }
 
 /// Starts this process's queue workers, unless `--workers 0`.

@@ -147,6 +147,8 @@ pub struct Settings {
     pub feeds: FeedSettings,
     /// Days events are kept.
     pub event_retention_days: i64,
+    /// The bearer token `/metrics` asks for; `None`: open.
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {
@@ -166,6 +168,7 @@ impl Settings {
             webhooks: WebhookSettings::default(),
             feeds: FeedSettings::default(),
             event_retention_days: crate::events::DEFAULT_RETENTION_DAYS,
+            metrics_token: None,
         }
     }
 

@@ -82,7 +82,8 @@ pub struct Problem {
     pub status: u16,
     /// This occurrence.
     pub detail: String,
-    /// Extension members (`limit`, `license_status`, `size`).
+    /// Extension members (`limit`, `license_status`, `size`), and `request_id`: the id of
+    /// the request, also in its `X-Request-Id` answer header and in the server's log lines.
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
@@ -193,7 +194,11 @@ impl ResponseError for ApiError {
         if self.0.kind.slug == problem::UNAUTHORIZED.slug {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        response.json(self.problem())
+        let mut body = self.problem();
+        if let Some(id) = crate::observe::current_request_id() {
+            body.extensions.insert("request_id".into(), id.into());
+        }
+        response.json(body)
     }
 }
 

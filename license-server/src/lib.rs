@@ -17,6 +17,7 @@
 //!   webhooks ([`webhooks`]) through the job queue's workers ([`queue`]); outbound requests
 //!   to tenants' URLs go through [`outbound`];
 //! * [`feeds`]: content providers' RSS feeds, synced by the queue into titles;
+//! * [`observe`]: `/metrics` for Prometheus, request ids, text or JSON logs;
 //! * [`crypto`]: the key-encryption key and the license-signing keys;
 //! * [`media`]: probing, sealing and the Readium manifest;
 //! * [`cli`], [`commands`], [`demo`], [`server`]: the `fount-server` binary.
@@ -52,6 +53,7 @@ pub mod events;
 pub mod feeds;
 pub mod load;
 pub mod media;
+pub mod observe;
 pub mod operations;
 pub mod outbound;
 pub mod pages;

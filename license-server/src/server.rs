@@ -4,14 +4,15 @@ use std::time::Duration;
 
 use actix_http::{HttpService, KeepAlive, Protocol};
 use actix_service::{IntoServiceFactory as _, Service as _, ServiceFactoryExt as _, fn_service, map_config};
+use actix_web::App;
 use actix_web::dev::AppConfig;
 use actix_web::rt::net::TcpStream;
-use actix_web::{App, middleware};
 
 use crate::api;
 use crate::edge::body::BodyGuard;
 use crate::edge::input::InputGuard;
 use crate::edge::wire::ProblemWire;
+use crate::observe::Observe;
 use crate::state::AppState;
 
 /// Binds `state.settings.listen` and serves until stopped. Reloads signing keys periodically
@@ -23,6 +24,7 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
 
 /// Builds the server on an already bound listener (tests bind port 0 and read the port).
 pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    crate::observe::metrics::install();
     let reload = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(reload.settings.key_reload);
@@ -52,7 +54,7 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
             let app = move || {
                 let state = state.clone();
                 let load = state.load.clone();
-                // The last wrap runs first: the log sees every answer, the body guard every body.
+                // The last wrap runs first: `Observe` sees every answer, the body guard every body.
                 App::new()
                     .configure(move |cfg| api::configure(cfg, state))
                     .wrap_fn(move |req, srv| {
@@ -67,7 +69,7 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
                     })
                     .wrap(InputGuard)
                     .wrap(BodyGuard::new(limits.body_idle))
-                    .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#).log_target("fount::http"))
+                    .wrap(Observe)
             };
             let http = HttpService::build()
                 .graceful_shutdown_signal(move || {

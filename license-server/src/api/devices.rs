@@ -44,7 +44,10 @@ pub async fn register(
     };
     let new_id = uuid::Uuid::new_v4().to_string();
     match state.repo.register_device(&new_id, &device, store.device_limit, &state.audit(auth.actor()), now()).await? {
-        Registration::Registered(row) if row.id == new_id => Ok(HttpResponse::Created().json(DeviceView::from(row))),
+        Registration::Registered(row) if row.id == new_id => {
+            crate::observe::metrics::device_registered();
+            Ok(HttpResponse::Created().json(DeviceView::from(row)))
+        }
         Registration::Registered(row) => Ok(HttpResponse::Ok().json(DeviceView::from(row))),
         Registration::LimitReached { limit } => {
             Err(ApiError::new(problem::DEVICE_LIMIT, format!("this customer already has {limit} active devices"))

@@ -118,6 +118,7 @@ pub async fn acquire(
     let row =
         state.repo.issue_license(&uuid::Uuid::new_v4().to_string(), &grant, &state.audit(auth.actor()), t).await?;
     let compact = sign(&state, &row, &title, &device.public_jwk)?;
+    crate::observe::metrics::license_issued("acquired");
     Ok(HttpResponse::Created().json(issued(&state, &row, compact)))
 }
 
@@ -176,6 +177,7 @@ pub async fn renew(
         .await?
         .ok_or_else(|| not_active(LicenseStatus::Revoked))?;
     let compact = sign(&state, &renewed, &title, &device.public_jwk)?;
+    crate::observe::metrics::license_issued("renewed");
     Ok(HttpResponse::Ok().json(issued(&state, &renewed, compact)))
 }
 

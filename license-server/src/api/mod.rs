@@ -17,6 +17,7 @@ pub mod health;
 pub mod jobs;
 pub mod library;
 pub mod licenses;
+pub mod metrics;
 pub mod openapi;
 pub mod operator;
 pub mod paging;
@@ -107,6 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/health/live").get(health::live).finish())
         .service(at("/health/ready").get(health::ready).finish())
         .service(at("/health").get(health::ready).finish())
+        .service(at("/metrics").get(metrics::metrics).finish())
         .service(at("/openapi.json").get(public::openapi).finish().wrap(cors()))
         .service(at("/problems/{slug}").get(public::problem_page).finish())
         .service(at("/").get(public::index).finish())

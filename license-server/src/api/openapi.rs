@@ -41,7 +41,7 @@ use crate::events::Kind;
         operator::queue, operator::jobs, operator::job, operator::retry,
         devices::register, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save, library::title,
         stripe::webhook,
-        licenses::status, public::jwks, public::manifest, assets::track, assets::cover, assets::transcript, websub::verify, websub::push, health::live, health::ready,
+        licenses::status, public::jwks, public::manifest, assets::track, assets::cover, assets::transcript, websub::verify, websub::push, health::live, health::ready, crate::api::metrics::metrics,
     ),
     components(schemas(
         crate::error::Problem, crate::events::EventView,

@@ -143,6 +143,31 @@ fn sqlite_failure(code: i64) -> Failure {
     }
 }
 
+/// One connection pool's use at a moment.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUse {
+    /// `read` or `write`.
+    pub name: &'static str,
+    /// Connections open.
+    pub size: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
+impl PoolUse {
+    /// The use of `pool`, named `name`.
+    pub fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> Self {
+        PoolUse {
+            name,
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
+}
+
 /// Result of a repository call.
 pub type DbResult<T> = Result<T, DbError>;
 
@@ -157,6 +182,8 @@ pub trait Repository:
     fn backend(&self) -> &'static str;
     /// Checks the database answers.
     async fn ping(&self) -> DbResult<()>;
+    /// How this process's connection pools are used, for metrics.
+    fn pools(&self) -> Vec<PoolUse>;
     /// Checks the database takes writes: rewrites the one row of `health_checks`.
     async fn check_writes(&self, now: i64) -> DbResult<()>;
 

@@ -153,6 +153,10 @@ macro_rules! portable_repository {
                 $backend
             }
 
+            fn pools(&self) -> Vec<$crate::db::PoolUse> {
+                vec![$crate::db::PoolUse::of("read", &self.read), $crate::db::PoolUse::of("write", &self.write)]
+            }
+
             async fn ping(&self) -> $crate::db::DbResult<()> {
                 sqlx::query("SELECT 1").execute(&self.read).await?;
                 Ok(())

@@ -175,6 +175,12 @@ pub struct KindStats {
     pub running: i64,
     /// Out of attempts.
     pub dead: i64,
+    /// How long the oldest due job of this kind has waited, in seconds (0 when none waits).
+    #[sqlx(skip)]
+    pub oldest_due_seconds: f64,
+    /// When the oldest due job became due, ms since the epoch.
+    #[serde(skip)]
+    pub oldest_due_at: Option<i64>,
 }
 
 /// What probe jobs did (`fount-server queue probes`).
@@ -563,12 +569,13 @@ macro_rules! portable_queue {
             }
 
             async fn queue_stats(&self, now_ms: i64) -> $crate::db::DbResult<$crate::db::QueueStats> {
-                let kinds: Vec<$crate::db::KindStats> = sqlx::query_as(
+                let mut kinds: Vec<$crate::db::KindStats> = sqlx::query_as(
                     "SELECT kind, \
                        SUM(CASE WHEN state = 'queued' AND run_at <= $1 THEN 1 ELSE 0 END) AS queued, \
                        SUM(CASE WHEN state = 'queued' AND run_at > $1 THEN 1 ELSE 0 END) AS scheduled, \
                        SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running, \
-                       SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead \
+                       SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead, \
+                       MIN(CASE WHEN state = 'queued' AND run_at <= $1 THEN run_at END) AS oldest_due_at \
                      FROM jobs WHERE state IN ('queued', 'running', 'dead') GROUP BY kind ORDER BY kind",
                 )
                 .bind(now_ms)
@@ -585,6 +592,11 @@ macro_rules! portable_queue {
                     .bind(now_ms.saturating_sub(3_600_000))
                     .fetch_one(&self.read)
                     .await?;
+                // A wait is far below 2^53 ms: the float is exact.
+                let waited = |at: Option<i64>| at.map_or(0.0, |at| now_ms.saturating_sub(at).max(0) as f64 / 1000.0);
+                for k in &mut kinds {
+                    k.oldest_due_seconds = waited(k.oldest_due_at);
+                }
                 let sum = |f: fn(&$crate::db::KindStats) -> i64| kinds.iter().map(f).fold(0i64, i64::saturating_add);
                 Ok($crate::db::QueueStats {
                     queued: sum(|k| k.queued),
@@ -593,8 +605,7 @@ macro_rules! portable_queue {
                     dead: sum(|k| k.dead),
                     retrying,
                     completed_last_hour: completed,
-                    // A wait is far below 2^53 ms: the float is exact.
-                    oldest_due_seconds: oldest.map_or(0.0, |at| now_ms.saturating_sub(at).max(0) as f64 / 1000.0),
+                    oldest_due_seconds: waited(oldest),
                     kinds,
                 })
             }

@@ -53,6 +53,7 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
     let answer = fetch::feed(&state.outbound, &feed.url, &validators, MAX_FEED_BYTES).await;
     let (feed_ref, audit_ref) = (&feed, &audit);
     let fail = |error: String| async move {
+        crate::observe::metrics::feed_sync("failed");
         let at = retry_at(feed_ref.failures.saturating_add(1), feed_ref.interval_s);
         match state.repo.record_feed_failure(&feed_ref.id, &error, lease, at, audit_ref, now_ms()).await {
             Ok(_) => Outcome::Handled,
@@ -95,6 +96,7 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         details: details::to_json(&FeedDetails::from(&parsed)),
         changes,
     };
+    crate::observe::metrics::feed_sync("changed");
     match state.repo.record_feed_read(&feed.id, &read, lease, next_at(feed.interval_s), &audit, now_ms()).await {
         Ok(Fenced::Done(_) | Fenced::Lost) => {}
         Err(e) => return Outcome::retry(e),
@@ -115,6 +117,7 @@ async fn subscribe_if_due(state: &AppState, feed: &crate::db::FeedRow, hub: &str
 /// An unchanged feed: the sync job waits for the next one, the only write (a feed that was
 /// failing also gets its failure cleared).
 async fn unchanged(state: &AppState, feed: &crate::db::FeedRow, lease: &Lease) -> Outcome {
+    crate::observe::metrics::feed_sync("unchanged");
     let at = next_at(feed.interval_s);
     let done = if feed.failures > 0 {
         state.repo.record_feed_recovered(&feed.id, lease, at, now_ms()).await

@@ -93,6 +93,7 @@ impl Workers {
     /// Starts `state.settings.queue.workers` job slots and the periodic tasks, on a runtime of
     /// their own on their own threads.
     pub fn start(state: AppState, priority: Priority) -> std::io::Result<Workers> {
+        crate::observe::metrics::install();
         let id = worker_id();
         let (stop, stopped) = watch::channel(false);
         let (finished, done) = tokio::sync::oneshot::channel();

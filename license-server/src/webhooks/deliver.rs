@@ -98,6 +98,13 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
             record(answer.status.map(i64::from), millis, answer.error, verdict)
         }
     };
+    crate::observe::metrics::webhook_attempt(match attempt.verdict {
+        Verdict::Delivered => "delivered",
+        Verdict::RetryAt(_) => "failed_will_retry",
+        Verdict::GiveUp => "failed_gave_up",
+        Verdict::Disable(_) => "failed_endpoint_disabled",
+        Verdict::Skip(_) => "skipped",
+    });
     match state.repo.record_attempt(lease, &attempt, &state.audit("system"), now_ms()).await {
         Ok(true) => {
             if let Verdict::Disable(reason) = &attempt.verdict {

@@ -3,71 +3,13 @@
 //! the queue (p99 within 1.5x of its unloaded value) as it did before.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::support::*;
-
-/// A minimal webhook receiver: answers every request 204 and counts them. It stands for a
-/// receiver on another machine, so it runs on a thread of its own at a low priority, out of
-/// the way of the server and the client being measured.
-async fn counting_receiver() -> (String, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = count.clone();
-    std::thread::spawn(move || {
-        rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19).expect("nice");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        rt.block_on(
-            async move { receive(tokio::net::TcpListener::from_std(listener).expect("listener"), counter).await },
-        );
-    });
-    (url, count)
-}
-
-async fn receive(listener: tokio::net::TcpListener, counter: Arc<AtomicUsize>) {
-    {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    // One request: its head, then as many body bytes as it says.
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                        .unwrap_or(0);
-                    while buf.len() < end + 4 + length {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    buf.drain(..end + 4 + length);
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    if socket.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    }
-}
 
 /// The times of `n` grants made one after another.
 async fn grants(server: &TestServer, store: &TestStore, title: &str, tag: &str, n: usize) -> Vec<Duration> {

@@ -21,6 +21,7 @@ mod events;
 mod feeds;
 mod keys;
 mod media;
+mod metrics;
 mod operator;
 mod outage;
 mod paging;

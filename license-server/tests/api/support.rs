@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fount_sdk::encoding::b64;
 use fount_sdk::{DeviceKey, SoftwareDeviceKey};
@@ -12,6 +14,7 @@ use fount_server::state::AppState;
 use reqwest::{Response, StatusCode};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Which database a test server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +152,11 @@ impl TestServer {
             pause,
             _dir: dir,
         }
+    }
+
+    /// The master key of this server's data.
+    pub fn master_key(&self) -> &str {
+        &self.master_key
     }
 
     /// The PostgreSQL database of this server, if it has one.
@@ -495,6 +503,17 @@ impl Fount {
     /// Starts `fount-server ARGS --data DATA`, logging warnings only, with `env` set and the
     /// rest of the `FOUNT_*` environment cleared.
     pub fn spawn(args: &[&str], data: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start(Self::command(args, data, env), args)
+    }
+
+    /// As [`Fount::spawn`], its stderr (the log) written to `log`.
+    pub fn spawn_logging(args: &[&str], data: &Path, env: &[(&str, &str)], log: &Path) -> Self {
+        let mut cmd = Self::command(args, data, env);
+        cmd.stderr(std::fs::File::create(log).expect("log file"));
+        Self::start(cmd, args)
+    }
+
+    fn command(args: &[&str], data: &Path, env: &[(&str, &str)]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fount-server"));
         cmd.args(args).arg("--data").arg(data).env("FOUNT_LOG", "warn").kill_on_drop(true);
         for var in ["FOUNT_DATA", "FOUNT_DATABASE_URL", "FOUNT_MASTER_KEY", "FOUNT_LISTEN", "FOUNT_WORKERS"] {
@@ -503,6 +522,10 @@ impl Fount {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    fn start(mut cmd: tokio::process::Command, args: &[&str]) -> Self {
         let child = cmd.spawn().expect("start fount-server");
         Fount { child, what: args.join(" ") }
     }
@@ -563,5 +586,62 @@ where
         }
         assert!(std::time::Instant::now() < deadline, "{what}: not within {within:?}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A minimal webhook receiver: answers every request 204 and counts them. It stands for a
+/// receiver on another machine (the burst test measures beside it), so it runs on a thread of its own at a low priority, out of
+/// the way of the server and the client being measured.
+pub async fn counting_receiver() -> (String, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19).expect("nice");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(
+            async move { receive(tokio::net::TcpListener::from_std(listener).expect("listener"), counter).await },
+        );
+    });
+    (url, count)
+}
+
+async fn receive(listener: tokio::net::TcpListener, counter: Arc<AtomicUsize>) {
+    {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    // One request: its head, then as many body bytes as it says.
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                        .unwrap_or(0);
+                    while buf.len() < end + 4 + length {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..end + 4 + length);
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    if socket.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
     }
 }
