@@ -57,7 +57,8 @@ problems! {
     RANGE_NOT_SATISFIABLE = ("range-not-satisfiable", 416, "Range not satisfiable", "The requested byte range lies outside the file. `size` gives the file's length.");
     PAYLOAD_TOO_LARGE = ("payload-too-large", 413, "Payload too large", "The body is larger than this endpoint accepts. `limit` gives the maximum in bytes.");
     UNSUPPORTED_MEDIA_TYPE = ("unsupported-media-type", 415, "Unsupported media type", "The body's content type is not accepted here, or an uploaded file is not audio Fount can read (MP3, AAC/M4A, FLAC, Ogg Vorbis, WAV).");
-    DEVICE_LIMIT = ("device-limit-reached", 409, "Device limit reached", "The customer already has as many active devices as the store allows (`limit`). Revoke one through the store API first.");
+    DEVICE_LIMIT = ("device-limit-reached", 409, "Device limit reached", "The customer already has as many active devices as the store allows (`limit`). The customer removes one of them (`DELETE /v1/me/devices/{device}`, or the widget's account view), or the store revokes one.");
+    DEVICE_REMOVAL_TOO_SOON = ("device-removal-too-soon", 429, "Device removal too soon", "The store allows one device removal per customer every `wait_seconds`; the next is allowed at `next_removal_at` (seconds since the epoch, also in `Retry-After`). The store itself can still revoke a device.");
     DEVICE_NOT_REGISTERED = ("device-not-registered", 403, "Device not registered", "The device named is not an active device of this customer. Register it first, or it was revoked.");
     NOT_ENTITLED = ("not-entitled", 403, "Not entitled", "The customer has no entitlement to this title. The store grants one through `POST /v1/entitlements` after a purchase.");
     RENTAL_ENDED = ("rental-ended", 403, "Rental ended", "The customer's rental of this title has ended.");

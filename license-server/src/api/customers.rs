@@ -6,7 +6,7 @@ use super::paging;
 use super::validate;
 use super::views::{DeviceView, List, Paging, TokenRequest, TokenView};
 use crate::auth::{MAX_TOKEN_TTL, StoreAuth, mint_customer_token};
-use crate::db::CustomerRow;
+use crate::db::{CustomerRow, Removal, Remover};
 use crate::edge::MaybeJson;
 use crate::error::ApiError;
 use crate::state::{AppState, now};
@@ -82,10 +82,12 @@ pub async fn revoke_device(
 ) -> Result<HttpResponse, ApiError> {
     let (customer, device) = path.into_inner();
     let customer = existing(&state, &auth.store.id, &customer).await?;
-    let row = state
+    match state
         .repo
-        .revoke_device(&customer.id, &customer.external_id, &device, &state.audit(auth.actor()), now())
+        .revoke_device(Remover::Store, &customer.id, &customer.external_id, &device, &state.audit(auth.actor()), now())
         .await?
-        .ok_or_else(|| ApiError::not_found("active device"))?;
-    Ok(HttpResponse::Ok().json(DeviceView::from(row)))
+    {
+        Removal::Removed(row) => Ok(HttpResponse::Ok().json(DeviceView::from(row))),
+        Removal::NotFound | Removal::TooSoon { .. } => Err(ApiError::not_found("active device")),
+    }
 }

@@ -1,12 +1,13 @@
-//! Device registration (customer API).
+//! A customer's devices (customer API): registering this one, and managing them all from an
+//! account page (list, rename, remove).
 
 use actix_web::{HttpResponse, web};
 use fount_sdk::{DevicePublicKey, Jwk};
 
 use super::validate;
-use super::views::{DeviceView, RegisterDevice};
+use super::views::{DeviceView, MyDevices, RegisterDevice, RenameDevice};
 use crate::auth::CustomerAuth;
-use crate::db::{NewDevice, Registration};
+use crate::db::{NewDevice, Registration, Removal, Remover};
 use crate::edge::Json;
 use crate::error::{ApiError, problem};
 use crate::state::{AppState, now};
@@ -54,4 +55,101 @@ pub async fn register(
                 .with("limit", limit))
         }
     }
+}
+
+/// The customer's active devices, oldest first: what an account page lists, with a way to
+/// rename or remove each.
+#[utoipa::path(get, operation_id = "devices_list", path = "/v1/me/devices", tag = "customer", security(("customer_token" = [])),
+    responses((status = 200, body = MyDevices)))]
+pub async fn list(state: web::Data<AppState>, auth: CustomerAuth) -> Result<HttpResponse, ApiError> {
+    let store = state
+        .store_cached(&auth.store_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
+    let devices = state.repo.active_devices(&auth.customer_id).await?;
+    let next_removal_at = next_removal_at(&state, &auth, store.device_removal_wait_seconds).await?;
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(MyDevices {
+        limit: store.device_limit,
+        removal_wait_seconds: store.device_removal_wait_seconds,
+        next_removal_at,
+        items: devices.into_iter().map(DeviceView::from).collect(),
+    }))
+}
+
+/// When the customer may next remove a device, if the store's wait still runs.
+async fn next_removal_at(state: &AppState, auth: &CustomerAuth, wait: i64) -> Result<Option<i64>, ApiError> {
+    if wait <= 0 {
+        return Ok(None);
+    }
+    let last = state.repo.last_customer_removal(&auth.customer_id).await?;
+    Ok(last.map(|at| at.saturating_add(wait)).filter(|next| *next > now()))
+}
+
+/// Renames one of the customer's active devices.
+#[utoipa::path(patch, operation_id = "devices_rename", path = "/v1/me/devices/{device}", tag = "customer", security(("customer_token" = [])),
+    params(("device" = String, Path, description = "Device id")),
+    request_body = RenameDevice,
+    responses((status = 200, body = DeviceView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn rename(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+    path: web::Path<String>,
+    body: Json<RenameDevice>,
+) -> Result<HttpResponse, ApiError> {
+    let name = validate::opt_text("name", Some(&body.name), 100)?
+        .ok_or_else(|| ApiError::validation("`name` must not be empty"))?;
+    let row = state
+        .repo
+        .rename_device(&auth.customer_id, &auth.customer_ref, &path, &name, &state.audit(auth.actor()), now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("active device"))?;
+    Ok(HttpResponse::Ok().json(DeviceView::from(row)))
+}
+
+/// Removes one of the customer's devices: it is revoked with its licenses, and frees a place
+/// under the store's device limit. The store may allow only one removal per period
+/// (`device_removal_wait_seconds`): a removal before then is `429 device-removal-too-soon`.
+#[utoipa::path(delete, operation_id = "devices_remove", path = "/v1/me/devices/{device}", tag = "customer", security(("customer_token" = [])),
+    params(("device" = String, Path, description = "Device id")),
+    responses((status = 200, body = DeviceView), (status = 404, body = crate::error::Problem),
+              (status = 429, description = "The store's wait between removals has not passed", body = crate::error::Problem,
+               content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait")))))]
+pub async fn remove(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state
+        .store_cached(&auth.store_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the store no longer exists"))?;
+    let wait = store.device_removal_wait_seconds;
+    let t = now();
+    let by = Remover::Customer { wait_seconds: wait };
+    match state
+        .repo
+        .revoke_device(by, &auth.customer_id, &auth.customer_ref, &path, &state.audit(auth.actor()), t)
+        .await?
+    {
+        Removal::Removed(row) => Ok(HttpResponse::Ok().json(DeviceView::from(row))),
+        Removal::NotFound => Err(ApiError::not_found("active device")),
+        Removal::TooSoon { next_at } => Err(ApiError::new(
+            problem::DEVICE_REMOVAL_TOO_SOON,
+            format!("this store allows one device removal every {}; the next is possible later", human(wait)),
+        )
+        .with("wait_seconds", wait)
+        .with("next_removal_at", next_at)
+        .header(actix_web::http::header::RETRY_AFTER, next_at.saturating_sub(t).max(1).to_string())),
+    }
+}
+
+/// A wait as people say it: `3 days`, `5 hours`, `10 minutes`.
+fn human(seconds: i64) -> String {
+    let (n, unit) = match seconds {
+        ..120 => (seconds, "second"),
+        120..7_200 => (seconds / 60, "minute"),
+        7_200..172_800 => (seconds / 3_600, "hour"),
+        _ => (seconds / 86_400, "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

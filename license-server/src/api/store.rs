@@ -13,6 +13,8 @@ use crate::state::AppState;
 /// The KEK purpose of sealed Stripe webhook secrets.
 pub const STRIPE_SECRET_PURPOSE: &str = "stripe-webhook-secret";
 
+/// The longest wait between a customer's device removals a store may set: 90 days.
+pub const MAX_REMOVAL_WAIT: i64 = 90 * 86_400;
 /// Most origins a store may allow.
 pub const MAX_ORIGINS: usize = 20;
 
@@ -72,6 +74,9 @@ pub async fn update(
     if b.offline_seconds.is_some_and(|n| !(3600..=366 * 86400).contains(&n)) {
         return Err(ApiError::validation("`offline_seconds` must be one hour to one year"));
     }
+    if b.device_removal_wait_seconds.is_some_and(|n| !(0..=MAX_REMOVAL_WAIT).contains(&n)) {
+        return Err(ApiError::validation(format!("`device_removal_wait_seconds` must be 0 to {MAX_REMOVAL_WAIT}")));
+    }
     let allowed_origins = origins(&auth.store, b.allowed_origins, b.add_allowed_origins, b.remove_allowed_origins)?;
     let stripe_webhook_secret = match b.stripe_webhook_secret {
         Some(secret) if !secret.starts_with("whsec_") || secret.len() > 200 => {
@@ -87,6 +92,7 @@ pub async fn update(
         allowed_origins,
         demo: None,
         stripe_webhook_secret,
+        device_removal_wait_seconds: b.device_removal_wait_seconds,
     };
     let store = state
         .repo

@@ -464,6 +464,8 @@ pub struct DeviceView {
     pub created_at: i64,
     /// Revoked.
     pub revoked_at: Option<i64>,
+    /// Who revoked it: `customer` (removed from their account) or `store`.
+    pub revoked_by: Option<String>,
 }
 
 impl From<DeviceRow> for DeviceView {
@@ -479,6 +481,7 @@ impl From<DeviceRow> for DeviceView {
             status: if r.revoked_at.is_some() { "revoked" } else { "active" }.into(),
             created_at: r.created_at,
             revoked_at: r.revoked_at,
+            revoked_by: r.revoked_by,
         }
     }
 }
@@ -598,6 +601,11 @@ pub struct UpdateStore {
     #[serde(default)]
     #[schema(max_length = 200, pattern = r"^whsec_")]
     pub stripe_webhook_secret: Option<String>,
+    /// The least time between two removals of a device by the same customer through the
+    /// customer API, seconds (0: none; at most 90 days). The store's own removals never wait.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 7_776_000)]
+    pub device_removal_wait_seconds: Option<i64>,
 }
 
 /// A store's settings.
@@ -619,6 +627,8 @@ pub struct StoreView {
     pub stripe_webhook_url: String,
     /// A demo store.
     pub demo: bool,
+    /// The least time between two removals of a device by the same customer, seconds.
+    pub device_removal_wait_seconds: i64,
 }
 
 impl StoreView {
@@ -633,6 +643,7 @@ impl StoreView {
             stripe_webhook: s.stripe_webhook_secret.is_some(),
             stripe_webhook_url: format!("{base}/v1/stores/{}/webhooks/stripe", s.id),
             demo: s.demo,
+            device_removal_wait_seconds: s.device_removal_wait_seconds,
         }
     }
 }
@@ -729,6 +740,52 @@ pub struct AssignPayment {
     /// The title to grant, when the payment names none.
     #[serde(default)]
     pub title: Option<String>,
+}
+
+/// A title in a customer's library (`GET /v1/me/titles`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LibraryItem {
+    /// Title id.
+    pub title: String,
+    /// The title's name.
+    pub name: String,
+    /// Author.
+    pub author: Option<String>,
+    /// The cover shown for the title, if it has one.
+    pub cover: Option<String>,
+    /// URL of the title's Readium manifest.
+    pub manifest_url: String,
+    /// `owned`, `rented`, `upcoming` or `ended`.
+    #[schema(example = "owned")]
+    pub access: &'static str,
+    /// When the access starts (or started).
+    pub starts_at: i64,
+    /// When a rental ends (or ended).
+    pub ends_at: Option<i64>,
+    /// When the title was granted, seconds since the epoch.
+    pub granted_at: i64,
+}
+
+/// The customer's devices (`GET /v1/me/devices`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyDevices {
+    /// Active devices, oldest first.
+    pub items: Vec<DeviceView>,
+    /// How many active devices the store allows.
+    pub limit: i64,
+    /// The store's wait between two removals, seconds (0: none).
+    pub removal_wait_seconds: i64,
+    /// When the next removal is allowed, if the wait still runs (seconds since the epoch).
+    pub next_removal_at: Option<i64>,
+}
+
+/// `PATCH /v1/me/devices/{device}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameDevice {
+    /// The device's new name, as its owner wants to see it (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
 }
 
 /// A customer's access to a title.

@@ -347,15 +347,32 @@ pub trait Repository:
     async fn devices(&self, customer_id: &str, page: &PageQuery) -> DbResult<Page<DeviceRow>>;
     /// A customer's active device with this thumbprint.
     async fn active_device(&self, customer_id: &str, jkt: &str) -> DbResult<Option<DeviceRow>>;
-    /// Revokes a device and its active licenses.
+    /// When the customer last removed a device themselves, if ever.
+    async fn last_customer_removal(&self, customer_id: &str) -> DbResult<Option<i64>>;
+    /// A customer's active devices, oldest first.
+    async fn active_devices(&self, customer_id: &str) -> DbResult<Vec<DeviceRow>>;
+    /// Renames a customer's active device; `None` if it has none with this id.
+    async fn rename_device(
+        &self,
+        customer_id: &str,
+        customer_ref: &str,
+        jkt: &str,
+        name: &str,
+        audit: &crate::events::Audit,
+        now: i64,
+    ) -> DbResult<Option<DeviceRow>>;
+    /// A customer's entitlements that are not revoked, newest first.
+    async fn customer_entitlements(&self, customer_id: &str) -> DbResult<Vec<EntitlementRow>>;
+    /// Revokes a device and its active licenses, if `by` may now.
     async fn revoke_device(
         &self,
+        by: Remover,
         customer_id: &str,
         customer_ref: &str,
         jkt: &str,
         audit: &crate::events::Audit,
         now: i64,
-    ) -> DbResult<Option<DeviceRow>>;
+    ) -> DbResult<Removal>;
 
     /// Issues a license, or re-issues the active one of this device and title.
     async fn issue_license(

@@ -47,6 +47,9 @@ pub struct Store {
     /// The Stripe webhook signing secret, sealed under the KEK.
     #[serde(skip)]
     pub stripe_webhook_secret: Option<Vec<u8>>,
+    /// The least time between two removals of a device by the same customer, seconds (0:
+    /// none).
+    pub device_removal_wait_seconds: i64,
 }
 
 impl Store {
@@ -71,6 +74,8 @@ pub struct StorePatch {
     pub demo: Option<bool>,
     /// The Stripe webhook secret, sealed.
     pub stripe_webhook_secret: Option<Vec<u8>>,
+    /// Wait between a customer's own device removals, seconds.
+    pub device_removal_wait_seconds: Option<i64>,
 }
 
 /// A customer's listening position in a title.
@@ -289,6 +294,45 @@ pub struct DeviceRow {
     pub created_at: i64,
     /// Revoked, if it was.
     pub revoked_at: Option<i64>,
+    /// Who revoked it: `customer` (from the customer API) or `store`.
+    pub revoked_by: Option<String>,
+}
+
+/// Who removes a device, and under which rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remover {
+    /// The store (store API, console): no wait.
+    Store,
+    /// The customer (customer API): at most one removal per `wait_seconds`.
+    Customer {
+        /// The store's wait between a customer's removals, seconds (0: none).
+        wait_seconds: i64,
+    },
+}
+
+impl Remover {
+    /// As `devices.revoked_by` records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Remover::Store => "store",
+            Remover::Customer { .. } => "customer",
+        }
+    }
+}
+
+/// What came of removing a device.
+#[derive(Debug, Clone)]
+pub enum Removal {
+    /// Revoked now, with its active licenses.
+    Removed(DeviceRow),
+    /// No active device of this customer has this id.
+    NotFound,
+    /// The customer removed another device too recently; the next removal is allowed at
+    /// `next_at` (seconds since the epoch).
+    TooSoon {
+        /// When a removal is allowed again.
+        next_at: i64,
+    },
 }
 
 /// A license as the server tracks it.

@@ -214,7 +214,8 @@ macro_rules! portable_repository {
                     let row: Option<$crate::db::Store> = sqlx::query_as(
                         "UPDATE stores SET name = COALESCE($2, name), device_limit = COALESCE($3, device_limit), \
                          offline_seconds = COALESCE($4, offline_seconds), allowed_origins = COALESCE($5, allowed_origins), \
-                         demo = COALESCE($6, demo), stripe_webhook_secret = COALESCE($7, stripe_webhook_secret) \
+                         demo = COALESCE($6, demo), stripe_webhook_secret = COALESCE($7, stripe_webhook_secret), \
+                         device_removal_wait_seconds = COALESCE($8, device_removal_wait_seconds) \
                          WHERE id = $1 RETURNING *",
                     )
                     .bind(id)
@@ -224,6 +225,7 @@ macro_rules! portable_repository {
                     .bind(p.allowed_origins)
                     .bind(p.demo)
                     .bind(p.stripe_webhook_secret)
+                    .bind(p.device_removal_wait_seconds)
                     .fetch_optional(&mut *tx)
                     .await?;
                     if let Some(store) = &row {
@@ -875,32 +877,91 @@ macro_rules! portable_repository {
                     .await?)
             }
 
-            async fn revoke_device(&self, customer_id: &str, customer_ref: &str, jkt: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
-                let (customer_id, customer_ref, jkt, audit) = (customer_id.to_owned(), customer_ref.to_owned(), jkt.to_owned(), audit.clone());
+            async fn last_customer_removal(&self, customer_id: &str) -> $crate::db::DbResult<Option<i64>> {
+                Ok(sqlx::query_scalar("SELECT MAX(revoked_at) FROM devices WHERE customer_id = $1 AND revoked_by = 'customer'")
+                    .bind(customer_id)
+                    .fetch_one(&self.read)
+                    .await?)
+            }
+
+            async fn active_devices(&self, customer_id: &str) -> $crate::db::DbResult<Vec<$crate::db::DeviceRow>> {
+                Ok(sqlx::query_as("SELECT * FROM devices WHERE customer_id = $1 AND revoked_at IS NULL ORDER BY created_at, id")
+                    .bind(customer_id)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn rename_device(&self, customer_id: &str, customer_ref: &str, jkt: &str, name: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
+                let (customer_id, customer_ref, jkt, name, audit) = (customer_id.to_owned(), customer_ref.to_owned(), jkt.to_owned(), name.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
                     let mut tx = begin_write(&pool).await?;
                     let row: Option<$crate::db::DeviceRow> = sqlx::query_as(
-                        "UPDATE devices SET revoked_at = $3 WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL RETURNING *",
+                        "UPDATE devices SET name = $3 WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL RETURNING *",
                     )
                     .bind(customer_id)
                     .bind(jkt)
-                    .bind(now)
+                    .bind(name)
                     .fetch_optional(&mut *tx)
                     .await?;
                     if let Some(device) = &row {
-                        let licenses: Vec<$crate::db::LicenseRow> = sqlx::query_as(
-                            "UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE device_id = $1 AND status = 'active' RETURNING *",
-                        )
-                        .bind(&device.id)
-                        .bind(now)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        let mut drafts = vec![$crate::events::device($crate::events::Kind::DeviceRevoked, device, &customer_ref)];
-                        drafts.extend(licenses.iter().map(|l| $crate::events::license($crate::events::Kind::LicenseRevoked, l, now)));
-                        write_events(&mut tx, drafts, &audit, now).await?;
+                        write_events(&mut tx, vec![$crate::events::device($crate::events::Kind::DeviceRenamed, device, &customer_ref)], &audit, now).await?;
                     }
                     tx.commit().await?;
                     Ok(row)
+                })
+                .await
+            }
+
+            async fn customer_entitlements(&self, customer_id: &str) -> $crate::db::DbResult<Vec<$crate::db::EntitlementRow>> {
+                Ok(sqlx::query_as("SELECT * FROM entitlements WHERE customer_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id")
+                    .bind(customer_id)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn revoke_device(&self, by: $crate::db::Remover, customer_id: &str, customer_ref: &str, jkt: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::Removal> {
+                let (customer_id, customer_ref, jkt, audit) = (customer_id.to_owned(), customer_ref.to_owned(), jkt.to_owned(), audit.clone());
+                self.on_writer(move |pool| async move {
+                    let mut tx = begin_write(&pool).await?;
+                    if let $crate::db::Remover::Customer { wait_seconds } = by && wait_seconds > 0 {
+                        // Serialises one customer's removals: two at once cannot both pass.
+                        sqlx::query($lock_customer).bind(&customer_id).execute(&mut *tx).await?;
+                        let last: Option<i64> = sqlx::query_scalar(
+                            "SELECT MAX(revoked_at) FROM devices WHERE customer_id = $1 AND revoked_by = 'customer'",
+                        )
+                        .bind(&customer_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        if let Some(next_at) = last.map(|at| at.saturating_add(wait_seconds)).filter(|next| *next > now) {
+                            tx.rollback().await?;
+                            return Ok($crate::db::Removal::TooSoon { next_at });
+                        }
+                    }
+                    let row: Option<$crate::db::DeviceRow> = sqlx::query_as(
+                        "UPDATE devices SET revoked_at = $3, revoked_by = $4 WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL RETURNING *",
+                    )
+                    .bind(&customer_id)
+                    .bind(jkt)
+                    .bind(now)
+                    .bind(by.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(device) = row else {
+                        tx.rollback().await?;
+                        return Ok($crate::db::Removal::NotFound);
+                    };
+                    let licenses: Vec<$crate::db::LicenseRow> = sqlx::query_as(
+                        "UPDATE licenses SET status = 'revoked', status_updated_at = $2 WHERE device_id = $1 AND status = 'active' RETURNING *",
+                    )
+                    .bind(&device.id)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let mut drafts = vec![$crate::events::device($crate::events::Kind::DeviceRevoked, &device, &customer_ref)];
+                    drafts.extend(licenses.iter().map(|l| $crate::events::license($crate::events::Kind::LicenseRevoked, l, now)));
+                    write_events(&mut tx, drafts, &audit, now).await?;
+                    tx.commit().await?;
+                    Ok($crate::db::Removal::Removed(device))
                 })
                 .await
             }

@@ -51,7 +51,8 @@ kinds! {
     EntitlementGranted = ("entitlement.granted", "EntitlementEventData", "A customer was granted a title (a purchase or a rental).");
     EntitlementRevoked = ("entitlement.revoked", "EntitlementEventData", "An entitlement was revoked (by the store, or by a refund); its licenses are revoked with it.");
     DeviceRegistered = ("device.registered", "DeviceEventData", "A customer registered a device.");
-    DeviceRevoked = ("device.revoked", "DeviceEventData", "A device was revoked; its licenses are revoked with it.");
+    DeviceRenamed = ("device.renamed", "DeviceEventData", "A customer renamed one of their devices.");
+    DeviceRevoked = ("device.revoked", "DeviceEventData", "A device was revoked, by the store or by its customer (the event's `actor` says which); its licenses are revoked with it.");
     LicenseIssued = ("license.issued", "LicenseEventData", "A license was issued to a device (or issued again to the same device).");
     LicenseRenewed = ("license.renewed", "LicenseEventData", "A license was renewed: a new offline window.");
     LicenseReturned = ("license.returned", "LicenseEventData", "A device gave a license back.");

@@ -29,6 +29,7 @@ mod payments;
 mod positions;
 mod queue;
 mod refusals;
+mod self_service;
 mod store_settings;
 mod tenancy;
 mod titles;
