@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from fount import (
+    Access,
     FileStorage,
     FountClient,
     FountError,
@@ -130,3 +131,25 @@ def test_return(tmp_path):
     assert c.return_license(token, license.id).status == LicenseStatus.RETURNED
     with pytest.raises(FountError.Returned):
         c.open_title(TITLE)
+
+
+def test_account_devices_and_library(tmp_path):
+    cid, token = customer("account")
+    grant(cid)
+    phone, laptop = client(tmp_path / "phone"), client(tmp_path / "laptop")
+    phone.register_device(token, "phone")
+    laptop.register_device(token, "laptop")
+    listed = phone.devices(token)
+    assert sorted(d.name for d in listed.devices) == ["laptop", "phone"]
+    assert [d.id for d in listed.devices if d.this_device] == [phone.device_id()]
+    assert listed.next_removal_at is None
+    assert phone.rename_device(token, laptop.device_id(), "old laptop").name == "old laptop"
+    store("PATCH", "/v1/store", {"device_removal_wait_seconds": 86400})
+    try:
+        assert not phone.remove_device(token, laptop.device_id()).active
+        with pytest.raises(FountError.DeviceRemovalTooSoon, match="24 hours"):
+            phone.remove_device(token, phone.device_id())
+    finally:
+        store("PATCH", "/v1/store", {"device_removal_wait_seconds": 0})
+    [item] = phone.library(token)
+    assert (item.title_id, item.access, item.name) == (TITLE, Access.OWNED, "The Fount Sampler")

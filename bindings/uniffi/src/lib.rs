@@ -27,8 +27,8 @@ use std::sync::Arc;
 
 use fount_sdk::Jwk;
 use fount_sdk::client::{
-    self, BookmarkInfo, ChapterInfo, Client, DeviceInfo, FountError, HttpRequest, HttpResponse, KeyChoice, LicenseInfo,
-    OpenTitle, PositionInfo, TrackInfo,
+    self, BookmarkInfo, ChapterInfo, Client, DeviceInfo, DeviceList, FountError, HttpRequest, HttpResponse, KeyChoice,
+    LibraryItem, LicenseInfo, OpenTitle, PositionInfo, TrackInfo,
 };
 use fount_sdk::jwe::KeyOperation;
 use pollster::block_on;
@@ -177,6 +177,31 @@ impl FountClient {
     /// Registers this device with the customer's account.
     pub fn register_device(&self, customer_token: String, name: String) -> Result<DeviceInfo, FountError> {
         block_on(self.0.register_device(&customer_token, &name)).map_err(Into::into)
+    }
+
+    /// The customer's active devices, the store's limit and its wait between removals.
+    pub fn devices(&self, customer_token: String) -> Result<DeviceList, FountError> {
+        block_on(self.0.devices(&customer_token)).map_err(Into::into)
+    }
+
+    /// Renames one of the customer's devices.
+    pub fn rename_device(
+        &self,
+        customer_token: String,
+        device_id: String,
+        name: String,
+    ) -> Result<DeviceInfo, FountError> {
+        block_on(self.0.rename_device(&customer_token, &device_id, &name)).map_err(Into::into)
+    }
+
+    /// Removes one of the customer's devices, revoking its licenses.
+    pub fn remove_device(&self, customer_token: String, device_id: String) -> Result<DeviceInfo, FountError> {
+        block_on(self.0.remove_device(&customer_token, &device_id)).map_err(Into::into)
+    }
+
+    /// The customer's library: what they own or rent, newest first.
+    pub fn library(&self, customer_token: String) -> Result<Vec<LibraryItem>, FountError> {
+        block_on(self.0.library(&customer_token)).map_err(Into::into)
     }
 
     /// Acquires a license for a title on this device.

@@ -167,6 +167,34 @@ impl WasmClient {
         promise(async move { c.register_device(&customer_token, &name).await })
     }
 
+    /// The customer's active devices, the store's limit and its wait between removals.
+    #[wasm_bindgen(unchecked_return_type = "Promise<DeviceList>")]
+    pub fn devices(&self, customer_token: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.devices(&customer_token).await })
+    }
+
+    /// Renames one of the customer's devices.
+    #[wasm_bindgen(js_name = renameDevice, unchecked_return_type = "Promise<DeviceInfo>")]
+    pub fn rename_device(&self, customer_token: String, device_id: String, name: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.rename_device(&customer_token, &device_id, &name).await })
+    }
+
+    /// Removes one of the customer's devices, revoking its licenses.
+    #[wasm_bindgen(js_name = removeDevice, unchecked_return_type = "Promise<DeviceInfo>")]
+    pub fn remove_device(&self, customer_token: String, device_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.remove_device(&customer_token, &device_id).await })
+    }
+
+    /// The customer's library: what they own or rent, newest first.
+    #[wasm_bindgen(unchecked_return_type = "Promise<LibraryItem[]>")]
+    pub fn library(&self, customer_token: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.library(&customer_token).await })
+    }
+
     /// Acquires a license for a title on this device.
     #[wasm_bindgen(js_name = acquireLicense, unchecked_return_type = "Promise<LicenseInfo>")]
     pub fn acquire_license(&self, customer_token: String, title_id: String) -> Promise {

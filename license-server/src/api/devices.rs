@@ -85,8 +85,10 @@ async fn next_removal_at(state: &AppState, auth: &CustomerAuth, wait: i64) -> Re
     Ok(last.map(|at| at.saturating_add(wait)).filter(|next| *next > now()))
 }
 
-/// Renames one of the customer's active devices.
-#[utoipa::path(patch, operation_id = "devices_rename", path = "/v1/me/devices/{device}", tag = "customer", security(("customer_token" = [])),
+/// Renames one of the customer's active devices. A `PUT` of the name rather than a `PATCH`
+/// of the device: the JVM's `HttpURLConnection`, which apps' default transports use, cannot
+/// send `PATCH`.
+#[utoipa::path(put, operation_id = "devices_rename", path = "/v1/me/devices/{device}/name", tag = "customer", security(("customer_token" = [])),
     params(("device" = String, Path, description = "Device id")),
     request_body = RenameDevice,
     responses((status = 200, body = DeviceView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]

@@ -39,7 +39,7 @@ pub mod widget;
 pub(crate) fn cors() -> Cors {
     Cors::default()
         .allow_any_origin()
-        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "DELETE"])
         .allowed_headers(["authorization", "content-type", "range", "if-none-match", "if-range"])
         .expose_headers(["content-range", "content-length", "etag", "accept-ranges"])
         .max_age(3600)
@@ -87,7 +87,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/v1/operator/jobs/{job}/retry").post(operator::retry).finish())
         // Customer API (customer token).
         .service(at("/v1/me/devices").get(devices::list).post(devices::register).finish().wrap(cors()))
-        .service(at("/v1/me/devices/{device}").patch(devices::rename).delete(devices::remove).finish().wrap(cors()))
+        .service(at("/v1/me/devices/{device}").delete(devices::remove).finish().wrap(cors()))
+        .service(at("/v1/me/devices/{device}/name").put(devices::rename).finish().wrap(cors()))
         .service(at("/v1/me/titles").get(library::list).finish().wrap(cors()))
         .service(at("/v1/me/licenses").post(licenses::acquire).finish().wrap(cors()))
         .service(at("/v1/me/licenses/{license}/renew").post(licenses::renew).finish().wrap(cors()))

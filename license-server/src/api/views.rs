@@ -779,7 +779,7 @@ pub struct MyDevices {
     pub next_removal_at: Option<i64>,
 }
 
-/// `PATCH /v1/me/devices/{device}`.
+/// `PUT /v1/me/devices/{device}/name`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameDevice {

@@ -28,14 +28,15 @@ on_both_databases! {
         assert!(list["next_removal_at"].is_null());
 
         let path = format!("/v1/me/devices/{}", phone.device_id());
+        let name = format!("{path}/name");
         let renamed = ok_json(
-            server.send(Method::PATCH, &path, Some(&token), Some(json!({"name": "Gwen's phone"}))).await,
+            server.send(Method::PUT, &name, Some(&token), Some(json!({"name": "Gwen's phone"}))).await,
             StatusCode::OK,
         )
         .await;
         assert_eq!(renamed["name"], "Gwen's phone");
         for bad in [json!({"name": ""}), json!({"name": "x".repeat(101)}), json!({"name": "ok", "extra": 1})] {
-            let r = server.send(Method::PATCH, &path, Some(&token), Some(bad)).await;
+            let r = server.send(Method::PUT, &name, Some(&token), Some(bad)).await;
             assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         }
 
@@ -51,7 +52,7 @@ on_both_databases! {
         assert_eq!(status["status"], "revoked");
         ok_json(server.register(&token, &tablet).await, StatusCode::CREATED).await;
         problem(server.send(Method::DELETE, &path, Some(&token), None).await, StatusCode::NOT_FOUND, "not-found").await;
-        problem(server.send(Method::PATCH, &path, Some(&token), Some(json!({"name": "n"}))).await, StatusCode::NOT_FOUND, "not-found").await;
+        problem(server.send(Method::PUT, &name, Some(&token), Some(json!({"name": "n"}))).await, StatusCode::NOT_FOUND, "not-found").await;
 
         // The store sees who removed it, and the event says so.
         let events = ok_json(server.get("/v1/events?types=device.revoked", Some(&store.key)).await, StatusCode::OK).await;
@@ -119,7 +120,7 @@ on_both_databases! {
         let path = format!("/v1/me/devices/{}", device.device_id());
         for token in [&mallory, &same_store] {
             problem(server.send(Method::DELETE, &path, Some(token), None).await, StatusCode::NOT_FOUND, "not-found").await;
-            let r = server.send(Method::PATCH, &path, Some(token), Some(json!({"name": "mine now"}))).await;
+            let r = server.send(Method::PUT, &format!("{path}/name"), Some(token), Some(json!({"name": "mine now"}))).await;
             problem(r, StatusCode::NOT_FOUND, "not-found").await;
             let list = ok_json(server.get("/v1/me/devices", Some(token)).await, StatusCode::OK).await;
             assert_eq!(list["items"], json!([]));
@@ -196,5 +197,5 @@ async fn the_customer_device_calls_are_open_to_pages() {
         .expect("preflight");
     assert!(resp.status().is_success(), "{}", resp.status());
     let allowed = resp.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
-    assert!(allowed.contains("DELETE") && allowed.contains("PATCH"), "{allowed}");
+    assert!(allowed.contains("DELETE") && allowed.contains("PUT"), "{allowed}");
 }

@@ -26,6 +26,43 @@ pub(crate) struct DeviceView {
     pub id: String,
     pub name: String,
     pub status: String,
+    #[serde(default)]
+    pub created_at: i64,
+}
+
+/// `GET /v1/me/devices`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct MyDevices {
+    pub items: Vec<DeviceView>,
+    pub limit: i64,
+    pub removal_wait_seconds: i64,
+    pub next_removal_at: Option<i64>,
+}
+
+/// `GET /v1/me/titles`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Library {
+    pub items: Vec<LibraryItemView>,
+}
+
+/// A title of the library as the server returns it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LibraryItemView {
+    pub title: String,
+    pub name: String,
+    pub author: Option<String>,
+    pub cover: Option<String>,
+    pub manifest_url: String,
+    pub access: crate::client::Access,
+    pub starts_at: i64,
+    pub ends_at: Option<i64>,
+    pub granted_at: i64,
+}
+
+/// `PUT /v1/me/devices/{device}/name`.
+#[derive(Serialize)]
+pub(crate) struct Rename<'a> {
+    pub name: &'a str,
 }
 
 fn header(name: &str, value: &str) -> HttpHeader {
@@ -68,8 +105,27 @@ pub(crate) struct Empty {}
 
 /// A POST of JSON with a customer token.
 pub(crate) fn post<B: Serialize>(url: String, token: &str, body: &B) -> HttpRequest {
+    with_body("POST", url, token, body)
+}
+
+/// A PUT of JSON with a customer token.
+pub(crate) fn put<B: Serialize>(url: String, token: &str, body: &B) -> HttpRequest {
+    with_body("PUT", url, token, body)
+}
+
+/// A GET or DELETE with a customer token.
+pub(crate) fn authorized(method: &str, url: String, token: &str) -> HttpRequest {
     HttpRequest {
-        method: "POST".into(),
+        method: method.into(),
+        url,
+        headers: vec![header("accept", "application/json"), header("authorization", &format!("Bearer {token}"))],
+        body: Vec::new(),
+    }
+}
+
+fn with_body<B: Serialize>(method: &str, url: String, token: &str, body: &B) -> HttpRequest {
+    HttpRequest {
+        method: method.into(),
         url,
         headers: vec![
             header("content-type", "application/json"),

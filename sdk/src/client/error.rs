@@ -103,6 +103,10 @@ pub enum FountError {
     /// This device is not registered (or was revoked): register it.
     #[error("{0}")]
     DeviceNotRegistered(String),
+    /// The store allows one device removal per period, and the customer removed one too
+    /// recently: the message says how long the store's wait is.
+    #[error("{0}")]
+    DeviceRemovalTooSoon(String),
     /// The license belongs to another device.
     #[error("{0}")]
     WrongDevice(String),
@@ -156,6 +160,7 @@ impl FountError {
             FountError::NotEntitled(_) => "not_entitled",
             FountError::DeviceLimitReached(_) => "device_limit_reached",
             FountError::DeviceNotRegistered(_) => "device_not_registered",
+            FountError::DeviceRemovalTooSoon(_) => "device_removal_too_soon",
             FountError::WrongDevice(_) => "wrong_device",
             FountError::NotYetValid(_) => "not_yet_valid",
             FountError::Expired(_) => "expired",
@@ -201,6 +206,7 @@ impl From<ClientError> for FountError {
                 ("not-entitled" | "rental-ended", _) => FountError::NotEntitled(message),
                 ("device-limit-reached", _) => FountError::DeviceLimitReached(message),
                 ("device-not-registered", _) => FountError::DeviceNotRegistered(message),
+                ("device-removal-too-soon", _) => FountError::DeviceRemovalTooSoon(message),
                 ("license-not-active", Some("revoked")) => FountError::Revoked(message),
                 ("license-not-active", Some("returned")) => FountError::Returned(message),
                 ("license-not-active", _) => FountError::Expired(message),

@@ -51,6 +51,70 @@ pub struct DeviceInfo {
     pub name: String,
     /// Whether it is active (not revoked).
     pub active: bool,
+    /// When it was registered, seconds since the epoch.
+    pub created_at: i64,
+    /// Whether it is the device this client runs on.
+    pub this_device: bool,
+}
+
+/// The customer's devices, as an account page shows them.
+// Returned, never read: no `Deserialize`, which the wasm package would ship for nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+pub struct DeviceList {
+    /// Active devices, oldest first.
+    pub devices: Vec<DeviceInfo>,
+    /// How many active devices the store allows.
+    pub limit: i64,
+    /// The store's least time between two removals, seconds (0: none).
+    pub removal_wait_seconds: i64,
+    /// While that wait runs: when the next removal is allowed (seconds since the epoch).
+    pub next_removal_at: Option<i64>,
+}
+
+/// What a customer has of a title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+pub enum Access {
+    /// Bought: theirs for good.
+    Owned,
+    /// Rented, until `ends_at`.
+    Rented,
+    /// Rented from `starts_at`, not yet.
+    Upcoming,
+    /// A rental that has ended.
+    Ended,
+}
+
+/// A title in the customer's library.
+// Returned, never read: no `Deserialize`, which the wasm package would ship for nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+pub struct LibraryItem {
+    /// Title id (what `acquire_license` and `open_title` take).
+    pub title_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its author.
+    pub author: Option<String>,
+    /// A cover image URL.
+    pub cover_url: Option<String>,
+    /// The title's Readium manifest.
+    pub manifest_url: String,
+    /// The customer's best access to it.
+    pub access: Access,
+    /// When the access starts (or started), seconds since the epoch.
+    pub starts_at: i64,
+    /// When a rental ends (or ended).
+    pub ends_at: Option<i64>,
+    /// When it was granted.
+    pub granted_at: i64,
 }
 
 /// A license held on this device.
@@ -108,6 +172,12 @@ struct Inner<H, K> {
     device_id: DeviceId,
 }
 
+/// Device ids are RFC 7638 thumbprints: 43 base64url characters.
+fn check_device_id(id: &str) -> Result<(), ClientError> {
+    let ok = id.len() == 43 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(()) } else { Err(ClientError::InvalidArgument("a device id is 43 base64url characters")) }
+}
+
 /// Title and license ids end up in storage keys and URLs: they must be plain.
 fn check_id(id: &str) -> Result<(), ClientError> {
     let ok =
@@ -152,7 +222,73 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         let body = api::RegisterDevice { jwk: &self.inner.jwk, name };
         let device: api::DeviceView =
             api::json(self.send(api::post(self.url("/v1/me/devices"), customer_token, &body)).await?, "device")?;
-        Ok(DeviceInfo { id: device.id, name: device.name, active: device.status == "active" })
+        Ok(self.device_info(device))
+    }
+
+    fn device_info(&self, d: api::DeviceView) -> DeviceInfo {
+        let this_device = d.id == self.device_id();
+        DeviceInfo { active: d.status == "active", created_at: d.created_at, this_device, id: d.id, name: d.name }
+    }
+
+    /// The customer's active devices, the store's limit and its wait between removals: what
+    /// an account page lists.
+    pub async fn devices(&self, customer_token: &str) -> Result<DeviceList, ClientError> {
+        let request = api::authorized("GET", self.url("/v1/me/devices"), customer_token);
+        let list: api::MyDevices = api::json(self.send(request).await?, "devices")?;
+        Ok(DeviceList {
+            devices: list.items.into_iter().map(|d| self.device_info(d)).collect(),
+            limit: list.limit,
+            removal_wait_seconds: list.removal_wait_seconds,
+            next_removal_at: list.next_removal_at,
+        })
+    }
+
+    /// Renames one of the customer's devices (this one or another).
+    pub async fn rename_device(
+        &self,
+        customer_token: &str,
+        device_id: &str,
+        name: &str,
+    ) -> Result<DeviceInfo, ClientError> {
+        check_device_id(device_id)?;
+        let body = api::Rename { name };
+        let url = self.url(&format!("/v1/me/devices/{device_id}/name"));
+        let device: api::DeviceView = api::json(self.send(api::put(url, customer_token, &body)).await?, "device")?;
+        Ok(self.device_info(device))
+    }
+
+    /// Removes one of the customer's devices: it is revoked with its licenses, freeing a place
+    /// under the store's device limit. The store may allow one removal per period
+    /// ([`ClientError::Server`] `device-removal-too-soon`, `DeviceRemovalTooSoon` in the
+    /// bindings). Removing this device leaves its stored licenses to be refused at their
+    /// next status check.
+    pub async fn remove_device(&self, customer_token: &str, device_id: &str) -> Result<DeviceInfo, ClientError> {
+        check_device_id(device_id)?;
+        let url = self.url(&format!("/v1/me/devices/{device_id}"));
+        let device: api::DeviceView =
+            api::json(self.send(api::authorized("DELETE", url, customer_token)).await?, "device")?;
+        Ok(self.device_info(device))
+    }
+
+    /// The customer's library: each title they own, rent, will rent or rented, newest first.
+    pub async fn library(&self, customer_token: &str) -> Result<Vec<LibraryItem>, ClientError> {
+        let request = api::authorized("GET", self.url("/v1/me/titles"), customer_token);
+        let library: api::Library = api::json(self.send(request).await?, "library")?;
+        Ok(library
+            .items
+            .into_iter()
+            .map(|i| LibraryItem {
+                title_id: i.title,
+                name: i.name,
+                author: i.author,
+                cover_url: i.cover,
+                manifest_url: i.manifest_url,
+                access: i.access,
+                starts_at: i.starts_at,
+                ends_at: i.ends_at,
+                granted_at: i.granted_at,
+            })
+            .collect())
     }
 
     async fn refresh_jwks(&self) -> Result<Jwks, ClientError> {

@@ -22,6 +22,7 @@ export const UnauthorizedError = kind('unauthorized', 'UnauthorizedError');
 export const NotEntitledError = kind('not_entitled', 'NotEntitledError');
 export const DeviceLimitReachedError = kind('device_limit_reached', 'DeviceLimitReachedError');
 export const DeviceNotRegisteredError = kind('device_not_registered', 'DeviceNotRegisteredError');
+export const DeviceRemovalTooSoonError = kind('device_removal_too_soon', 'DeviceRemovalTooSoonError');
 export const WrongDeviceError = kind('wrong_device', 'WrongDeviceError');
 export const NotYetValidError = kind('not_yet_valid', 'NotYetValidError');
 export const ExpiredError = kind('expired', 'ExpiredError');

@@ -1,9 +1,12 @@
 // Types of @fount/sdk. The records (LicenseInfo, TrackInfo, …) are generated from the Rust
 // core (tsify) into pkg/fount_wasm.d.ts; the rest is declared here.
 import type {
+  Access,
   BookmarkInfo,
   ChapterInfo,
   DeviceInfo,
+  DeviceList,
+  LibraryItem,
   HttpHeader,
   HttpRequest,
   HttpResponse,
@@ -14,9 +17,12 @@ import type {
 } from '../pkg/fount_wasm.js';
 
 export type {
+  Access,
   BookmarkInfo,
   ChapterInfo,
   DeviceInfo,
+  DeviceList,
+  LibraryItem,
   HttpHeader,
   HttpRequest,
   HttpResponse,
@@ -82,6 +88,13 @@ export class FountClient {
   /** This device's id (the RFC 7638 thumbprint of its key). */
   readonly deviceId: string;
   registerDevice(customerToken: string, name: string): Promise<DeviceInfo>;
+  /** The customer's active devices, the store's limit and its wait between removals. */
+  devices(customerToken: string): Promise<DeviceList>;
+  renameDevice(customerToken: string, deviceId: string, name: string): Promise<DeviceInfo>;
+  /** Revokes the device and its licenses; DeviceRemovalTooSoonError within the store's wait. */
+  removeDevice(customerToken: string, deviceId: string): Promise<DeviceInfo>;
+  /** What the customer owns or rents, newest first. */
+  library(customerToken: string): Promise<LibraryItem[]>;
   acquireLicense(customerToken: string, titleId: string): Promise<LicenseInfo>;
   licenses(): Promise<LicenseInfo[]>;
   checkStatus(licenseId: string): Promise<LicenseInfo>;
@@ -113,7 +126,7 @@ export class FountTitle {
 }
 
 export type ErrorCode =
-  | 'network' | 'unauthorized' | 'not_entitled' | 'device_limit_reached' | 'device_not_registered'
+  | 'network' | 'unauthorized' | 'not_entitled' | 'device_limit_reached' | 'device_not_registered' | 'device_removal_too_soon'
   | 'wrong_device' | 'not_yet_valid' | 'expired' | 'renew_required' | 'clock_rolled_back' | 'revoked'
   | 'returned' | 'not_licensed' | 'not_found' | 'tampered' | 'key_store' | 'storage' | 'invalid_input' | 'server';
 
@@ -126,6 +139,7 @@ export class UnauthorizedError extends FountError {}
 export class NotEntitledError extends FountError {}
 export class DeviceLimitReachedError extends FountError {}
 export class DeviceNotRegisteredError extends FountError {}
+export class DeviceRemovalTooSoonError extends FountError {}
 export class WrongDeviceError extends FountError {}
 export class NotYetValidError extends FountError {}
 export class ExpiredError extends FountError {}

@@ -45,6 +45,10 @@ export class FountClient {
 
   get deviceId() { return this.#inner.deviceId; }
   registerDevice(customerToken, name) { return call(this.#inner.registerDevice(customerToken, name)); }
+  devices(customerToken) { return call(this.#inner.devices(customerToken)); }
+  renameDevice(customerToken, deviceId, name) { return call(this.#inner.renameDevice(customerToken, deviceId, name)); }
+  removeDevice(customerToken, deviceId) { return call(this.#inner.removeDevice(customerToken, deviceId)); }
+  library(customerToken) { return call(this.#inner.library(customerToken)); }
   acquireLicense(customerToken, titleId) { return call(this.#inner.acquireLicense(customerToken, titleId)); }
   licenses() { return call(this.#inner.licenses()); }
   checkStatus(licenseId) { return call(this.#inner.checkStatus(licenseId)); }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import {
   FountClient, FountError, NetworkError, NotEntitledError, NotLicensedError, RevokedError,
   UnauthorizedError, WrongDeviceError, DeviceNotRegisteredError, InvalidInputError, ReturnedError,
+  DeviceRemovalTooSoonError,
   fetchTransport, memoryStorage, webCryptoKeyStore,
 } from '../src/index.js';
 import { demo, store } from './support.js';
@@ -106,4 +107,36 @@ test('return, and a transport that is not there', async () => {
   const nowhere = await FountClient.create('http://127.0.0.1:9', { storage: memoryStorage() });
   await assert.rejects(nowhere.registerDevice(token, 'x'), NetworkError);
   await assert.rejects(FountClient.create('ftp://x', { storage: memoryStorage() }), InvalidInputError);
+});
+
+test('a customer manages their devices and sees their library', async () => {
+  const { id, token } = await customer('account');
+  await grant(id);
+  const phone = await FountClient.create(demo.base_url, { storage: memoryStorage() });
+  const laptop = await FountClient.create(demo.base_url, { storage: memoryStorage() });
+  await phone.registerDevice(token, 'phone');
+  await laptop.registerDevice(token, 'laptop');
+  const list = await phone.devices(token);
+  assert.deepEqual(list.devices.map((d) => d.name).sort(), ['laptop', 'phone']);
+  assert.equal(list.devices.find((d) => d.thisDevice).id, phone.deviceId);
+  assert.equal(list.nextRemovalAt, undefined);
+  const renamed = await phone.renameDevice(token, laptop.deviceId, 'old laptop');
+  assert.equal(renamed.name, 'old laptop');
+  assert.equal(renamed.thisDevice, false);
+  await assert.rejects(phone.renameDevice(token, 'not a device', 'x'), InvalidInputError);
+
+  await store('PATCH', '/v1/store', { device_removal_wait_seconds: 3600 });
+  try {
+    const removed = await phone.removeDevice(token, laptop.deviceId);
+    assert.equal(removed.active, false);
+    const e = await phone.removeDevice(token, phone.deviceId).catch((err) => err);
+    assert.ok(e instanceof DeviceRemovalTooSoonError, String(e));
+    assert.equal(e.code, 'device_removal_too_soon');
+    assert.match(e.message, /60 minutes/);
+    assert.ok((await phone.devices(token)).nextRemovalAt > Date.now() / 1000);
+  } finally {
+    await store('PATCH', '/v1/store', { device_removal_wait_seconds: 0 });
+  }
+  const library = await phone.library(token);
+  assert.deepEqual(library.map((i) => [i.titleId, i.access, i.name]), [[title, 'owned', 'The Fount Sampler']]);
 });

@@ -4,6 +4,7 @@
 // the demo title was made from.
 package dev.fount
 
+import dev.fount.sdk.Access
 import dev.fount.sdk.FountException
 import dev.fount.sdk.HttpRequest
 import dev.fount.sdk.HttpResponse
@@ -197,8 +198,31 @@ fun hostKeyStoreDoesThePrivateKeyOperation() {
     assertFailsWith<FountException.Returned> { client.openTitle(Demo.titleId) }
 }
 
+fun aCustomerManagesDevicesAndSeesTheLibrary() {
+    val customer = "kotlin-account-${System.nanoTime()}"
+    val token = Demo.token(customer)
+    Demo.grant(customer)
+    val phone = newClient(tempDir())
+    val laptop = newClient(tempDir())
+    phone.registerDevice(token, "phone")
+    laptop.registerDevice(token, "laptop")
+    val list = phone.devices(token)
+    assertEquals(listOf("laptop", "phone"), list.devices.map { it.name }.sorted())
+    assertEquals(listOf(phone.deviceId()), list.devices.filter { it.thisDevice }.map { it.id })
+    assertEquals("old laptop", phone.renameDevice(token, laptop.deviceId(), "old laptop").name)
+    assertTrue(!phone.removeDevice(token, laptop.deviceId()).active)
+    assertFailsWith<FountException.NotFound> { phone.removeDevice(token, laptop.deviceId()) }
+    assertFailsWith<FountException.InvalidInput> { phone.renameDevice(token, "not a device", "x") }
+    assertEquals(listOf("phone"), phone.devices(token).devices.map { it.name })
+    val item = phone.library(token).single()
+    assertEquals(Demo.titleId, item.titleId)
+    assertEquals(Access.OWNED, item.access)
+    assertEquals("The Fount Sampler", item.name)
+}
+
 fun main() {
     val tests = listOf(
+        "a customer manages their devices and sees their library" to ::aCustomerManagesDevicesAndSeesTheLibrary,
         "whole path from registration to identical bytes" to ::wholePathFromRegistrationToIdenticalBytes,
         "errors are typed exceptions" to ::errorsAreTypedExceptions,
         "a host key store does the private-key operation" to ::hostKeyStoreDoesThePrivateKeyOperation,
