@@ -10,7 +10,7 @@
   if (!script || window.__fountWidget) return;
   const origin = new URL(script.src).origin;
   const widgets = new Map(); // iframe window -> state
-  const EVENTS = ['ready', 'purchased', 'play', 'pause', 'ended', 'error', 'signin-required'];
+  const EVENTS = ['ready', 'purchased', 'play', 'pause', 'ended', 'error', 'signin-required', 'device-removed'];
   // How long a player may take to say hello before the page is told it is unavailable.
   const HELLO_TIMEOUT = 20000;
 

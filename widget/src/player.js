@@ -137,18 +137,76 @@ function show(section) {
   $('.buy').hidden = section !== 'buy';
   $('.player').hidden = section !== 'player';
   $('.elsewhere').hidden = section !== 'elsewhere';
+  $('.account').hidden = section !== 'account';
 }
 function message(text) {
   $('.message').textContent = text ?? '';
   $('.message').hidden = !text;
+  $('.manage-devices').hidden = true;
 }
 function fail(e) {
   const code = e instanceof FountError ? e.code : 'error';
-  message(e instanceof DeviceLimitReachedError
-    ? 'This account has reached the number of devices the store allows. Ask the store to remove one you no longer use.'
-    : e.message || String(e));
+  if (e instanceof DeviceLimitReachedError) {
+    message('This account has reached the number of devices the store allows. Remove one you no longer use to listen here.');
+    $('.manage-devices').hidden = false;
+  } else {
+    message(e.message || String(e));
+  }
   toParent('fount:error', { code, message: e.message || String(e) });
 }
+
+// The account view: the customer's devices, to remove one they no longer use (reached from the
+// device-limit message). The store may allow one removal per period: the view says until when.
+const day = (s) => new Date(s * 1000).toLocaleDateString(undefined, { dateStyle: 'medium' });
+let before = 'buy';
+async function showAccount() {
+  before = ['buy', 'player', 'elsewhere'].find((s) => !$(`.${s}`).hidden) ?? 'buy';
+  message('');
+  const list = await withToken((t) => client.devices(t));
+  const wait = list.nextRemovalAt;
+  $('.account-note').textContent = wait
+    ? `You can remove another device after ${new Date(wait * 1000).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}.`
+    : `This store allows ${list.limit} device${list.limit === 1 ? '' : 's'}. Removing one signs it out of this store's titles.`;
+  const items = list.devices.map((d) => {
+    const li = document.createElement('li');
+    const what = document.createElement('span');
+    what.className = 'what';
+    const name = document.createElement('span');
+    name.className = 'device-name';
+    name.textContent = d.name || 'Unnamed device';
+    const since = document.createElement('span');
+    since.className = 'since';
+    since.textContent = `Added ${day(d.createdAt)}`;
+    what.append(name, since);
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = 'Remove';
+    remove.setAttribute('aria-label', `Remove ${name.textContent}`);
+    remove.disabled = Boolean(wait);
+    remove.addEventListener('click', () => removeDevice(d).catch(fail));
+    li.append(what, remove);
+    return li;
+  });
+  $('.devices').replaceChildren(...items);
+  show('account');
+  toParent('fount:ready', { title: titleId, state: 'account' });
+  $('#account-title').focus?.();
+}
+
+async function removeDevice(device) {
+  await withToken((t) => client.removeDevice(t, device.id));
+  toParent('fount:device-removed', { device: device.id });
+  // A place is free: this browser registers and the title unlocks, as on a first visit.
+  registered = false;
+  show(before);
+  await start();
+}
+
+$('.manage-devices').addEventListener('click', () => showAccount().catch(fail));
+$('.account-back').addEventListener('click', () => {
+  show(before);
+  toParent('fount:ready', { title: titleId, state: before });
+});
 
 let client = null;
 let title = null;

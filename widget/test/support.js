@@ -183,7 +183,7 @@ export async function newPage(browser, viewport = { width: 1024, height: 800 }, 
   const page = await context.newPage();
   await page.addInitScript(() => {
     window.fountEvents = [];
-    for (const type of ['ready', 'purchased', 'play', 'pause', 'ended', 'error', 'signin-required']) {
+    for (const type of ['ready', 'purchased', 'play', 'pause', 'ended', 'error', 'signin-required', 'device-removed']) {
       document.addEventListener(`fount:${type}`, (e) => window.fountEvents.push({ type, detail: e.detail, at: performance.now() }));
     }
   });

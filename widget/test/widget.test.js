@@ -344,6 +344,40 @@ test('a title not on sale shows no Buy button', async () => {
   await page.context().close();
 });
 
+test('at the device limit, the account view removes a device and the title unlocks here', async () => {
+  await grant('lena');
+  const token = await tokenFor('lena');
+  const { device_limit: limit } = await storeApi('GET', '/v1/store');
+  const me = (method, path, body) => fetch(demo.base_url + path, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+  }).then(async (r) => { assert.ok(r.ok, `${method} ${path}: ${r.status}`); return r.json(); });
+  for (let i = 0; i < limit; i += 1) {
+    const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']);
+    const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+    await me('POST', '/v1/me/devices', { jwk: { kty, crv, x, y }, name: i === 0 ? 'Old phone' : `Speaker ${i}` });
+  }
+  const page = await newPage(browser);
+  await page.goto(`${store.origin}/shop?user=lena`);
+  const error = await waitEvent(page, 'error');
+  assert.equal(error.detail.code, 'device_limit_reached');
+  const ui = page.frameLocator('iframe');
+  assert.match(await ui.locator('.message').textContent(), /Remove one you no longer use/);
+  await screenshots(page, artifacts, 'device-limit');
+  await ui.getByRole('button', { name: 'Manage devices' }).click();
+  await waitEvent(page, 'ready', 'account');
+  const names = await ui.locator('.devices .device-name').allTextContents();
+  assert.deepEqual(names.sort(), ['Old phone', ...Array.from({ length: limit - 1 }, (_, i) => `Speaker ${i + 1}`)].sort());
+  await screenshots(page, artifacts, 'account');
+  await ui.getByRole('button', { name: 'Remove Old phone' }).click();
+  const removed = await waitEvent(page, 'device-removed');
+  await waitEvent(page, 'ready', 'player');
+  const left = await me('GET', '/v1/me/devices');
+  assert.equal(left.items.length, limit);
+  assert.ok(!left.items.some((d) => d.id === removed.detail.device), 'the removed device is gone');
+  assert.ok(left.items.some((d) => d.name.startsWith('Web player')), 'this browser took its place');
+  await page.context().close();
+});
+
 test('the demo page fits a phone', async () => {
   const page = await newPage(browser, { width: 360, height: 740 });
   await page.goto(`${demo.base_url}/demo`);
