@@ -47,5 +47,6 @@ step "Python binding (pip install, pytest)" bash scripts/test-python.sh
 step "Swift binding (generation, API against Kotlin's)" bash scripts/test-swift.sh
 step "JavaScript package (types, Node, Chromium)" bash scripts/test-js.sh
 step "the widget (Chromium, against a live server)" bash scripts/test-widget.sh
+step "the console (Chromium, axe-core, against a live server)" bash scripts/test-console.sh
 
 echo "all tests passed in $((SECONDS - started)) s"

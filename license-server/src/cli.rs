@@ -275,6 +275,9 @@ pub enum Command {
     /// Operator keys, for the operator API (`/v1/operator/…`).
     #[command(subcommand)]
     OperatorKey(OperatorKeyCommand),
+    /// The console's accounts (`/console`).
+    #[command(subcommand)]
+    Console(ConsoleCommand),
     /// Run a ready demo: a store, an API key, a customer and a sample title, on SQLite. Prints
     /// the URL to open and writes the facts to demo.json in the data folder.
     Demo(DemoArgs),
@@ -381,6 +384,69 @@ pub enum OperatorKeyCommand {
         /// The key's id (the 16 hex digits after `fok_`), or the whole key.
         #[arg(long)]
         id: String,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// `console …`.
+#[derive(Debug, Subcommand)]
+pub enum ConsoleCommand {
+    /// People who sign in to the console.
+    #[command(subcommand)]
+    User(ConsoleUserCommand),
+}
+
+/// `console user …`.
+#[derive(Debug, Subcommand)]
+pub enum ConsoleUserCommand {
+    /// Add a person: an operator (every store) or a store's staff (`--store`). The password is
+    /// read from standard input when `--password-stdin` is given; otherwise one is made and
+    /// printed once.
+    Add {
+        /// Their email: the name they sign in with.
+        #[arg(long)]
+        email: String,
+        /// `operator` or `staff`.
+        #[arg(long, value_parser = ["operator", "staff"])]
+        role: String,
+        /// The store a staff member works for.
+        #[arg(long, required_if_eq("role", "staff"))]
+        store: Option<String>,
+        /// Read the password (12 to 256 characters) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the people.
+    List {
+        /// Format.
+        #[command(flatten)]
+        output: Output,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Set a person's password (and lift a sign-in lock), as `add` does.
+    Passwd {
+        /// Their email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Data.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Disable a person: no more sign-ins, and their sessions end now.
+    Disable {
+        /// Their email.
+        #[arg(long)]
+        email: String,
         /// Data.
         #[command(flatten)]
         data: DataArgs,

@@ -10,10 +10,11 @@ use std::net::{SocketAddr, TcpListener};
 use serde_json::json;
 
 use crate::cli::{
-    ApiKeyCommand, Command, KeysCommand, OperatorKeyCommand, Output, PackageArgs, QueueCommand, StoreCommand,
-    TitleCommand, TrackCommand,
+    ApiKeyCommand, Command, ConsoleCommand, ConsoleUserCommand, KeysCommand, OperatorKeyCommand, Output, PackageArgs,
+    QueueCommand, StoreCommand, TitleCommand, TrackCommand,
 };
-use crate::db::{PageQuery, StorePatch, TitleDeletion, TitleFields};
+use crate::db::page::all;
+use crate::db::{StorePatch, TitleDeletion, TitleFields};
 use crate::state::{AppState, Create, now};
 use crate::{api::validate, auth, crypto, demo, media, operations, server};
 
@@ -61,6 +62,7 @@ pub async fn run(command: Command) -> CommandResult {
         }
         Command::Queue(c) => queue(c).await?,
         Command::OperatorKey(c) => operator_key(c).await?,
+        Command::Console(ConsoleCommand::User(c)) => console_user(c).await?,
         Command::Demo(args) => {
             let settings = args.settings();
             let listener = bind(settings.listen)?;
@@ -207,25 +209,6 @@ async fn open(data: &crate::cli::DataArgs) -> Result<AppState, crate::state::Sta
     AppState::open_with(data.settings(), Create::Nothing).await
 }
 
-/// Every row of a paged list.
-async fn all<T, F, Fut>(mut read: F) -> Result<Vec<T>, crate::db::DbError>
-where
-    T: crate::db::page::Keyed,
-    F: FnMut(PageQuery) -> Fut,
-    Fut: std::future::Future<Output = crate::db::DbResult<crate::db::Page<T>>>,
-{
-    let mut rows = Vec::new();
-    let mut page = PageQuery::first(crate::db::page::MAX_LIMIT);
-    loop {
-        let got = read(page.clone()).await?;
-        rows.extend(got.items);
-        match got.next {
-            Some(next) => page.after = Some(next),
-            None => return Ok(rows),
-        }
-    }
-}
-
 async fn store(command: StoreCommand) -> CommandResult {
     match command {
         StoreCommand::Create { name, device_limit, demo, data } => {
@@ -272,7 +255,7 @@ async fn api_key(command: ApiKeyCommand) -> CommandResult {
                 return Err(format!("no store {store}").into());
             }
             let key = auth::generate_api_key().map_err(|e| e.to_string())?;
-            state.repo.insert_api_key(&key.id, &store, &key.secret_hash, &label, now()).await?;
+            state.repo.insert_api_key(&key.id, &store, &key.secret_hash, &label, &state.audit(CLI), now()).await?;
             eprintln!("This key is shown once. Keep it secret.");
             println!("{}", key.key);
         }
@@ -300,7 +283,7 @@ async fn api_key(command: ApiKeyCommand) -> CommandResult {
         ApiKeyCommand::Revoke { id, data } => {
             let state = open(&data).await?;
             let id = auth::api_key_id(&id).ok_or("give the key's id: the 16 hex digits after fsk_")?;
-            match state.repo.revoke_api_key(&id, now()).await? {
+            match state.repo.revoke_api_key(&id, &state.audit(CLI), now()).await? {
                 Some(key) => println!("revoked API key {} of store {}", key.id, key.store_id),
                 None => match state.repo.api_key(&id).await? {
                     Some(_) => println!("API key {id} was already revoked"),
@@ -565,6 +548,99 @@ async fn operator_key(command: OperatorKeyCommand) -> CommandResult {
                 Some(_) => println!("revoked operator key {id}"),
                 None => return Err(format!("no active operator key {id}").into()),
             }
+        }
+    }
+    Ok(())
+}
+
+/// The password for `console user add` and `passwd`: from standard input, or a new random
+/// one (then printed once).
+fn console_password(from_stdin: bool) -> Result<(String, bool), Box<dyn std::error::Error>> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false));
+    }
+    let mut bytes = [0u8; 15];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).map_err(|_| "no randomness")?;
+    Ok((fount_sdk::encoding::b64(bytes), true))
+}
+
+async fn console_user(command: ConsoleUserCommand) -> CommandResult {
+    use crate::console::password;
+    match command {
+        ConsoleUserCommand::Add { email, role, store, password_stdin, data } => {
+            let state = open(&data).await?;
+            let email = email.trim().to_lowercase();
+            if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
+                return Err(format!("{email:?} is not an email address").into());
+            }
+            let store = if role == "staff" {
+                let id = store.ok_or("--store: a staff member works for one store")?;
+                state.repo.store(&id).await?.ok_or_else(|| format!("no store {id}"))?;
+                Some(id)
+            } else if store.is_some() {
+                return Err("--store is for staff: an operator sees every store".into());
+            } else {
+                None
+            };
+            let (pw, made) = console_password(password_stdin)?;
+            let row = crate::db::ConsoleUserRow {
+                id: format!("usr_{}", uuid::Uuid::new_v4().simple()),
+                email: email.clone(),
+                password_hash: password::hash(&pw)?,
+                role,
+                store_id: store,
+                failed_sign_ins: 0,
+                locked_until: None,
+                created_at: now(),
+                disabled_at: None,
+            };
+            match state.repo.create_console_user(&row).await {
+                Err(e) if e.is_unique_violation() => return Err(format!("{email} already has an account").into()),
+                other => other?,
+            }
+            eprintln!("{email} can sign in at {}/console", state.settings.public_url);
+            if made {
+                eprintln!("Their password, shown once:");
+                println!("{pw}");
+            }
+        }
+        ConsoleUserCommand::List { output, data } => {
+            let state = open(&data).await?;
+            let rows = state
+                .repo
+                .console_users()
+                .await?
+                .into_iter()
+                .map(|u| {
+                    let status = if u.disabled_at.is_some() { "disabled" } else { "active" };
+                    let store = u.store_id.clone().unwrap_or_default();
+                    let value = json!({"email": u.email, "role": u.role, "store": u.store_id, "created_at": u.created_at, "status": status});
+                    (value, vec![u.email, u.role, store, when(u.created_at), status.to_owned()])
+                })
+                .collect();
+            print(output, &["EMAIL", "ROLE", "STORE", "CREATED", "STATUS"], rows);
+        }
+        ConsoleUserCommand::Passwd { email, password_stdin, data } => {
+            let state = open(&data).await?;
+            let email = email.trim().to_lowercase();
+            let (pw, made) = console_password(password_stdin)?;
+            if !state.repo.set_console_password(&email, &password::hash(&pw)?).await? {
+                return Err(format!("no account {email}").into());
+            }
+            if made {
+                eprintln!("{email}'s new password, shown once:");
+                println!("{pw}");
+            }
+        }
+        ConsoleUserCommand::Disable { email, data } => {
+            let state = open(&data).await?;
+            let email = email.trim().to_lowercase();
+            if !state.repo.disable_console_user(&email, now()).await? {
+                return Err(format!("no account {email}").into());
+            }
+            println!("{email} is disabled; their sessions have ended");
         }
     }
     Ok(())

@@ -107,7 +107,7 @@ async fn create(state: &AppState) -> Result<DemoFacts, ApiError> {
     let t = now();
     let store = state.repo.create_store(&uuid::Uuid::new_v4().to_string(), "Fount Demo Store", 5, t).await?;
     let key = generate_api_key()?;
-    state.repo.insert_api_key(&key.id, &store.id, &key.secret_hash, "demo", t).await?;
+    state.repo.insert_api_key(&key.id, &store.id, &key.secret_hash, "demo", &state.audit("demo"), t).await?;
     let fields = TitleFields {
         store_id: store.id.clone(),
         name: "The Fount Sampler".into(),

@@ -17,6 +17,7 @@
 //!   webhooks ([`webhooks`]) through the job queue's workers ([`queue`]); outbound requests
 //!   to tenants' URLs go through [`outbound`];
 //! * [`feeds`]: content providers' RSS feeds, synced by the queue into titles;
+//! * [`console`]: `/console`, the operators' and stores' pages, with its accounts and sessions;
 //! * [`observe`]: `/metrics` for Prometheus, request ids, text or JSON logs;
 //! * [`crypto`]: the key-encryption key and the license-signing keys;
 //! * [`media`]: probing, sealing and the Readium manifest;
@@ -44,6 +45,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod db;
 pub mod demo;

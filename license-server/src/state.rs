@@ -82,6 +82,8 @@ pub struct AppState {
     pub downloads: crate::outbound::Outbound,
     /// The requests being served, which this process's queue workers give way to.
     pub load: Arc<crate::load::Load>,
+    /// Console sign-ins per address, this process's share of the console's rate limit.
+    pub sign_ins: Arc<crate::console::sign_in::AddressLimiter>,
     stores: Arc<TtlCache<Store>>,
     titles: Arc<TtlCache<TitleRow>>,
 }
@@ -168,6 +170,7 @@ impl AppState {
             outbound,
             downloads,
             load,
+            sign_ins: Arc::default(),
             settings: Arc::new(settings),
             stores: Arc::new(TtlCache::new()),
             titles: Arc::new(TtlCache::new()),

@@ -108,6 +108,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/pub/{title}/transcripts/{file}").get(assets::transcript).finish().wrap(cors()))
         // The widget.
         .configure(widget::configure)
+        // The console (its own errors: pages, not problem details).
+        .configure(crate::console::configure)
         .service(at("/health/live").get(health::live).finish())
         .service(at("/health/ready").get(health::ready).finish())
         .service(at("/health").get(health::ready).finish())

@@ -49,6 +49,7 @@ use crate::events::Kind;
         crate::events::schemas::EntitlementEventData, crate::events::schemas::DeviceEventData,
         crate::events::schemas::LicenseEventData, crate::events::schemas::PaymentEventData,
         crate::events::schemas::StoreEventData, crate::events::schemas::WebhookEndpointEventData,
+        crate::events::schemas::ApiKeyEventData,
         crate::events::schemas::FeedEventData, crate::events::schemas::FeedItemEventData,
     )),
     modifiers(&Security),

@@ -13,6 +13,8 @@
 use async_trait::async_trait;
 
 #[macro_use]
+pub mod console;
+#[macro_use]
 pub mod event_log;
 #[macro_use]
 pub mod feeds;
@@ -27,6 +29,7 @@ pub mod webhooks;
 pub mod postgres;
 pub mod sqlite;
 
+pub use console::{ConsoleAccounts, ConsoleSessionRow, ConsoleUserRow};
 pub use event_log::{EventLog, EventPosition};
 pub use feeds::{FeedHubs, FeedItemRow, FeedItems, FeedPatch, FeedRow, FeedStore, HubChange, NewFeed};
 pub use models::*;
@@ -176,7 +179,7 @@ pub type DbResult<T> = Result<T, DbError>;
 /// traits of their own, which every repository also implements.
 #[async_trait]
 pub trait Repository:
-    EventLog + FeedStore + FeedItems + FeedHubs + JobQueue + WebhookStore + Send + Sync + 'static
+    ConsoleAccounts + EventLog + FeedStore + FeedItems + FeedHubs + JobQueue + WebhookStore + Send + Sync + 'static
 {
     /// Which backend this is (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
@@ -202,15 +205,23 @@ pub trait Repository:
         now: i64,
     ) -> DbResult<Option<Store>>;
 
-    /// Records an API key (its secret only as a hash).
-    async fn insert_api_key(&self, id: &str, store_id: &str, secret_hash: &[u8], label: &str, now: i64)
-    -> DbResult<()>;
+    /// Records an API key (its secret only as a hash), with its `api_key.created` event.
+    async fn insert_api_key(
+        &self,
+        id: &str,
+        store_id: &str,
+        secret_hash: &[u8],
+        label: &str,
+        audit: &crate::events::Audit,
+        now: i64,
+    ) -> DbResult<ApiKeyRow>;
     /// An API key by its public id.
     async fn api_key(&self, id: &str) -> DbResult<Option<ApiKeyRow>>;
     /// A store's API keys, oldest first.
     async fn api_keys(&self, store_id: &str, page: &PageQuery) -> DbResult<Page<ApiKeyRow>>;
-    /// Revokes an API key; `None` if there is no such key or it was already revoked.
-    async fn revoke_api_key(&self, id: &str, now: i64) -> DbResult<Option<ApiKeyRow>>;
+    /// Revokes an API key, with its `api_key.revoked` event; `None` if there is no such key or
+    /// it was already revoked.
+    async fn revoke_api_key(&self, id: &str, audit: &crate::events::Audit, now: i64) -> DbResult<Option<ApiKeyRow>>;
 
     /// Records an operator key (its secret only as a hash).
     async fn insert_operator_key(&self, id: &str, secret_hash: &[u8], label: &str, now: i64) -> DbResult<()>;

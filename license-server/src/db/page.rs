@@ -85,3 +85,22 @@ impl<T> Page<T> {
         Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }
 }
+
+/// Every row of a paged list.
+pub async fn all<T, F, Fut>(mut read: F) -> Result<Vec<T>, super::DbError>
+where
+    T: Keyed,
+    F: FnMut(PageQuery) -> Fut,
+    Fut: std::future::Future<Output = super::DbResult<Page<T>>>,
+{
+    let mut rows = Vec::new();
+    let mut page = PageQuery::first(MAX_LIMIT);
+    loop {
+        let got = read(page.clone()).await?;
+        rows.extend(got.items);
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(rows),
+        }
+    }
+}

@@ -238,18 +238,23 @@ macro_rules! portable_repository {
                 .await
             }
 
-            async fn insert_api_key(&self, id: &str, store_id: &str, secret_hash: &[u8], label: &str, now: i64) -> $crate::db::DbResult<()> {
-                let (id, store_id, secret_hash, label) = (id.to_owned(), store_id.to_owned(), secret_hash.to_vec(), label.to_owned());
+            async fn insert_api_key(&self, id: &str, store_id: &str, secret_hash: &[u8], label: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::ApiKeyRow> {
+                let (id, store_id, secret_hash, label, audit) = (id.to_owned(), store_id.to_owned(), secret_hash.to_vec(), label.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    sqlx::query("INSERT INTO api_keys (id, store_id, secret_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(id)
-                        .bind(store_id)
-                        .bind(secret_hash)
-                        .bind(label)
-                        .bind(now)
-                        .execute(&pool)
-                        .await?;
-                    Ok(())
+                    let mut tx = begin_write(&pool).await?;
+                    let row: $crate::db::ApiKeyRow = sqlx::query_as(
+                        "INSERT INTO api_keys (id, store_id, secret_hash, label, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+                    )
+                    .bind(id)
+                    .bind(store_id)
+                    .bind(secret_hash)
+                    .bind(label)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    write_events(&mut tx, vec![$crate::events::api_key($crate::events::Kind::ApiKeyCreated, &row)], &audit, now).await?;
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
@@ -273,14 +278,21 @@ macro_rules! portable_repository {
                 Ok($crate::db::Page::from_rows(rows, page.limit))
             }
 
-            async fn revoke_api_key(&self, id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::ApiKeyRow>> {
-                let id = id.to_owned();
+            async fn revoke_api_key(&self, id: &str, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::ApiKeyRow>> {
+                let (id, audit) = (id.to_owned(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *")
-                        .bind(id)
-                        .bind(now)
-                        .fetch_optional(&pool)
-                        .await?)
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::ApiKeyRow> =
+                        sqlx::query_as("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *")
+                            .bind(id)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if let Some(key) = &row {
+                        write_events(&mut tx, vec![$crate::events::api_key($crate::events::Kind::ApiKeyRevoked, key)], &audit, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }

@@ -160,3 +160,5 @@ portable_webhooks!(
 );
 
 portable_feeds!(PostgresRepository, conn = sqlx::PgConnection);
+
+portable_console!(PostgresRepository);

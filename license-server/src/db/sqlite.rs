@@ -151,3 +151,5 @@ portable_webhooks!(
 );
 
 portable_feeds!(SqliteRepository, conn = sqlx::SqliteConnection);
+
+portable_console!(SqliteRepository);

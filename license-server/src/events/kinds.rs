@@ -62,6 +62,8 @@ kinds! {
     PaymentUnmatched = ("payment.unmatched", "PaymentEventData", "A payment was received that names no customer or no title: assign it.");
     PaymentAssigned = ("payment.assigned", "PaymentEventData", "The store assigned an unmatched payment to a customer.");
     PaymentRefunded = ("payment.refunded", "PaymentEventData", "A payment was refunded in full; what it granted is revoked.");
+    ApiKeyCreated = ("api_key.created", "ApiKeyEventData", "An API key was made for the store (by the command line or the console); the event never holds its secret.");
+    ApiKeyRevoked = ("api_key.revoked", "ApiKeyEventData", "An API key of the store was revoked: requests with it are refused from now on.");
     StoreUpdated = ("store.updated", "StoreEventData", "The store's settings changed.");
     FeedSynced = ("feed.synced", "FeedEventData", "A feed was read and had changed: its new, changed and removed items are in hand.");
     FeedFailed = ("feed.failed", "FeedEventData", "A feed could not be read (unreachable, too large, not RSS, locked by its owner…): its `last_error` says why. It is tried again later.");

@@ -178,6 +178,17 @@ pub fn payment(kind: Kind, row: &PaymentRow) -> Draft {
     draft(&row.store_id, kind, json!({"payment": PaymentView::from(row.clone())}))
 }
 
+/// `api_key.created`, `api_key.revoked`.
+pub fn api_key(kind: Kind, row: &crate::db::ApiKeyRow) -> Draft {
+    let view = schemas::ApiKeyEventView {
+        id: row.id.clone(),
+        label: row.label.clone(),
+        created_at: row.created_at,
+        revoked_at: row.revoked_at,
+    };
+    draft(&row.store_id, kind, json!({"api_key": view}))
+}
+
 /// `store.updated`.
 pub fn store(kind: Kind, base: &str, row: &Store) -> Draft {
     draft(&row.id, kind, json!({"store": StoreView::new(base, row)}))

@@ -55,6 +55,26 @@ pub struct PaymentEventData {
     pub payment: PaymentView,
 }
 
+/// `api_key.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyEventData {
+    /// The key, without its secret.
+    pub api_key: ApiKeyEventView,
+}
+
+/// An API key as events show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyEventView {
+    /// Its public id (the part after `fsk_`, before the secret).
+    pub id: String,
+    /// Its label.
+    pub label: String,
+    /// Created, seconds since the epoch.
+    pub created_at: i64,
+    /// Revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
 /// `store.*`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StoreEventData {

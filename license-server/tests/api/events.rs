@@ -74,19 +74,25 @@ on_both_databases! {
         let (all, end) = poll_all(&server, &f.store, None, 200).await;
         assert_eq!(
             types(&all),
-            ["title.created", "track.added", "track.published", "device.registered", "entitlement.granted",
+            ["api_key.created", "title.created", "track.added", "track.published", "device.registered", "entitlement.granted",
              "license.issued", "license.renewed", "license.returned", "entitlement.revoked"],
         );
         // Each carries the resource as the API shows it, who did it, and when.
-        let granted = &all[4];
+        let granted = &all[5];
         assert_eq!(granted["data"]["entitlement"]["id"], entitlement.as_str());
         assert_eq!(granted["data"]["entitlement"]["customer"], "alice");
         assert!(granted["actor"].as_str().unwrap().starts_with("api_key:"), "{granted}");
-        assert_eq!(all[3]["actor"], "customer:alice");
-        assert_eq!(all[2]["actor"], "system", "a worker published the track");
-        assert_eq!(all[5]["data"]["license"]["id"], license);
-        assert_eq!(all[7]["data"]["license"]["status"], "returned");
-        assert_eq!(all[2]["data"]["track"]["status"], "published");
+        assert_eq!(all[4]["actor"], "customer:alice");
+        assert_eq!(all[3]["actor"], "system", "a worker published the track");
+        assert_eq!(all[6]["data"]["license"]["id"], license);
+        assert_eq!(all[8]["data"]["license"]["status"], "returned");
+        assert_eq!(all[3]["data"]["track"]["status"], "published");
+        // The store's key, made with the command line: named, never its secret.
+        assert_eq!(all[0]["actor"], "cli");
+        let key_id = f.store.key.split('_').nth(1).unwrap();
+        assert_eq!(all[0]["data"]["api_key"]["id"], key_id);
+        let secret = f.store.key.splitn(3, '_').nth(2).unwrap();
+        assert!(!all[0].to_string().contains(secret), "{}", all[0]);
         for e in &all {
             assert!(e["id"].as_str().unwrap().starts_with("evt_"));
             assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
@@ -118,7 +124,7 @@ on_both_databases! {
         // Another store sees none of it, and may not use this store's cursors.
         let other = server.store(5).await;
         let theirs = ok_json(server.get("/v1/events", Some(&other.key)).await, StatusCode::OK).await;
-        assert_eq!(theirs["items"], json!([]));
+        assert_eq!(types(theirs["items"].as_array().unwrap()), ["api_key.created"], "their own key only");
         problem(server.get(&format!("/v1/events?after={end}"), Some(&other.key)).await, StatusCode::BAD_REQUEST, "invalid-parameter").await;
         problem(server.get(&format!("/v1/events/{}", all[0]["id"].as_str().unwrap()), Some(&other.key)).await, StatusCode::NOT_FOUND, "not-found").await;
         // Cursors of other lists, unknown types and bad limits are refused.
@@ -183,14 +189,17 @@ async fn concurrent_writers_never_put_an_event_behind_a_cursor() {
     let (tail, _) = poll_all(&server, &store, cursor.as_deref(), 50).await;
     seen.extend(tail);
     let (all, _) = poll_all(&server, &store, None, 200).await;
-    assert_eq!(all.len(), 1 + 8 * 40);
+    // The store's key, its title, then the writers'.
+    assert_eq!(all.len(), 2 + 8 * 40);
     let ids = |v: &[Value]| v.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert_eq!(ids(&seen), ids(&all), "the live reader saw the log in its order, each event once");
 }
 
 on_both_databases! {
     async fn retention_deletes_the_oldest_events_in_batches_and_keeps_the_rest(server: TestServer) {
-        let store = server.store(5).await;
+        // The store first, its key (an event of today) after the old events below.
+        let made: Value = serde_json::from_str(&server.cli(&["store", "create", "--name", "Old"]).await).expect("store");
+        let store_id = made["id"].as_str().unwrap().to_owned();
         let url = server
             .database_url()
             .map_or_else(|| format!("sqlite://{}", server.data.join(fount_server::config::SQLITE_FILE).display()), str::to_owned);
@@ -206,19 +215,21 @@ on_both_databases! {
                           SELECT 'evt_old' || i, $2, 'title.created', '{}', 'test', $3 FROM n";
             let written = if server.database_url().is_some() {
                 let mut db = sqlx::PgConnection::connect(&url).await.expect("connect");
-                sqlx::query(insert).bind(stale).bind(&store.id).bind(old).execute(&mut db).await.map(|r| r.rows_affected())
+                sqlx::query(insert).bind(stale).bind(&store_id).bind(old).execute(&mut db).await.map(|r| r.rows_affected())
             } else {
                 let mut db = sqlx::SqliteConnection::connect(&url).await.expect("connect");
-                sqlx::query(insert).bind(stale).bind(&store.id).bind(old).execute(&mut db).await.map(|r| r.rows_affected())
+                sqlx::query(insert).bind(stale).bind(&store_id).bind(old).execute(&mut db).await.map(|r| r.rows_affected())
             };
             assert_eq!(written.expect("old events"), u64::try_from(stale).unwrap());
         }
+        let key = server.cli(&["apikey", "create", "--store", &store_id]).await.trim().to_owned();
+        let store = TestStore { id: store_id, key };
         let title = ok_json(server.post("/v1/titles", Some(&store.key), json!({"title": "Kept"})).await, StatusCode::CREATED).await;
         let deleted = repo.purge_events(now() - 90 * 86_400).await.expect("retention");
         assert_eq!(deleted, u64::try_from(stale).unwrap());
         let (events, _) = poll_all(&server, &store, None, 200).await;
-        assert_eq!(types(&events), ["title.created"], "today's events are kept");
-        assert_eq!(events[0]["data"]["title"]["id"], title["id"]);
+        assert_eq!(types(&events), ["api_key.created", "title.created"], "today's events are kept");
+        assert_eq!(events[1]["data"]["title"]["id"], title["id"]);
         // Nothing left to delete: one batch read, none deleted.
         assert_eq!(repo.purge_events(now() - 90 * 86_400).await.expect("retention"), 0);
     }

@@ -162,17 +162,23 @@ async fn every_event_is_delivered_verified_and_listed(backend: Backend) {
     server.grant(&store, "alice", title_id, json!({})).await;
     ok_json(server.acquire(&token, title_id, &device).await, StatusCode::CREATED).await;
 
-    let events = all_events(&server, &store).await;
+    // The title's three, the device, the grant and the license. The store's API key was made
+    // before the endpoint: its event is delivered or not, as the fan-out had passed it or not.
+    let key_event = |e: &Value| e["type"] == "api_key.created";
+    let mut events = all_events(&server, &store).await;
+    let key_ids: Vec<String> =
+        events.iter().filter(|e| key_event(e)).map(|e| e["id"].as_str().unwrap().to_owned()).collect();
+    events.retain(|e| !key_event(e));
     assert_eq!(events.len(), 6, "{events:?}");
     let got = eventually("every event delivered", Duration::from_secs(30), || async {
         let got = receiver.delivered().await;
         events.iter().all(|e| got.contains_key(e["id"].as_str().unwrap())).then_some(got)
     })
     .await;
-    assert_eq!(got.len(), events.len());
+    assert_eq!(got.keys().filter(|id| !key_ids.contains(id)).count(), events.len());
     let received = receiver.received().await;
     assert_eq!(received["rejected"], 0, "every signature verified");
-    for d in received["deliveries"].as_array().unwrap() {
+    for d in received["deliveries"].as_array().unwrap().iter().filter(|d| !key_event(d)) {
         let event = events.iter().find(|e| e["id"] == d["id"]).expect("a delivery of a logged event");
         assert_eq!(d["type"], event["type"]);
         assert_eq!(d["signatures"], 1);
@@ -180,7 +186,7 @@ async fn every_event_is_delivered_verified_and_listed(backend: Backend) {
     // The store sees each delivery and its attempt.
     let deliveries =
         ok_json(server.get(&format!("/v1/webhooks/{id}/deliveries"), Some(&store.key)).await, StatusCode::OK).await;
-    let deliveries = deliveries["items"].as_array().unwrap();
+    let deliveries: Vec<&Value> = deliveries["items"].as_array().unwrap().iter().filter(|d| !key_event(d)).collect();
     assert_eq!(deliveries.len(), events.len());
     for d in deliveries {
         assert_eq!(

@@ -1,0 +1,194 @@
+//! Signing in and out.
+//!
+//! **Rate limits.** Two, so that guessing is slow both for one account and from one address:
+//!
+//! * per account, in the database (so every replica sees it): from the fifth failure in a
+//!   row, each failure locks the account for 30 seconds, doubling with every further failure
+//!   up to 15 minutes ([`lock_after`]); a success, or `console user passwd`, clears it. A
+//!   locked account is refused before its password is checked.
+//! * per address, in each process ([`AddressLimiter`]): at most [`PER_ADDRESS`] attempts in
+//!   [`WINDOW`] seconds, whatever the accounts, so one client cannot lock many accounts
+//!   quickly or probe emails.
+//!
+//! An unknown email is checked against a decoy hash: it is refused as slowly, and in the same
+//! words, as a wrong password.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::session::{self, COOKIE, LIFETIME, SIGN_IN_COOKIE, Session};
+use super::{ConsoleError, page, password};
+use crate::db::ConsoleSessionRow;
+use crate::state::{AppState, now};
+
+/// Attempts allowed per address in a [`WINDOW`].
+pub const PER_ADDRESS: u32 = 20;
+/// The address limit's window, seconds.
+pub const WINDOW: i64 = 600;
+/// Failures in a row before an account locks.
+pub const FREE_FAILURES: i64 = 5;
+
+/// How long to lock an account after its `failures`-th failure in a row, seconds, if at all.
+pub fn lock_after(failures: i64) -> Option<i64> {
+    if failures < FREE_FAILURES {
+        return None;
+    }
+    // 0 to 5 doublings: 30 s to 960 s, capped at 900.
+    let doublings = u32::try_from(failures.saturating_sub(FREE_FAILURES).min(5)).unwrap_or(5);
+    Some(30i64.saturating_mul(1 << doublings).min(900))
+}
+
+/// Sign-in attempts per client address in this process.
+#[derive(Debug, Default)]
+pub struct AddressLimiter(Mutex<HashMap<IpAddr, (i64, u32)>>);
+
+impl AddressLimiter {
+    /// Counts an attempt from `ip` at `t`; the seconds to wait if it is one too many.
+    pub fn attempt(&self, ip: IpAddr, t: i64) -> Option<i64> {
+        // A poisoned lock only means another thread panicked mid-update: the counts are
+        // still counts.
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 10_000 {
+            map.retain(|_, (start, _)| t.saturating_sub(*start) < WINDOW);
+        }
+        let entry = map.entry(ip).or_insert((t, 0));
+        if t.saturating_sub(entry.0) >= WINDOW {
+            *entry = (t, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        (entry.1 > PER_ADDRESS).then(|| entry.0.saturating_add(WINDOW).saturating_sub(t).max(1))
+    }
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+/// The sign-in page, with a fresh form token.
+pub async fn form(state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    sign_in_page(&state, None, "", actix_web::http::StatusCode::OK)
+}
+
+fn sign_in_page(
+    state: &AppState,
+    error: Option<String>,
+    email: &str,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let token = session::random_token()?;
+    let html = page(&super::pages::SignInPage { csrf: &token, error: error.as_deref(), email })?;
+    Ok(HttpResponse::build(status)
+        .cookie(session::cookie(state, SIGN_IN_COOKIE, token, 1800))
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// Signs in: the form token, the address limit, the account lock, then the password.
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let form = form.into_inner();
+    let expected = req.cookie(SIGN_IN_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    if !session::same(&form.csrf, &expected) {
+        return Err(ConsoleError::Forgery);
+    }
+    let t = now();
+    let email = form.email.trim().to_lowercase();
+    let ip = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if let Some(wait) = state.sign_ins.attempt(ip, t) {
+        return Err(ConsoleError::TooMany(wait));
+    }
+    let user = state.repo.console_user_by_email(&email).await?;
+    if let Some(until) = user.as_ref().and_then(|u| u.locked_until).filter(|until| *until > t) {
+        return Err(ConsoleError::TooMany(until.saturating_sub(t)));
+    }
+    let stored = user.as_ref().filter(|u| u.disabled_at.is_none()).map(|u| u.password_hash.clone());
+    let given = form.password;
+    // Argon2 takes tens of milliseconds of CPU: off the request threads.
+    let ok = web::block(move || password::verify(&given, stored.as_deref().unwrap_or(password::decoy()))).await?
+        && user.as_ref().is_some_and(|u| u.disabled_at.is_none());
+    let Some(user) = user.filter(|_| ok) else {
+        if let Some(u) = state.repo.console_user_by_email(&email).await? {
+            let failures = u.failed_sign_ins.saturating_add(1);
+            let lock = lock_after(failures).map(|s| t.saturating_add(s));
+            state.repo.record_sign_in_failure(&u.id, lock).await?;
+        }
+        tracing::info!(target: "fount::console", "a sign-in failed");
+        let error = "That email and password do not match an account.".to_owned();
+        return sign_in_page(&state, Some(error), &email, actix_web::http::StatusCode::UNAUTHORIZED);
+    };
+    let secret = session::random_token()?;
+    let row = ConsoleSessionRow {
+        id_hash: session::id_hash(&secret),
+        user_id: user.id.clone(),
+        csrf: session::random_token()?,
+        created_at: t,
+        expires_at: t.saturating_add(LIFETIME),
+    };
+    state.repo.record_sign_in(&row).await?;
+    tracing::info!(target: "fount::console", user = %user.id, "signed in");
+    let mut gone = session::cookie(&state, SIGN_IN_COOKIE, String::new(), 0);
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .cookie(session::cookie(&state, COOKIE, secret, LIFETIME))
+        .cookie(gone)
+        .insert_header((header::LOCATION, "/console"))
+        .finish())
+}
+
+/// The sign-out form.
+#[derive(Debug, Deserialize)]
+pub struct Csrf {
+    csrf: String,
+}
+
+/// Signs out: the session ends in the database, and the cookie is dropped.
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<Csrf>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.check(&form.csrf)?;
+    state.repo.end_console_session(&session.id_hash, now()).await?;
+    let mut gone = session::cookie(&state, COOKIE, String::new(), 0);
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther().cookie(gone).insert_header((header::LOCATION, "/console/sign-in")).finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_start_at_the_fifth_failure_and_double_to_a_cap() {
+        assert_eq!((1..=4).map(lock_after).collect::<Vec<_>>(), [None; 4]);
+        assert_eq!(lock_after(5), Some(30));
+        assert_eq!(lock_after(6), Some(60));
+        assert_eq!(lock_after(9), Some(480));
+        assert_eq!(lock_after(10), Some(900));
+        assert_eq!(lock_after(1_000), Some(900));
+    }
+
+    #[test]
+    fn an_address_gets_its_window_of_attempts() {
+        let limiter = AddressLimiter::default();
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        for _ in 0..PER_ADDRESS {
+            assert_eq!(limiter.attempt(ip, 1_000), None);
+        }
+        assert_eq!(limiter.attempt(ip, 1_100), Some(500));
+        assert_eq!(limiter.attempt(IpAddr::from([192, 0, 2, 2]), 1_100), None, "another address");
+        assert_eq!(limiter.attempt(ip, 1_000 + WINDOW), None, "a new window");
+    }
+}
