@@ -137,21 +137,13 @@ pub async fn remove(
         Removal::NotFound => Err(ApiError::not_found("active device")),
         Removal::TooSoon { next_at } => Err(ApiError::new(
             problem::DEVICE_REMOVAL_TOO_SOON,
-            format!("this store allows one device removal every {}; the next is possible later", human(wait)),
+            format!(
+                "this store allows one device removal every {}; the next is possible later",
+                crate::webhooks::deliver::span(std::time::Duration::from_secs(u64::try_from(wait).unwrap_or(0)))
+            ),
         )
         .with("wait_seconds", wait)
         .with("next_removal_at", next_at)
         .header(actix_web::http::header::RETRY_AFTER, next_at.saturating_sub(t).max(1).to_string())),
     }
-}
-
-/// A wait as people say it: `3 days`, `5 hours`, `10 minutes`.
-fn human(seconds: i64) -> String {
-    let (n, unit) = match seconds {
-        ..120 => (seconds, "second"),
-        120..7_200 => (seconds / 60, "minute"),
-        7_200..172_800 => (seconds / 3_600, "hour"),
-        _ => (seconds / 86_400, "day"),
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

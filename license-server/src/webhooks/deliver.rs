@@ -161,7 +161,7 @@ async fn send(state: &AppState, url: &str, id: &str, timestamp: i64, signature: 
 }
 
 /// A duration as people say it: `5 days`, `3 hours`, `40 seconds`.
-fn span(d: Duration) -> String {
+pub(crate) fn span(d: Duration) -> String {
     let s = d.as_secs();
     let (n, unit) = match s {
         0..120 => (s, "second"),
