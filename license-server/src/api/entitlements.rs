@@ -40,7 +40,7 @@ pub async fn grant_entitlement(
     let title = own_title(state, store_id, &g.title).await?;
     // A title its feed no longer carries is not sold through the API; a payment already
     // taken for it (the webhooks) is still honoured.
-    if title.withdrawn_at.is_some() && source == "api" {
+    if title.withdrawn_at.is_some() && matches!(source, "api" | "console") {
         return Err(ApiError::new(
             crate::error::problem::TITLE_WITHDRAWN,
             "the title was withdrawn from sale (its item left the feed)",

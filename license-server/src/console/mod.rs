@@ -17,7 +17,9 @@
 //! * **Headers.** A strict Content-Security-Policy (scripts and styles from the server only),
 //!   no framing, no caching of pages.
 
+pub mod customers;
 pub mod keys;
+pub mod operator;
 pub mod pages;
 pub mod password;
 pub mod session;
@@ -182,6 +184,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(at("/stores/{store}/settings").post(stores::update).finish())
             .service(at("/stores/{store}/keys").post(keys::create).finish())
             .service(at("/stores/{store}/keys/{key}/revoke").post(keys::revoke).finish())
+            .service(at("/stores/{store}/customers").get(customers::show).finish())
+            .service(at("/stores/{store}/grants").post(customers::grant).finish())
+            .service(at("/stores/{store}/devices/remove").post(customers::remove_device).finish())
+            .service(at("/stores/{store}/entitlements/{entitlement}/revoke").post(customers::revoke).finish())
+            .service(at("/jobs").get(operator::jobs).finish())
+            .service(at("/jobs/{job}/retry").post(operator::retry).finish())
+            .service(at("/signing-keys").get(operator::signing_keys).finish())
+            .service(at("/signing-keys/rotate").post(operator::rotate).finish())
             .default_service(web::to(|| async { Err::<HttpResponse, _>(ConsoleError::NotFound) })),
     );
 }

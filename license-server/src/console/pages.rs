@@ -56,6 +56,9 @@ pub struct Nav<'a> {
     pub csrf: &'a str,
     /// The store being looked at, if any: id and name.
     pub store: Option<(&'a str, &'a str)>,
+    /// Which page this is, for the links' `aria-current`: `stores`, `jobs`, `signing-keys`,
+    /// `store` or `customers`.
+    pub here: &'static str,
 }
 
 /// `/console/sign-in`.
@@ -114,4 +117,148 @@ pub fn when(unix: i64) -> String {
         .ok()
         .and_then(|t| t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).ok())
         .unwrap_or_default()
+}
+
+/// `/console/stores/{store}/customers`.
+#[derive(Template)]
+#[template(path = "console/customers.html")]
+pub struct CustomerPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// What was searched for.
+    pub query: &'a str,
+    /// The customer found (the store's id for them).
+    pub found: Option<&'a str>,
+    /// Whether a search was made.
+    pub searched: bool,
+    /// Their entitlements, newest first.
+    pub grants: Vec<GrantLine>,
+    /// Their devices.
+    pub devices: Vec<DeviceLine>,
+    /// Their licenses.
+    pub licenses: Vec<LicenseLine>,
+    /// The store's titles, to grant one.
+    pub titles: Vec<TitleChoice>,
+    /// What was just done.
+    pub notice: Option<&'a str>,
+}
+
+/// An entitlement in a customer's list.
+pub struct GrantLine {
+    /// Id.
+    pub id: String,
+    /// Its title's name.
+    pub title: String,
+    /// `purchase` or `rental`.
+    pub kind: String,
+    /// A rental's end.
+    pub ends: Option<String>,
+    /// Granted.
+    pub granted: String,
+    /// Revoked.
+    pub revoked: Option<String>,
+}
+
+/// A device in a customer's list.
+pub struct DeviceLine {
+    /// Its id (thumbprint).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Registered.
+    pub added: String,
+    /// Revoked.
+    pub revoked: Option<String>,
+}
+
+/// A license in a customer's list.
+pub struct LicenseLine {
+    /// Its title's name.
+    pub title: String,
+    /// The start of its device's id.
+    pub device: String,
+    /// Its status now.
+    pub status: String,
+    /// Last issued.
+    pub issued: String,
+}
+
+/// A title to choose in the grant form.
+pub struct TitleChoice {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// `/console/jobs` (operators).
+#[derive(Template)]
+#[template(path = "console/jobs.html")]
+pub struct JobsPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// Each kind's counts.
+    pub kinds: Vec<KindLine>,
+    /// Dead jobs, newest first.
+    pub dead: Vec<DeadJob>,
+    /// Jobs completed in the last hour.
+    pub completed_last_hour: i64,
+    /// What was just done.
+    pub notice: Option<&'a str>,
+}
+
+/// One kind of job's counts.
+pub struct KindLine {
+    /// The kind.
+    pub kind: &'static str,
+    /// Due and waiting.
+    pub queued: i64,
+    /// Waiting for a later time.
+    pub scheduled: i64,
+    /// Held by a worker.
+    pub running: i64,
+    /// Out of attempts.
+    pub dead: i64,
+    /// The oldest due job's wait, whole seconds.
+    pub oldest: String,
+}
+
+/// A dead job.
+pub struct DeadJob {
+    /// Id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Its store, if any.
+    pub store: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Why the last failed.
+    pub error: String,
+    /// When it died.
+    pub finished: String,
+}
+
+/// `/console/signing-keys` (operators).
+#[derive(Template)]
+#[template(path = "console/signing_keys.html")]
+pub struct SigningKeysPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The keys, newest first.
+    pub keys: Vec<SigningKeyLine>,
+    /// What was just done.
+    pub notice: Option<&'a str>,
+}
+
+/// A signing key.
+pub struct SigningKeyLine {
+    /// Its key id.
+    pub kid: String,
+    /// Made.
+    pub created: String,
+    /// Whether it signs new licenses.
+    pub current: bool,
 }

@@ -12,12 +12,13 @@ use crate::db::page::all;
 use crate::state::{AppState, now};
 
 /// The layout's view of `session`, on a page about `store`.
-pub fn nav<'a>(session: &'a Session, store: Option<&'a crate::db::Store>) -> Nav<'a> {
+pub fn nav<'a>(session: &'a Session, store: Option<&'a crate::db::Store>, here: &'static str) -> Nav<'a> {
     Nav {
         email: &session.user.email,
         operator: session.user.is_operator(),
         csrf: &session.csrf,
         store: store.map(|s| (s.id.as_str(), s.name.as_str())),
+        here,
     }
 }
 
@@ -32,7 +33,7 @@ pub async fn home(state: web::Data<AppState>, session: Session) -> Result<HttpRe
     })
     .await?;
     let lines = stores.iter().map(StoreLine::from).collect();
-    Ok(html(page(&StoresPage { nav: nav(&session, None), stores: lines })?))
+    Ok(html(page(&StoresPage { nav: nav(&session, None, "stores"), stores: lines })?))
 }
 
 /// The new-store form (operators only).
@@ -97,7 +98,7 @@ pub async fn store_page(
     let mut keys = all(|p| async move { state.repo.api_keys(id, &p).await }).await?;
     keys.reverse();
     let body = page(&StorePage {
-        nav: nav(session, Some(&store)),
+        nav: nav(session, Some(&store), "store"),
         origins: store.origins().join("\n"),
         keys: keys.iter().map(KeyLine::from).collect(),
         store: &store,

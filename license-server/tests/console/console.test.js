@@ -231,3 +231,91 @@ test("a store's staff see their store only, on every page and form", async () =>
   await notFound.context().close();
   await page.context().close();
 });
+
+test('an operator finds a customer, grants and revokes a title, and removes a device', async () => {
+  const key = cli(['apikey', 'create', '--store', otherStore]);
+  const api = (method, path, body, bearer = key) => fetch(`${base}${path}`, {
+    method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+  });
+  const title = await (await api('POST', '/v1/titles', { title: 'The Hill' })).json();
+  const page = await signIn('op@fount.example');
+  await page.goto(`${base}/console/stores/${otherStore}/customers?customer=ruth`);
+  assert.match(await page.locator('main').textContent(), /No customer ruth/);
+  // The store's backend makes her: a token, and a device from her app.
+  const { token } = await (await api('POST', '/v1/customers/ruth/tokens', {})).json();
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  assert.equal((await api('POST', '/v1/me/devices', { jwk: { kty, crv, x, y }, name: "Ruth's phone" }, token)).status, 201);
+
+  await page.getByLabel('Customer').fill('ruth');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.getByRole('heading', { name: 'ruth' }).waitFor();
+  await page.getByLabel('Title', { exact: true }).selectOption(title.id);
+  await page.getByRole('button', { name: 'Grant' }).click();
+  await page.getByText('Granted: the customer can listen now.').waitFor();
+  await accessible(page, 'customer');
+  await screenshots(page, 'customer');
+  let grants = await (await api('GET', '/v1/entitlements?customer=ruth')).json();
+  assert.deepEqual(grants.items.map((g) => [g.title, g.source, g.revoked_at]), [[title.id, 'console', null]]);
+
+  await page.getByRole('button', { name: 'Revoke The Hill' }).click();
+  await page.getByText('Revoked, with the licenses').waitFor();
+  grants = await (await api('GET', '/v1/entitlements?customer=ruth')).json();
+  assert.ok(grants.items[0].revoked_at);
+
+  await page.getByRole('button', { name: "Remove Ruth's phone" }).click();
+  await page.getByText('The device is removed').waitFor();
+  const devices = await (await api('GET', '/v1/customers/ruth/devices')).json();
+  assert.deepEqual(devices.items.map((d) => [d.status, d.revoked_by]), [['revoked', 'store']]);
+  const events = await (await api('GET', '/v1/events?types=entitlement.granted,entitlement.revoked,device.revoked')).json();
+  assert.deepEqual(events.items.map((e) => [e.type, e.actor]), [
+    ['entitlement.granted', 'console:op@fount.example'],
+    ['entitlement.revoked', 'console:op@fount.example'],
+    ['device.revoked', 'console:op@fount.example'],
+  ]);
+  await page.context().close();
+});
+
+test('an operator sees the queue and rotates the signing key; staff reach neither', async () => {
+  const page = await signIn('op@fount.example');
+  await page.getByRole('link', { name: 'Jobs' }).click();
+  await page.getByRole('heading', { name: 'Jobs', exact: true }).waitFor();
+  assert.match(await page.locator('table').first().textContent(), /webhook\.deliver/);
+  await accessible(page, 'jobs');
+  await screenshots(page, 'jobs');
+
+  const before = (await (await fetch(`${base}/.well-known/jwks.json`)).json()).keys.map((k) => k.kid);
+  await page.getByRole('link', { name: 'Signing keys' }).click();
+  await page.getByRole('heading', { name: 'Signing keys', exact: true }).waitFor();
+  await page.getByRole('button', { name: /Rotate/ }).click();
+  await page.getByText('A new key signs from now on').waitFor();
+  await accessible(page, 'signing keys');
+  await screenshots(page, 'signing-keys');
+  const rows = await page.locator('tbody tr').allTextContents();
+  assert.equal(rows.length, before.length + 1);
+  assert.match(rows[0], /Signs new licenses/);
+  const after = (await (await fetch(`${base}/.well-known/jwks.json`)).json()).keys.map((k) => k.kid);
+  assert.equal(after.length, before.length + 1, 'the new key is published');
+  await page.context().close();
+
+  const staff = await signIn('staff@riverside.example');
+  const csrf = await csrfOf(staff);
+  for (const path of ['/console/jobs', '/console/signing-keys', `/console/stores/${otherStore}/customers?customer=ruth`]) {
+    assert.equal((await staff.request.get(`${base}${path}`, { maxRedirects: 0 })).status(), 404, path);
+  }
+  assert.equal((await post(staff, '/console/signing-keys/rotate', { csrf })).status(), 404);
+  assert.equal((await post(staff, '/console/jobs/job_nope/retry', { csrf })).status(), 404);
+  const grantForm = { csrf, customer: 'ruth', title: 'x', kind: 'purchase' };
+  assert.equal((await post(staff, `/console/stores/${otherStore}/grants`, grantForm)).status(), 404);
+  assert.equal((await post(staff, `/console/stores/${otherStore}/devices/remove`, { csrf, customer: 'ruth', device: 'x' })).status(), 404);
+  // Another store's entitlement, through the staff's own store: not found.
+  const otherKey = cli(['apikey', 'create', '--store', otherStore]);
+  const grants = await (await fetch(`${base}/v1/entitlements?customer=ruth`, { headers: { authorization: `Bearer ${otherKey}` } })).json();
+  assert.equal((await post(staff, `/console/stores/${staffStore}/entitlements/${grants.items[0].id}/revoke`, { csrf })).status(), 404);
+  assert.equal(
+    (await staff.request.get(`${base}/console/stores/${staffStore}/customers?customer=ruth`)).status(), 200,
+    'their own store has no ruth, and says so',
+  );
+  assert.equal(await staff.getByRole('link', { name: 'Jobs' }).count(), 0);
+  await staff.context().close();
+});

@@ -1,0 +1,120 @@
+//! The operator's pages: the queue (depth and age by kind, dead jobs, retry) and the
+//! license-signing keys (rotate). A store's staff reach neither: both answer 404 for them.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::pages::{DeadJob, JobsPage, KindLine, SigningKeyLine, SigningKeysPage, when};
+use super::session::Session;
+use super::stores::nav;
+use super::{ConsoleError, html, page, see_other};
+use crate::db::PageQuery;
+use crate::queue::now_ms;
+use crate::state::{AppState, now};
+
+/// `?done=`.
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// The queue: each kind's depth and oldest wait, and the dead jobs (the newest 100).
+pub async fn jobs(
+    state: web::Data<AppState>,
+    session: Session,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.operator()?;
+    let stats = state.repo.queue_stats(now_ms()).await?;
+    let kinds = crate::queue::JobKind::ALL
+        .iter()
+        .map(|k| {
+            let s = stats.kinds.iter().find(|s| s.kind == k.as_str());
+            KindLine {
+                kind: k.as_str(),
+                queued: s.map_or(0, |s| s.queued),
+                scheduled: s.map_or(0, |s| s.scheduled),
+                running: s.map_or(0, |s| s.running),
+                dead: s.map_or(0, |s| s.dead),
+                oldest: s.map_or(0.0, |s| s.oldest_due_seconds).round().to_string(),
+            }
+        })
+        .collect();
+    let dead = state.repo.jobs(Some("dead"), None, &PageQuery::first(100)).await?;
+    let dead = dead
+        .items
+        .iter()
+        .map(|j| DeadJob {
+            id: j.id.clone(),
+            kind: j.kind.clone(),
+            store: j.store_id.clone().unwrap_or_default(),
+            attempts: j.attempts,
+            error: j.last_error.clone().unwrap_or_default(),
+            finished: j.finished_at.map(|ms| when(ms / 1000)).unwrap_or_default(),
+        })
+        .collect();
+    let notice = (done.done.as_deref() == Some("retried")).then_some("The job is queued again.");
+    let body = page(&JobsPage {
+        nav: nav(&session, None, "jobs"),
+        kinds,
+        dead,
+        completed_last_hour: stats.completed_last_hour,
+        notice,
+    })?;
+    Ok(html(body))
+}
+
+/// A form with only its token.
+#[derive(Debug, Deserialize)]
+pub struct Csrf {
+    csrf: String,
+}
+
+/// Queues a dead job again.
+pub async fn retry(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<Csrf>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.check(&form.csrf)?;
+    session.operator()?;
+    state.repo.retry_dead(&path, now_ms()).await?.ok_or(ConsoleError::NotFound)?;
+    tracing::info!(target: "fount::console", actor = %session.actor(), job = %path.as_str(), "dead job retried");
+    Ok(see_other("/console/jobs?done=retried"))
+}
+
+/// The license-signing keys, newest first: the newest signs, the others still verify.
+pub async fn signing_keys(
+    state: web::Data<AppState>,
+    session: Session,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.operator()?;
+    let rows = state.repo.signing_keys().await?;
+    let keys = rows
+        .iter()
+        .enumerate()
+        .map(|(i, k)| SigningKeyLine { kid: k.kid.clone(), created: when(k.created_at), current: i == 0 })
+        .collect();
+    let notice = (done.done.as_deref() == Some("rotated")).then_some(
+        "A new key signs from now on (every server within a minute); licenses signed by the others still verify.",
+    );
+    Ok(html(page(&SigningKeysPage { nav: nav(&session, None, "signing-keys"), keys, notice })?))
+}
+
+/// Makes a new signing key.
+pub async fn rotate(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<Csrf>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.check(&form.csrf)?;
+    session.operator()?;
+    let kid =
+        crate::crypto::signing::create(state.repo.as_ref(), &state.kek, now()).await.map_err(ConsoleError::internal)?;
+    state.keys.reload(state.repo.as_ref(), &state.kek).await.map_err(ConsoleError::internal)?;
+    tracing::info!(target: "fount::console", actor = %session.actor(), %kid, "signing key rotated");
+    Ok(see_other("/console/signing-keys?done=rotated"))
+}
