@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::pages::{CustomerPage, DeviceLine, GrantLine, LicenseLine, TitleChoice, when};
 use super::session::Session;
 use super::stores::nav;
-use super::{ConsoleError, html, page, see_other};
+use super::{ConsoleError, TokenForm, html, page, see_other};
 use crate::api::entitlements::grant_entitlement;
 use crate::api::views::{EntitlementKind, Grant};
 use crate::db::page::all;
@@ -30,7 +30,7 @@ pub async fn show(
     path: web::Path<String>,
     query: web::Query<Find>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let store = state.repo.store(session.store(&path)?).await?.ok_or(ConsoleError::NotFound)?;
+    let store = session.store_row(&state, &path).await?;
     let wanted = query.customer.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let customer = match wanted {
         Some(c) => state.repo.customer(&store.id, c).await?,
@@ -152,18 +152,12 @@ pub async fn grant(
     Ok(see_other(&customer_url(store, &customer, "granted")))
 }
 
-/// A form with only its token.
-#[derive(Debug, Deserialize)]
-pub struct Csrf {
-    csrf: String,
-}
-
 /// Revokes one of the store's entitlements.
 pub async fn revoke(
     state: web::Data<AppState>,
     session: Session,
     path: web::Path<(String, String)>,
-    form: web::Form<Csrf>,
+    form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.check(&form.csrf)?;
     let (store, id) = path.into_inner();

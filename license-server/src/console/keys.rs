@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::session::Session;
 use super::stores::store_page;
-use super::{ConsoleError, see_other};
+use super::{ConsoleError, TokenForm, see_other};
 use crate::api::validate;
 use crate::state::{AppState, now};
 
@@ -26,7 +26,7 @@ pub async fn create(
     form: web::Form<NewKey>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.check(&form.csrf)?;
-    let store = state.repo.store(session.store(&path)?).await?.ok_or(ConsoleError::NotFound)?;
+    let store = session.store_row(&state, &path).await?;
     let label = validate::opt_text("label", Some(&form.label), 100)?.unwrap_or_default();
     let key = crate::auth::generate_api_key()?;
     state
@@ -37,18 +37,12 @@ pub async fn create(
     store_page(&state, &session, &store.id, Some(&key.key), Some(notice)).await
 }
 
-/// The revoke form.
-#[derive(Debug, Deserialize)]
-pub struct Revoke {
-    csrf: String,
-}
-
 /// Revokes a key of the store.
 pub async fn revoke(
     state: web::Data<AppState>,
     session: Session,
     path: web::Path<(String, String)>,
-    form: web::Form<Revoke>,
+    form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.check(&form.csrf)?;
     let (store, key) = path.into_inner();

@@ -124,6 +124,21 @@ impl ResponseError for ConsoleError {
     }
 }
 
+/// A form that carries only the session's token (revoke, retry, rotate, sign out).
+#[derive(Debug, serde::Deserialize)]
+pub struct TokenForm {
+    /// The session's anti-forgery token.
+    pub csrf: String,
+}
+
+/// What a page is told after a change made on it (`?done=`), to show a notice.
+#[derive(Debug, serde::Deserialize)]
+pub struct Done {
+    /// Which change.
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
 /// Renders a template.
 pub fn page(template: &impl askama::Template) -> Result<String, ConsoleError> {
     template.render().map_err(ConsoleError::internal)

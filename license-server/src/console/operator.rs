@@ -2,22 +2,14 @@
 //! license-signing keys (rotate). A store's staff reach neither: both answer 404 for them.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
 use super::pages::{DeadJob, JobsPage, KindLine, SigningKeyLine, SigningKeysPage, when};
 use super::session::Session;
 use super::stores::nav;
-use super::{ConsoleError, html, page, see_other};
+use super::{ConsoleError, Done, TokenForm, html, page, see_other};
 use crate::db::PageQuery;
 use crate::queue::now_ms;
 use crate::state::{AppState, now};
-
-/// `?done=`.
-#[derive(Debug, Deserialize)]
-pub struct Done {
-    #[serde(default)]
-    done: Option<String>,
-}
 
 /// The queue: each kind's depth and oldest wait, and the dead jobs (the newest 100).
 pub async fn jobs(
@@ -65,18 +57,12 @@ pub async fn jobs(
     Ok(html(body))
 }
 
-/// A form with only its token.
-#[derive(Debug, Deserialize)]
-pub struct Csrf {
-    csrf: String,
-}
-
 /// Queues a dead job again.
 pub async fn retry(
     state: web::Data<AppState>,
     session: Session,
     path: web::Path<String>,
-    form: web::Form<Csrf>,
+    form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.check(&form.csrf)?;
     session.operator()?;
@@ -108,7 +94,7 @@ pub async fn signing_keys(
 pub async fn rotate(
     state: web::Data<AppState>,
     session: Session,
-    form: web::Form<Csrf>,
+    form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.check(&form.csrf)?;
     session.operator()?;

@@ -86,6 +86,11 @@ impl Session {
         if self.user.may_see(store_id) { Ok(store_id) } else { Err(ConsoleError::NotFound) }
     }
 
+    /// The store `store_id`, if this person may see it; 404 otherwise, as for no store at all.
+    pub async fn store_row(&self, state: &AppState, store_id: &str) -> Result<crate::db::Store, ConsoleError> {
+        state.repo.store(self.store(store_id)?).await?.ok_or(ConsoleError::NotFound)
+    }
+
     /// Refuses what only an operator may do.
     pub fn operator(&self) -> Result<(), ConsoleError> {
         if self.user.is_operator() { Ok(()) } else { Err(ConsoleError::NotFound) }

@@ -22,7 +22,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::session::{self, COOKIE, LIFETIME, SIGN_IN_COOKIE, Session};
-use super::{ConsoleError, page, password};
+use super::{ConsoleError, TokenForm, page, password};
 use crate::db::ConsoleSessionRow;
 use crate::state::{AppState, now};
 
@@ -119,6 +119,8 @@ pub async fn submit(
     let ok = web::block(move || password::verify(&given, stored.as_deref().unwrap_or(password::decoy()))).await?
         && user.as_ref().is_some_and(|u| u.disabled_at.is_none());
     let Some(user) = user.filter(|_| ok) else {
+        // Read again after the slow check: guesses made in parallel each count from the
+        // latest failures, so the lock they earn is not computed from a stale count.
         if let Some(u) = state.repo.console_user_by_email(&email).await? {
             let failures = u.failed_sign_ins.saturating_add(1);
             let lock = lock_after(failures).map(|s| t.saturating_add(s));
@@ -147,17 +149,11 @@ pub async fn submit(
         .finish())
 }
 
-/// The sign-out form.
-#[derive(Debug, Deserialize)]
-pub struct Csrf {
-    csrf: String,
-}
-
 /// Signs out: the session ends in the database, and the cookie is dropped.
 pub async fn sign_out(
     state: web::Data<AppState>,
     session: Session,
-    form: web::Form<Csrf>,
+    form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.check(&form.csrf)?;
     state.repo.end_console_session(&session.id_hash, now()).await?;

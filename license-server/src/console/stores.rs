@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::pages::{KeyLine, Nav, StoreLine, StorePage, StoresPage};
 use super::session::Session;
-use super::{ConsoleError, html, page, see_other};
+use super::{ConsoleError, Done, html, page, see_other};
 use crate::api::{store::MAX_REMOVAL_WAIT, validate};
 use crate::db::StorePatch;
 use crate::db::page::all;
@@ -62,13 +62,6 @@ pub async fn create(
     Ok(see_other(&format!("/console/stores/{}?done=created", store.id)))
 }
 
-/// What a store page is told after a change (`?done=`).
-#[derive(Debug, Deserialize)]
-pub struct Done {
-    #[serde(default)]
-    done: Option<String>,
-}
-
 /// A store's page: its settings and its API keys.
 pub async fn show(
     state: web::Data<AppState>,
@@ -93,7 +86,7 @@ pub async fn store_page(
     new_key: Option<&str>,
     notice: Option<&str>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let store = state.repo.store(session.store(store_id)?).await?.ok_or(ConsoleError::NotFound)?;
+    let store = session.store_row(state, store_id).await?;
     let id = &store.id;
     let mut keys = all(|p| async move { state.repo.api_keys(id, &p).await }).await?;
     keys.reverse();
@@ -127,7 +120,7 @@ pub async fn update(
     form: web::Form<Settings>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.check(&form.csrf)?;
-    let store = state.repo.store(session.store(&path)?).await?.ok_or(ConsoleError::NotFound)?;
+    let store = session.store_row(&state, &path).await?;
     let f = form.into_inner();
     if !(1..=100).contains(&f.device_limit) {
         return Err(ConsoleError::Invalid("Devices per customer must be 1 to 100.".into()));
