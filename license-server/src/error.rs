@@ -63,7 +63,7 @@ problems! {
     NOT_ENTITLED = ("not-entitled", 403, "Not entitled", "The customer has no entitlement to this title. The store grants one through `POST /v1/entitlements` after a purchase.");
     RENTAL_ENDED = ("rental-ended", 403, "Rental ended", "The customer's rental of this title has ended.");
     LICENSE_NOT_ACTIVE = ("license-not-active", 409, "License not active", "The license was returned, revoked or has expired; it cannot be renewed or returned. `license_status` gives its state.");
-    TITLE_WITHDRAWN = ("title-withdrawn", 409, "Title withdrawn", "The title is no longer sold: the item it came from left its feed. Licenses already issued keep working.");
+    TITLE_WITHDRAWN = ("title-withdrawn", 409, "Title withdrawn", "The title is off sale: the store took it off, or the item it came from left its feed. Licenses already issued keep working.");
     FEED_PAUSED = ("feed-paused", 409, "Feed paused", "The feed is paused: resume it (`PATCH` with `status` `active`) before syncing it.");
     SUBSCRIPTION_GONE = ("subscription-gone", 410, "Subscription gone", "The WebSub callback names no subscription of Fount's (its feed was deleted, or subscribed again with a new callback): the hub should stop pushing to it.");
     CONFLICT = ("conflict", 409, "Conflict", "The request conflicts with a concurrent change. Retry it.");

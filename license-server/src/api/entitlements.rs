@@ -38,12 +38,12 @@ pub async fn grant_entitlement(
     let customer_ref = validate::ident("customer", &g.customer)?;
     let reference = g.reference.as_deref().map(|r| validate::ident("reference", r)).transpose()?;
     let title = own_title(state, store_id, &g.title).await?;
-    // A title its feed no longer carries is not sold through the API; a payment already
-    // taken for it (the webhooks) is still honoured.
+    // A title off sale (taken off by the store, or its feed item gone) is not granted through
+    // the API or the console; a payment already taken for it (the webhooks) is still honoured.
     if title.withdrawn_at.is_some() && matches!(source, "api" | "console") {
         return Err(ApiError::new(
             crate::error::problem::TITLE_WITHDRAWN,
-            "the title was withdrawn from sale (its item left the feed)",
+            "the title is off sale (withdrawn by the store, or its feed item went away)",
         ));
     }
     let t = now();

@@ -233,7 +233,7 @@ pub fn sync_job(feed: &str, store: &str, now_ms: i64) -> NewJob {
     job
 }
 
-async fn own_feed(state: &AppState, store: &str, id: &str) -> Result<FeedRow, ApiError> {
+pub async fn own_feed(state: &AppState, store: &str, id: &str) -> Result<FeedRow, ApiError> {
     match state.repo.feed(id).await? {
         Some(f) if f.store_id == store => Ok(f),
         _ => Err(ApiError::not_found("feed")),
@@ -374,9 +374,14 @@ pub async fn sync(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = own_feed(&state, &auth.store.id, &path).await?;
+    let job = sync_now(&state, &row).await?;
+    Ok(HttpResponse::Accepted().json(JobView::from(&job)))
+}
+
+/// Queues a feed's sync now (the API's and the console's).
+pub async fn sync_now(state: &AppState, row: &FeedRow) -> Result<crate::db::JobRow, ApiError> {
     if row.status == "paused" {
         return Err(ApiError::new(crate::error::problem::FEED_PAUSED, "the feed is paused: resume it first"));
     }
-    let job = state.repo.sync_now(&row.id, &sync_job(&row.id, &auth.store.id, now_ms()), now_ms()).await?;
-    Ok(HttpResponse::Accepted().json(JobView::from(&job)))
+    Ok(state.repo.sync_now(&row.id, &sync_job(&row.id, &row.store_id, now_ms()), now_ms()).await?)
 }

@@ -81,38 +81,48 @@ pub async fn assign(
     path: web::Path<String>,
     body: Json<AssignPayment>,
 ) -> Result<HttpResponse, ApiError> {
-    let payment = match state.repo.payment(&path).await? {
-        Some(p) if p.store_id == auth.store.id => p,
+    let b = body.into_inner();
+    let audit = state.audit(auth.actor());
+    let row = assign_payment(&state, &auth.store.id, &path, &b.customer, b.title.as_deref(), &audit).await?;
+    Ok(HttpResponse::Ok().json(PaymentView::from(row)))
+}
+
+/// Assigns the store's payment `id` to `customer` (the API's and the console's): its title is
+/// granted as a matched payment's would have been.
+pub async fn assign_payment(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+    customer: &str,
+    title: Option<&str>,
+    audit: &crate::events::Audit,
+) -> Result<crate::db::PaymentRow, ApiError> {
+    let payment = match state.repo.payment(id).await? {
+        Some(p) if p.store_id == store_id => p,
         _ => return Err(ApiError::not_found("payment")),
     };
-    let b = body.into_inner();
-    let customer = super::validate::ident("customer", &b.customer)?;
+    let customer = super::validate::ident("customer", customer)?;
     match payment.status.as_str() {
         "refunded" => return Err(ApiError::new(problem::CONFLICT, "the payment was refunded; it grants nothing")),
-        "granted" if payment.customer_ref.as_deref() == Some(customer.as_str()) => {
-            return Ok(HttpResponse::Ok().json(PaymentView::from(payment)));
-        }
+        "granted" if payment.customer_ref.as_deref() == Some(customer.as_str()) => return Ok(payment),
         "granted" => {
             return Err(ApiError::new(problem::CONFLICT, "the payment already granted its title to another customer"));
         }
         _ => {}
     }
-    let title_id = match (&payment.title_id, &b.title) {
+    let title_id = match (&payment.title_id, title) {
         (Some(paid), Some(given)) if paid != given => {
             return Err(ApiError::validation("the payment was for another title; leave `title` out"));
         }
         (Some(paid), _) => paid.clone(),
-        (None, Some(given)) => own_title(&state, &auth.store.id, given).await?.id,
+        (None, Some(given)) => own_title(state, store_id, given).await?.id,
         (None, None) => return Err(ApiError::validation("the payment names no title: give `title`")),
     };
     let grant = Grant::purchase(customer.clone(), title_id.clone(), grant_reference(&payment.reference));
-    let audit = state.audit(auth.actor());
-    let (entitlement, _) = grant_entitlement(&state, &auth.store.id, grant, &payment.provider, &audit).await?;
-    let row = match state.repo.assign_payment(&payment.id, &customer, &title_id, &entitlement.id, &audit, now()).await?
-    {
-        Some(row) => row,
+    let (entitlement, _) = grant_entitlement(state, store_id, grant, &payment.provider, audit).await?;
+    match state.repo.assign_payment(&payment.id, &customer, &title_id, &entitlement.id, audit, now()).await? {
+        Some(row) => Ok(row),
         // Assigned (or refunded) meanwhile: report it as it is now.
-        None => state.repo.payment(&payment.id).await?.ok_or_else(|| ApiError::not_found("payment"))?,
-    };
-    Ok(HttpResponse::Ok().json(PaymentView::from(row)))
+        None => state.repo.payment(&payment.id).await?.ok_or_else(|| ApiError::not_found("payment")),
+    }
 }

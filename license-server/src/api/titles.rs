@@ -30,7 +30,7 @@ pub async fn own_title(state: &AppState, store_id: &str, id: &str) -> Result<Tit
 pub const MAX_DESCRIPTION: usize = 10_000;
 
 /// A title's details, each checked; a `title` not given is left empty.
-fn checked_fields(store_id: &str, b: &UpdateTitle) -> Result<TitleFields, ApiError> {
+pub fn checked_fields(store_id: &str, b: &UpdateTitle) -> Result<TitleFields, ApiError> {
     Ok(TitleFields {
         store_id: store_id.to_owned(),
         name: validate::opt_text("title", b.title.as_deref(), 500)?.unwrap_or_default(),
@@ -78,11 +78,21 @@ pub async fn update(
     if fields.price.is_some() && fields.currency.is_none() && title.currency.is_none() {
         return Err(ApiError::validation("a price needs a `currency`"));
     }
-    let row = state
+    let audit = state.audit(auth.actor());
+    let mut row = state
         .repo
-        .update_title(&title.id, &fields, &state.audit(auth.actor()), crate::state::now())
+        .update_title(&title.id, &fields, &audit, crate::state::now())
         .await?
         .ok_or_else(|| ApiError::not_found("title"))?;
+    if let Some(on_sale) = body.on_sale
+        && on_sale != row.withdrawn_at.is_none()
+    {
+        row = state
+            .repo
+            .set_title_on_sale(&title.id, on_sale, &audit, crate::state::now())
+            .await?
+            .ok_or_else(|| ApiError::not_found("title"))?;
+    }
     Ok(HttpResponse::Ok().json(view(&state, &row).await?))
 }
 

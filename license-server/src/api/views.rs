@@ -132,6 +132,10 @@ pub struct UpdateTitle {
     #[serde(default)]
     #[schema(pattern = r"^plink_[A-Za-z0-9]{1,100}$")]
     pub stripe_payment_link: Option<String>,
+    /// `false` takes the title off sale (no new grants but those of payments already taken;
+    /// licenses already issued keep working); `true` puts it back on sale.
+    #[serde(default)]
+    pub on_sale: Option<bool>,
 }
 
 impl From<CreateTitle> for UpdateTitle {
@@ -146,6 +150,7 @@ impl From<CreateTitle> for UpdateTitle {
             checkout_url: c.checkout_url,
             cover_url: c.cover_url,
             stripe_payment_link: c.stripe_payment_link,
+            on_sale: None,
         }
     }
 }
@@ -246,8 +251,9 @@ pub struct TitleView {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
-    /// When it was withdrawn from sale, because the feed item it came from went away: no new
-    /// grants through the API; licenses already issued keep working. Null while on sale.
+    /// When it was taken off sale (by the store, or because the feed item it came from went
+    /// away): no new grants through the API; licenses already issued keep working. Null while
+    /// on sale.
     pub withdrawn_at: Option<i64>,
 }
 

@@ -10,7 +10,7 @@ use super::jobs::JobView;
 use super::paging;
 use super::views::{List, Paging};
 use crate::auth::StoreAuth;
-use crate::db::{AttemptRow, DeliveryRow, EndpointPatch, EndpointRow, EventPosition, NewEndpoint};
+use crate::db::{AttemptRow, DeliveryRow, EndpointPatch, EndpointRow, EventPosition, JobRow, NewEndpoint};
 use crate::edge::{Json, MaybeJson};
 use crate::error::{ApiError, problem};
 use crate::events::Kind;
@@ -239,7 +239,7 @@ async fn checked_url(state: &AppState, url: &str) -> Result<String, ApiError> {
     state.outbound.check_now(url).await.map(|u| u.to_string()).map_err(|e| ApiError::validation(format!("`url`: {e}")))
 }
 
-async fn own_endpoint(state: &AppState, store: &str, id: &str) -> Result<EndpointRow, ApiError> {
+pub async fn own_endpoint(state: &AppState, store: &str, id: &str) -> Result<EndpointRow, ApiError> {
     match state.repo.endpoint(id).await? {
         Some(e) if e.store_id == store => Ok(e),
         _ => Err(ApiError::not_found("webhook endpoint")),
@@ -255,19 +255,28 @@ pub async fn create(
     auth: StoreAuth,
     body: Json<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    let url = checked_url(&state, &b.url).await?;
+    let (row, secret) = create_endpoint(&state, &auth.store.id, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(CreatedWebhookEndpoint { endpoint: WebhookEndpointView::from(&row), secret }))
+}
+
+/// Registers an endpoint of `store_id` (the API's and the console's); its secret, encoded,
+/// for this answer only.
+pub async fn create_endpoint(
+    state: &AppState,
+    store_id: &str,
+    b: CreateWebhook,
+) -> Result<(EndpointRow, String), ApiError> {
+    let url = checked_url(state, &b.url).await?;
     let types = types(b.types.as_deref())?.unwrap_or_else(|| "[]".into());
     let description = super::validate::opt_text("description", b.description.as_deref(), 500)?.unwrap_or_default();
-    let existing =
-        state.repo.endpoints(&auth.store.id, &crate::db::PageQuery::first(crate::db::page::MAX_LIMIT)).await?;
+    let existing = state.repo.endpoints(store_id, &crate::db::PageQuery::first(crate::db::page::MAX_LIMIT)).await?;
     if existing.items.len() >= MAX_ENDPOINTS {
         return Err(ApiError::validation(format!("a store may have at most {MAX_ENDPOINTS} webhook endpoints")));
     }
     let id = crate::db::webhooks::new_id("wh");
-    let (secret, sealed) = crate::webhooks::new_secret(&state, &id)?;
+    let (secret, sealed) = crate::webhooks::new_secret(state, &id)?;
     let new = NewEndpoint {
-        store_id: auth.store.id.clone(),
+        store_id: store_id.to_owned(),
         url,
         description,
         types,
@@ -275,10 +284,7 @@ pub async fn create(
         secret: sealed,
     };
     let row = state.repo.create_endpoint(&id, &new, now()).await?;
-    Ok(HttpResponse::Created().json(CreatedWebhookEndpoint {
-        endpoint: WebhookEndpointView::from(&row),
-        secret: crate::webhooks::signing::encode(&secret).to_string(),
-    }))
+    Ok((row, crate::webhooks::signing::encode(&secret).to_string()))
 }
 
 /// The store's endpoints, oldest first.
@@ -434,14 +440,15 @@ pub async fn redeliver(
     body: Json<Redeliver>,
 ) -> Result<HttpResponse, ApiError> {
     let row = own_endpoint(&state, &auth.store.id, &path).await?;
-    ensure_enabled(&row)?;
-    let jobs = crate::webhooks::deliver::delivery_jobs(&state.settings.webhooks);
-    let delivery = state
-        .repo
-        .redeliver(&row.id, &body.event, jobs, now_ms())
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    let delivery = redeliver_event(&state, &row, &body.event).await?;
     Ok(HttpResponse::Accepted().json(DeliveryView::from(&delivery)))
+}
+
+/// Delivers one event to the endpoint again (the API's and the console's).
+pub async fn redeliver_event(state: &AppState, row: &EndpointRow, event: &str) -> Result<DeliveryRow, ApiError> {
+    ensure_enabled(row)?;
+    let jobs = crate::webhooks::deliver::delivery_jobs(&state.settings.webhooks);
+    state.repo.redeliver(&row.id, event, jobs, now_ms()).await?.ok_or_else(|| ApiError::not_found("event"))
 }
 
 /// Delivers again every event after a cursor of `GET /v1/events` (that the endpoint
@@ -457,13 +464,17 @@ pub async fn replay(
     body: MaybeJson<Replay>,
 ) -> Result<HttpResponse, ApiError> {
     let row = own_endpoint(&state, &auth.store.id, &path).await?;
-    ensure_enabled(&row)?;
     let after = match body.0.and_then(|b| b.after) {
         Some(c) => decode_cursor(&auth.store.id, &c)?,
         None => EventPosition::default(),
     };
-    let payload = serde_json::json!({"endpoint": row.id, "txid": after.txid, "seq": after.seq});
-    let job =
-        state.repo.enqueue(&JobKind::WebhookReplay.job(payload, Some(&auth.store.id), now_ms()), now_ms()).await?;
+    let job = replay_after(&state, &row, after).await?;
     Ok(HttpResponse::Accepted().json(JobView::from(&job)))
+}
+
+/// Queues the replay of every event after `after` to the endpoint (the API's and the console's).
+pub async fn replay_after(state: &AppState, row: &EndpointRow, after: EventPosition) -> Result<JobRow, ApiError> {
+    ensure_enabled(row)?;
+    let payload = serde_json::json!({"endpoint": row.id, "txid": after.txid, "seq": after.seq});
+    Ok(state.repo.enqueue(&JobKind::WebhookReplay.job(payload, Some(&row.store_id), now_ms()), now_ms()).await?)
 }

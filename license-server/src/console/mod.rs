@@ -17,14 +17,21 @@
 //! * **Headers.** A strict Content-Security-Policy (scripts and styles from the server only),
 //!   no framing, no caching of pages.
 
+pub mod charts;
 pub mod customers;
+pub mod events;
+pub mod feeds;
 pub mod keys;
 pub mod operator;
+pub mod overview;
 pub mod pages;
 pub mod password;
+pub mod payments;
 pub mod session;
 pub mod sign_in;
 pub mod stores;
+pub mod titles;
+pub mod webhooks;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -203,6 +210,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(at("/stores/{store}/grants").post(customers::grant).finish())
             .service(at("/stores/{store}/devices/remove").post(customers::remove_device).finish())
             .service(at("/stores/{store}/entitlements/{entitlement}/revoke").post(customers::revoke).finish())
+            .service(at("/stores/{store}/overview").get(overview::show).finish())
+            .service(at("/stores/{store}/titles").get(titles::list).post(titles::create).finish())
+            .service(at("/stores/{store}/titles/{title}").get(titles::show).finish())
+            .service(at("/stores/{store}/titles/{title}/details").post(titles::update).finish())
+            .service(at("/stores/{store}/titles/{title}/sale").post(titles::sale).finish())
+            .service(at("/stores/{store}/titles/{title}/withdraw").post(titles::withdraw).finish())
+            .service(at("/stores/{store}/titles/{title}/tracks").post(titles::upload).finish())
+            .service(at("/stores/{store}/payments").get(payments::list).finish())
+            .service(at("/stores/{store}/payments/{payment}/assign").post(payments::assign).finish())
+            .service(at("/stores/{store}/events").get(events::list).finish())
+            .service(at("/stores/{store}/webhooks").get(webhooks::list).post(webhooks::create).finish())
+            .service(at("/stores/{store}/webhooks/{endpoint}").get(webhooks::show).finish())
+            .service(at("/stores/{store}/webhooks/{endpoint}/redeliver").post(webhooks::redeliver).finish())
+            .service(at("/stores/{store}/webhooks/{endpoint}/replay").post(webhooks::replay).finish())
+            .service(at("/stores/{store}/feeds").get(feeds::list).finish())
+            .service(at("/stores/{store}/feeds/{feed}").get(feeds::show).finish())
+            .service(at("/stores/{store}/feeds/{feed}/sync").post(feeds::sync).finish())
             .service(at("/jobs").get(operator::jobs).finish())
             .service(at("/jobs/{job}/retry").post(operator::retry).finish())
             .service(at("/signing-keys").get(operator::signing_keys).finish())

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::charts::{self, Bar, Chart};
 use super::pages::{DeadJob, JobsPage, KindLine, SigningKeyLine, SigningKeysPage, when};
 use super::session::Session;
 use super::stores::nav;
@@ -47,14 +48,47 @@ pub async fn jobs(
         })
         .collect();
     let notice = (done.done.as_deref() == Some("retried")).then_some("The job is queued again.");
+    let depth = queue_depth(&state).await?;
     let body = page(&JobsPage {
         nav: nav(&session, None, "jobs"),
+        depth,
         kinds,
         dead,
         completed_last_hour: stats.completed_last_hour,
         notice,
     })?;
     Ok(html(body))
+}
+
+/// Hours the queue's chart covers.
+const DEPTH_HOURS: i64 = 24;
+
+/// The queue's depth over the last day: for each hour, the most jobs due at once among its
+/// samples (every kind together).
+async fn queue_depth(state: &AppState) -> Result<Chart, ConsoleError> {
+    let t = now();
+    let this_hour = t.div_euclid(3600);
+    let first = this_hour.saturating_sub(DEPTH_HOURS.saturating_sub(1));
+    let samples = state.repo.queue_samples(first.saturating_mul(3600)).await?;
+    // Sum the kinds of each sample, then keep each hour's highest.
+    let mut at_once: Vec<(i64, i64)> = Vec::new();
+    for s in &samples {
+        match at_once.last_mut() {
+            Some((at, due)) if *at == s.at => *due = due.saturating_add(s.due),
+            _ => at_once.push((s.at, s.due)),
+        }
+    }
+    let bars = (first..=this_hour)
+        .map(|hour| {
+            let peak = at_once.iter().filter(|(at, _)| at.div_euclid(3600) == hour).map(|(_, d)| *d).max();
+            Bar {
+                label: charts::hour_label(hour.saturating_mul(3600)),
+                value: charts::as_f64(peak.unwrap_or(0)),
+                text: peak.map_or_else(|| "no sample".into(), |p| format!("{p} due at most")),
+            }
+        })
+        .collect();
+    Ok(charts::bars("queue-depth", "Jobs due at once, the last 24 hours (UTC, highest each hour)", bars, 10.0))
 }
 
 /// Queues a dead job again.

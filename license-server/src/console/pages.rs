@@ -57,7 +57,8 @@ pub struct Nav<'a> {
     /// The store being looked at, if any: id and name.
     pub store: Option<(&'a str, &'a str)>,
     /// Which page this is, for the links' `aria-current`: `stores`, `jobs`, `signing-keys`,
-    /// `store` or `customers`.
+    /// or one of a store's (`overview`, `titles`, `customers`, `payments`, `events`,
+    /// `webhooks`, `feeds`, `store`).
     pub here: &'static str,
 }
 
@@ -103,6 +104,8 @@ pub struct StorePage<'a> {
     pub store: &'a Store,
     /// Its allowed origins, one per line.
     pub origins: String,
+    /// Where Stripe posts the store's payments.
+    pub stripe_url: &'a str,
     /// Its API keys, newest first.
     pub keys: Vec<KeyLine>,
     /// A key just created: shown this once.
@@ -199,6 +202,8 @@ pub struct TitleChoice {
 pub struct JobsPage<'a> {
     /// The layout.
     pub nav: Nav<'a>,
+    /// The queue's depth over the last day.
+    pub depth: super::charts::Chart,
     /// Each kind's counts.
     pub kinds: Vec<KindLine>,
     /// Dead jobs, newest first.
@@ -261,4 +266,304 @@ pub struct SigningKeyLine {
     pub created: String,
     /// Whether it signs new licenses.
     pub current: bool,
+}
+
+/// `/console/stores/{store}/overview`: the store's charts.
+#[derive(Template)]
+#[template(path = "console/overview.html")]
+pub struct OverviewPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// Its charts.
+    pub charts: Vec<super::charts::Chart>,
+}
+
+/// A title in a store's list.
+pub struct TitleLine {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Author.
+    pub author: String,
+    /// `9.99 EUR`, or empty.
+    pub price: String,
+    /// Its tracks.
+    pub tracks: usize,
+    /// Of which being prepared.
+    pub processing: usize,
+    /// Of which failed.
+    pub failed: usize,
+    /// Whether it is on sale.
+    pub on_sale: bool,
+}
+
+/// `/console/stores/{store}/titles`.
+#[derive(Template)]
+#[template(path = "console/titles.html")]
+pub struct TitlesPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// Its titles, newest first.
+    pub titles: Vec<TitleLine>,
+}
+
+/// A track of a title.
+pub struct TrackLine {
+    /// Name.
+    pub name: String,
+    /// `processing`, `published` or `failed`.
+    pub status: String,
+    /// Why it failed.
+    pub error: String,
+    /// `1:02:03`.
+    pub duration: String,
+    /// The uploaded file's size, MB.
+    pub size_mb: String,
+    /// Its chapters.
+    pub chapters: Vec<ChapterLine>,
+}
+
+/// A chapter of a track.
+pub struct ChapterLine {
+    /// Title.
+    pub title: String,
+    /// Where it starts, `12:34`.
+    pub at: String,
+}
+
+/// `/console/stores/{store}/titles/{title}`.
+#[derive(Template)]
+#[template(path = "console/title.html")]
+pub struct TitlePage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// The title.
+    pub title: &'a crate::db::TitleRow,
+    /// Its price, or empty.
+    pub price: String,
+    /// Its currency, or empty.
+    pub currency: String,
+    /// Its tracks in reading order.
+    pub tracks: Vec<TrackLine>,
+    /// Whether a track is being prepared (the page then follows it).
+    pub processing: bool,
+    /// The largest upload, MB.
+    pub upload_limit_mb: u64,
+    /// What was just done.
+    pub notice: Option<&'a str>,
+}
+
+/// A payment in a store's list.
+pub struct PaymentLine {
+    /// Id.
+    pub id: String,
+    /// `stripe`.
+    pub provider: String,
+    /// The provider's id for it.
+    pub reference: String,
+    /// Its title's name, if it named one.
+    pub title: Option<String>,
+    /// The customer it granted, if any.
+    pub customer: Option<String>,
+    /// The payer's email, if the provider gave it.
+    pub email: String,
+    /// `9.99 EUR`, or empty.
+    pub amount: String,
+    /// `granted`, `unmatched` or `refunded`.
+    pub status: String,
+    /// Why it is unmatched.
+    pub reason: String,
+    /// Received.
+    pub received: String,
+}
+
+/// `/console/stores/{store}/payments`.
+#[derive(Template)]
+#[template(path = "console/payments.html")]
+pub struct PaymentsPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// Which payments: `unmatched`, `granted`, `refunded` or `all`.
+    pub showing: &'a str,
+    /// The payments, newest first.
+    pub payments: Vec<PaymentLine>,
+    /// The store's titles (for a payment that named none).
+    pub titles: Vec<TitleChoice>,
+    /// What was just done.
+    pub notice: Option<&'a str>,
+}
+
+/// An event in the log's page.
+pub struct EventLine {
+    /// `evt_…`.
+    pub id: String,
+    /// Its type.
+    pub kind: String,
+    /// Who made the change.
+    pub actor: String,
+    /// When.
+    pub at: String,
+    /// Its data, as indented JSON.
+    pub data: String,
+}
+
+/// `/console/stores/{store}/events`.
+#[derive(Template)]
+#[template(path = "console/events.html")]
+pub struct EventsPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// Every event type, for the filter.
+    pub kinds: Vec<&'static str>,
+    /// The type chosen, or empty for all.
+    pub chosen: &'a str,
+    /// Whether the page follows the log.
+    pub live: bool,
+    /// The latest events, newest first.
+    pub events: Vec<EventLine>,
+}
+
+/// A webhook endpoint.
+pub struct EndpointLine {
+    /// `wh_…`.
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// The store's note.
+    pub description: String,
+    /// What it receives, as people read it.
+    pub types: String,
+    /// Whether deliveries are made.
+    pub enabled: bool,
+    /// Why it was disabled.
+    pub disabled_reason: String,
+    /// Failing every delivery since.
+    pub failing_since: Option<String>,
+}
+
+/// `/console/stores/{store}/webhooks`.
+#[derive(Template)]
+#[template(path = "console/webhooks.html")]
+pub struct WebhooksPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// Its endpoints, oldest first.
+    pub endpoints: Vec<EndpointLine>,
+    /// An endpoint just added and its signing secret: shown this once.
+    pub new_secret: Option<(&'a str, &'a str)>,
+}
+
+/// A delivery of an event to an endpoint.
+pub struct DeliveryLine {
+    /// Id.
+    pub id: String,
+    /// The event.
+    pub event_id: String,
+    /// Its type.
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The last answer's status.
+    pub last_status: String,
+    /// The last failure.
+    pub last_error: String,
+    /// Made.
+    pub created: String,
+}
+
+/// `/console/stores/{store}/webhooks/{endpoint}`.
+#[derive(Template)]
+#[template(path = "console/webhook.html")]
+pub struct WebhookPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// The endpoint.
+    pub endpoint: EndpointLine,
+    /// Its deliveries, newest first.
+    pub deliveries: Vec<DeliveryLine>,
+    /// What was just done.
+    pub notice: Option<&'a str>,
+}
+
+/// A feed.
+pub struct FeedLine {
+    /// `feed_…`.
+    pub id: String,
+    /// Its channel's name, else its URL.
+    pub name: String,
+    /// Where it is read.
+    pub url: String,
+    /// `episodes` or `serial`.
+    pub mode: String,
+    /// `active` or `paused`.
+    pub status: String,
+    /// Last read.
+    pub last_sync: Option<String>,
+    /// What the last read found.
+    pub last_result: String,
+    /// Why the last read failed.
+    pub last_error: String,
+    /// Failed reads in a row.
+    pub failures: i64,
+}
+
+/// `/console/stores/{store}/feeds`.
+#[derive(Template)]
+#[template(path = "console/feeds.html")]
+pub struct FeedsPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// Its feeds.
+    pub feeds: Vec<FeedLine>,
+    /// What was just done.
+    pub notice: Option<&'a str>,
+}
+
+/// An item of a feed.
+pub struct FeedItemLine {
+    /// Its name, else its guid.
+    pub name: String,
+    /// Its guid.
+    pub guid: String,
+    /// What became of it.
+    pub status: String,
+    /// Why it could not be imported.
+    pub error: String,
+    /// The title it made.
+    pub title_id: Option<String>,
+    /// Last change.
+    pub updated: String,
+}
+
+/// `/console/stores/{store}/feeds/{feed}`.
+#[derive(Template)]
+#[template(path = "console/feed.html")]
+pub struct FeedPage<'a> {
+    /// The layout.
+    pub nav: Nav<'a>,
+    /// The store.
+    pub store: &'a Store,
+    /// The feed.
+    pub feed: FeedLine,
+    /// Its items in the feed's order.
+    pub items: Vec<FeedItemLine>,
 }

@@ -90,8 +90,11 @@ pub async fn store_page(
     let id = &store.id;
     let mut keys = all(|p| async move { state.repo.api_keys(id, &p).await }).await?;
     keys.reverse();
+    let stripe_url =
+        format!("{}/v1/stores/{}/webhooks/stripe", state.settings.public_url.trim_end_matches('/'), store.id);
     let body = page(&StorePage {
         nav: nav(session, Some(&store), "store"),
+        stripe_url: &stripe_url,
         origins: store.origins().join("\n"),
         keys: keys.iter().map(KeyLine::from).collect(),
         store: &store,
@@ -110,6 +113,9 @@ pub struct Settings {
     offline_days: i64,
     removal_wait_days: i64,
     origins: String,
+    /// A new Stripe webhook signing secret; empty keeps the one set.
+    #[serde(default)]
+    stripe_secret: String,
 }
 
 /// Saves a store's settings.
@@ -142,8 +148,24 @@ pub async fn update(
     if origins.len() > crate::api::store::MAX_ORIGINS {
         return Err(ConsoleError::Invalid(format!("At most {} origins.", crate::api::store::MAX_ORIGINS)));
     }
+    let stripe = f.stripe_secret.trim();
+    let stripe_webhook_secret = if stripe.is_empty() {
+        None
+    } else if !stripe.starts_with("whsec_") || stripe.len() > 200 {
+        return Err(ConsoleError::Invalid(
+            "The Stripe secret is the signing secret of your Stripe webhook endpoint: whsec_…".into(),
+        ));
+    } else {
+        Some(
+            state
+                .kek
+                .seal(crate::api::store::STRIPE_SECRET_PURPOSE, &store.id, stripe.as_bytes())
+                .map_err(ConsoleError::internal)?,
+        )
+    };
     let patch = StorePatch {
         name: Some(validate::text("name", &f.name, 200)?),
+        stripe_webhook_secret,
         device_limit: Some(f.device_limit),
         offline_seconds: Some(f.offline_days.saturating_mul(86_400)),
         allowed_origins: Some(serde_json::to_string(&origins).map_err(ConsoleError::internal)?),

@@ -49,6 +49,9 @@ pub trait EventLog: Send + Sync + 'static {
         types: Option<&[String]>,
         limit: i64,
     ) -> DbResult<Vec<EventRow>>;
+    /// The store's last `limit` events of the given kinds, newest first (the console's view;
+    /// followers poll [`EventLog::events`] after the newest).
+    async fn latest_events(&self, store_id: &str, types: Option<&[String]>, limit: i64) -> DbResult<Vec<EventRow>>;
     /// An event of a store by id.
     async fn event(&self, store_id: &str, id: &str) -> DbResult<Option<EventRow>>;
     /// Writes the `license.expired` events of the licenses whose end passed since the last
@@ -93,6 +96,28 @@ macro_rules! portable_event_log {
                 .bind(after.seq)
                 .bind(types)
                 .bind(limit)
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+            async fn latest_events(
+                &self,
+                store_id: &str,
+                types: Option<&[String]>,
+                limit: i64,
+            ) -> $crate::db::DbResult<Vec<$crate::events::EventRow>> {
+                let types = types.map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
+                Ok(sqlx::query_as(concat!(
+                    "SELECT * FROM events WHERE store_id = $1 AND ($4 IS NULL OR ",
+                    $type_in,
+                    ") AND ",
+                    $visible,
+                    " ORDER BY txid DESC, seq DESC LIMIT $2 OFFSET $3"
+                ))
+                .bind(store_id)
+                .bind(limit)
+                .bind(0i64)
+                .bind(types)
                 .fetch_all(&self.read)
                 .await?)
             }

@@ -13,6 +13,8 @@
 use async_trait::async_trait;
 
 #[macro_use]
+pub mod charts;
+#[macro_use]
 pub mod console;
 #[macro_use]
 pub mod event_log;
@@ -29,6 +31,7 @@ pub mod webhooks;
 pub mod postgres;
 pub mod sqlite;
 
+pub use charts::Charts;
 pub use console::{ConsoleAccounts, ConsoleSessionRow, ConsoleUserRow};
 pub use event_log::{EventLog, EventPosition};
 pub use feeds::{FeedHubs, FeedItemRow, FeedItems, FeedPatch, FeedRow, FeedStore, HubChange, NewFeed};
@@ -179,7 +182,7 @@ pub type DbResult<T> = Result<T, DbError>;
 /// traits of their own, which every repository also implements.
 #[async_trait]
 pub trait Repository:
-    ConsoleAccounts + EventLog + FeedStore + FeedItems + FeedHubs + JobQueue + WebhookStore + Send + Sync + 'static
+    Charts + ConsoleAccounts + EventLog + FeedStore + FeedItems + FeedHubs + JobQueue + WebhookStore + Send + Sync + 'static
 {
     /// Which backend this is (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
@@ -296,6 +299,15 @@ pub trait Repository:
         &self,
         id: &str,
         fields: &TitleFields,
+        audit: &crate::events::Audit,
+        now: i64,
+    ) -> DbResult<Option<TitleRow>>;
+    /// Puts a title on sale, or takes it off (`withdrawn_at`: no new grants but the store's
+    /// own; licenses already issued keep working), with its `title.updated` event.
+    async fn set_title_on_sale(
+        &self,
+        id: &str,
+        on_sale: bool,
         audit: &crate::events::Audit,
         now: i64,
     ) -> DbResult<Option<TitleRow>>;

@@ -666,6 +666,29 @@ macro_rules! portable_repository {
                 .await
             }
 
+            async fn set_title_on_sale(&self, id: &str, on_sale: bool, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<Option<$crate::db::TitleRow>> {
+                let (id, audit) = (id.to_owned(), audit.clone());
+                self.on_writer(move |pool| async move {
+                    let mut tx = begin_write(&pool).await?;
+                    let row: Option<$crate::db::TitleRow> = sqlx::query_as(
+                        "UPDATE titles SET withdrawn_at = CASE WHEN $2 THEN NULL ELSE COALESCE(withdrawn_at, $3) END, updated_at = $3 \
+                         WHERE id = $1 RETURNING *",
+                    )
+                    .bind(&id)
+                    .bind(on_sale)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(title) = &row {
+                        let tracks = tracks_in(&mut tx, &id).await?;
+                        write_events(&mut tx, vec![$crate::events::title($crate::events::Kind::TitleUpdated, &audit.base, title, &tracks)], &audit, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row)
+                })
+                .await
+            }
+
             async fn set_title_cover(&self, id: &str, file: &str, media_type: &str, now: i64) -> $crate::db::DbResult<bool> {
                 let (id, file, media_type) = (id.to_owned(), file.to_owned(), media_type.to_owned());
                 self.on_writer(move |pool| async move {
@@ -1116,18 +1139,28 @@ macro_rules! portable_repository {
             async fn save_position(&self, store_id: &str, customer_id: &str, title_id: &str, seconds: f64, now: i64) -> $crate::db::DbResult<$crate::db::PositionRow> {
                 let (store_id, customer_id, title_id) = (store_id.to_owned(), customer_id.to_owned(), title_id.to_owned());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as(
+                    let mut tx = begin_write(&pool).await?;
+                    let row = sqlx::query_as(
                         "INSERT INTO positions (customer_id, title_id, store_id, seconds, updated_at) VALUES ($1, $2, $3, $4, $5) \
                          ON CONFLICT (customer_id, title_id) DO UPDATE SET seconds = excluded.seconds, updated_at = excluded.updated_at \
                          RETURNING *",
                     )
-                    .bind(customer_id)
+                    .bind(&customer_id)
                     .bind(title_id)
-                    .bind(store_id)
+                    .bind(&store_id)
                     .bind(seconds)
                     .bind(now)
-                    .fetch_one(&pool)
-                    .await?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    // The console's listeners per day: one row per customer and day.
+                    sqlx::query("INSERT INTO listening_days (store_id, day, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(store_id)
+                        .bind(now.div_euclid($crate::db::charts::DAY))
+                        .bind(customer_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }

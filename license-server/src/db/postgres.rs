@@ -162,3 +162,5 @@ portable_webhooks!(
 portable_feeds!(PostgresRepository, conn = sqlx::PgConnection);
 
 portable_console!(PostgresRepository);
+
+portable_charts!(PostgresRepository);

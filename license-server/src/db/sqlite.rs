@@ -153,3 +153,5 @@ portable_webhooks!(
 portable_feeds!(SqliteRepository, conn = sqlx::SqliteConnection);
 
 portable_console!(SqliteRepository);
+
+portable_charts!(SqliteRepository);

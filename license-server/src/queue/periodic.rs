@@ -7,7 +7,10 @@
 //!   [`crate::db::WebhookStore::fanout`]).
 //! * *Expiry*, every 5 s: `license.expired` for the rentals whose end passed.
 //! * *Rescue*, every lease: jobs whose worker died on their last attempt become dead.
-//! * *Retention*, hourly: events, deliveries and finished jobs past their time are deleted.
+//! * *Queue samples*, every minute: the depth of each kind of job, for the console's chart
+//!   (one process a minute, through `JobQueue::take_turn`).
+//! * *Retention*, hourly: events, deliveries and finished jobs past their time are deleted,
+//!   with the charts' samples older than [`CHART_DAYS`].
 
 use std::time::Duration;
 
@@ -21,6 +24,9 @@ const FANOUT_EVERY: Duration = Duration::from_millis(200);
 const FANOUT_BATCH: i64 = 50;
 const EXPIRY_EVERY: Duration = Duration::from_secs(5);
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+const SAMPLE_EVERY: Duration = Duration::from_secs(60);
+/// How long the charts' own samples are kept, days.
+pub const CHART_DAYS: i64 = 31;
 /// Completed jobs are kept this long, for `GET /v1/jobs/{id}`.
 const COMPLETED_JOBS_DAYS: i64 = 7;
 
@@ -30,7 +36,8 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut expiry = tokio::time::interval(EXPIRY_EVERY);
     let mut rescue = tokio::time::interval(state.settings.queue.lease.max(Duration::from_secs(1)));
     let mut retention = tokio::time::interval(Duration::from_secs(60));
-    for t in [&mut fanout, &mut expiry, &mut rescue, &mut retention] {
+    let mut sample = tokio::time::interval(Duration::from_secs(5));
+    for t in [&mut fanout, &mut expiry, &mut rescue, &mut retention, &mut sample] {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -46,6 +53,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 }
             }
             _ = retention.tick() => retain(&state).await,
+            _ = sample.tick() => sample_queue(&state).await,
         }
     }
 }
@@ -72,6 +80,37 @@ async fn expire(state: &AppState) {
     }
 }
 
+/// Records the queue's depth by kind, when this process has the minute's turn.
+async fn sample_queue(state: &AppState) {
+    let t = now();
+    let every = i64::try_from(SAMPLE_EVERY.as_secs()).unwrap_or(60);
+    match state.repo.take_turn("queue.sample", t, every).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "sampling the queue could not start");
+            return;
+        }
+    }
+    let result = match state.repo.queue_stats(now_ms()).await {
+        Ok(stats) => {
+            // Every kind, idle ones as 0: a sample of an empty queue is a sample too.
+            let due: Vec<(String, i64)> = super::JobKind::ALL
+                .iter()
+                .map(|kind| {
+                    let k = stats.kinds.iter().find(|k| k.kind == kind.as_str());
+                    (kind.as_str().to_owned(), k.map_or(0, |k| k.queued.saturating_add(k.running)))
+                })
+                .collect();
+            state.repo.record_queue_sample(t, &due).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "sampling the queue failed");
+    }
+}
+
 async fn retain(state: &AppState) {
     let t = now();
     let every = i64::try_from(RETENTION_EVERY.as_secs()).unwrap_or(3600);
@@ -89,6 +128,10 @@ async fn retain(state: &AppState) {
     let deliveries = state.repo.purge_deliveries(cutoff).await;
     let jobs =
         state.repo.purge_jobs(ms(t.saturating_sub(COMPLETED_JOBS_DAYS.saturating_mul(86_400))), ms(cutoff)).await;
+    let charts_from = t.saturating_sub(CHART_DAYS.saturating_mul(crate::db::charts::DAY));
+    if let Err(e) = state.repo.prune_charts(charts_from, charts_from.div_euclid(crate::db::charts::DAY)).await {
+        tracing::warn!(error = %e, "retention of the charts' samples failed");
+    }
     match (events, deliveries, jobs) {
         (Ok(e), Ok(d), Ok(j)) => {
             tracing::info!(events = e, deliveries = d, jobs = j, "retention: deleted what is past its time")

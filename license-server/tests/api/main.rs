@@ -15,6 +15,7 @@ mod assets;
 mod bad_input;
 mod client;
 mod connections;
+mod console_pages;
 mod demo;
 mod devices;
 mod events;

@@ -5,6 +5,8 @@
 // axe-core and screenshotted at phone and desktop widths into artifacts/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
@@ -280,7 +282,7 @@ test('an operator sees the queue and rotates the signing key; staff reach neithe
   const page = await signIn('op@fount.example');
   await page.getByRole('link', { name: 'Jobs' }).click();
   await page.getByRole('heading', { name: 'Jobs', exact: true }).waitFor();
-  assert.match(await page.locator('table').first().textContent(), /webhook\.deliver/);
+  assert.match(await page.locator('table', { hasText: 'Oldest wait' }).textContent(), /webhook\.deliver/);
   await accessible(page, 'jobs');
   await screenshots(page, 'jobs');
 
@@ -317,5 +319,328 @@ test('an operator sees the queue and rotates the signing key; staff reach neithe
     'their own store has no ruth, and says so',
   );
   assert.equal(await staff.getByRole('link', { name: 'Jobs' }).count(), 0);
+  await staff.context().close();
+});
+
+/** A key of `store` and a JSON caller of the store API with it. */
+function storeApi(store) {
+  const key = cli(['apikey', 'create', '--store', store]);
+  return (method, path, body, bearer = key) => fetch(`${base}${path}`, {
+    method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+  });
+}
+
+/** A local HTTP server answering `handler`; resolves to { url, close }. */
+async function serve(handler) {
+  const server = createServer(handler);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Closing ends the kept-alive connections too: the server's webhook sender keeps one open,
+  // and close() alone would wait for it for ever.
+  const close = () => new Promise((r) => { server.close(r); server.closeAllConnections(); });
+  return { url: `http://127.0.0.1:${server.address().port}`, close };
+}
+
+/** Polls `check` every 200 ms until it returns a truthy value, for at most `ms`. */
+async function until(what, check, ms = 30_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    assert.ok(Date.now() < end, `${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('a title is made, a track uploaded with a progress bar and followed to published, and taken off sale', async () => {
+  const api = storeApi(staffStore);
+  const page = await signIn('staff@riverside.example');
+  await page.getByRole('link', { name: 'Titles' }).click();
+  await page.getByRole('heading', { name: 'Titles', exact: true }).waitFor();
+  await accessible(page, 'titles (none)');
+  await page.getByLabel('Name').fill('The River Road');
+  await page.getByLabel('Author').fill('Ada Brook');
+  await page.getByLabel('Price').fill('9.99');
+  await page.getByLabel('Currency').fill('eur');
+  await page.getByRole('button', { name: 'Create title' }).click();
+  await page.getByText('The title is made.').waitFor();
+  const titleId = page.url().match(/titles\/([^/?]+)/)[1];
+
+  // Slow the upload down so that the bar is seen moving.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 8 * 1024 });
+  await page.getByLabel('Track name').fill('Chapter one');
+  await page.getByLabel('Audio file').setInputFiles(fileURLToPath(new URL('../media/chapters.mp3', import.meta.url)));
+  await page.getByRole('button', { name: 'Upload' }).click();
+  const bar = page.locator('#upload-bar');
+  await bar.waitFor();
+  const midway = await until('the bar moves', async () => {
+    const v = Number(await bar.getAttribute('value').catch(() => '0'));
+    return v > 0 && v < 100 ? v : 0;
+  });
+  assert.ok(midway > 0 && midway < 100);
+  await screenshots(page, 'title-uploading');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await page.getByText('Uploaded: the track is being prepared').waitFor({ timeout: 60_000 });
+  // The page follows the track on its own, with no reload, to published.
+  const url = page.url();
+  await page.locator('tr.track', { hasText: 'Published' }).waitFor({ timeout: 60_000 });
+  assert.equal(page.url(), url, 'followed in place');
+  const row = await page.locator('tr.track').textContent();
+  assert.match(row, /Chapter one/);
+  assert.match(row, /\d+:\d\d/, 'its length');
+  await accessible(page, 'title');
+  await screenshots(page, 'title');
+  const title = await (await api('GET', `/v1/titles/${titleId}`)).json();
+  assert.deepEqual(title.tracks.map((t) => [t.name, t.status]), [['Chapter one', 'published']]);
+  assert.equal(title.price, '9.99');
+  assert.equal(title.currency, 'EUR');
+
+  // A file that is not audio fails, and says why.
+  await page.getByLabel('Audio file').setInputFiles({ name: 'notes.mp3', mimeType: 'audio/mpeg', buffer: Buffer.from('not audio at all, only words') });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await until('the refusal is shown', async () => /audio|format|recogni/i.test(await page.locator('.upload-percent').textContent()));
+
+  // Off sale: the API refuses new grants; back on sale, they pass again.
+  await page.getByRole('button', { name: 'Take off sale' }).click();
+  await page.getByText('The title is off sale').waitFor();
+  const refused = await api('POST', '/v1/entitlements', { customer: 'zoe', title: titleId, kind: 'purchase' });
+  assert.equal(refused.status, 409);
+  await page.getByRole('button', { name: 'Put on sale' }).click();
+  await page.getByText('The title is on sale.').waitFor();
+  assert.equal((await api('POST', '/v1/entitlements', { customer: 'zoe', title: titleId, kind: 'purchase' })).status, 201);
+  await page.getByRole('link', { name: 'All titles' }).click();
+  await page.getByRole('link', { name: 'The River Road' }).waitFor();
+  await accessible(page, 'titles');
+  await screenshots(page, 'titles');
+  await page.context().close();
+});
+
+test('a payment that named no customer is assigned in the console, and the customer has the title', async () => {
+  const api = storeApi(otherStore);
+  const title = await (await api('POST', '/v1/titles', { title: 'Hill Songs', price: '4.50', currency: 'EUR' })).json();
+  const page = await signIn('op@fount.example');
+  await page.goto(`${base}/console/stores/${otherStore}/titles/${title.id}`);
+  await page.getByLabel('Stripe Payment Link').fill('plink_hillsongs1');
+  await page.getByRole('button', { name: 'Save details' }).click();
+  await page.getByText('Details saved.').waitFor();
+  const secret = 'whsec_consoletest0123456789';
+  await page.goto(`${base}/console/stores/${otherStore}`);
+  await page.getByLabel('Stripe webhook signing secret').fill(secret);
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  assert.match(await page.locator('#stripe-help').textContent(), /^Set\./);
+
+  // Stripe reports a paid checkout of the link by someone not signed in.
+  const event = JSON.stringify({
+    id: 'evt_console_1', type: 'checkout.session.completed',
+    data: { object: { id: 'cs_console_1', payment_link: 'plink_hillsongs1', payment_status: 'paid', payment_intent: 'pi_console_1', amount_total: 450, currency: 'eur', customer_details: { email: 'walker@example.com' } } },
+  });
+  const t = Math.floor(Date.now() / 1000);
+  const signature = createHmac('sha256', secret).update(`${t}.${event}`).digest('hex');
+  const hook = await fetch(`${base}/v1/stores/${otherStore}/webhooks/stripe`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${signature}` }, body: event,
+  });
+  assert.equal(hook.status, 200, await hook.text());
+
+  await page.getByRole('link', { name: 'Payments' }).click();
+  const row = page.locator('tr.payment', { hasText: 'walker@example.com' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /4\.50 EUR/);
+  assert.match(await row.textContent(), /Hill Songs/);
+  await accessible(page, 'payments');
+  await screenshots(page, 'payments');
+  await row.getByLabel('Customer').fill('walker');
+  await row.getByRole('button', { name: 'Assign' }).click();
+  await page.getByText('Assigned: the customer has the title now.').waitFor();
+  const grants = await (await api('GET', '/v1/entitlements?customer=walker')).json();
+  assert.deepEqual(grants.items.map((g) => [g.title, g.source]), [[title.id, 'stripe']]);
+  const payment = (await (await api('GET', '/v1/payments')).json()).items.find((p) => p.reference === 'cs_console_1');
+  assert.equal(payment.status, 'granted');
+  const events = await (await api('GET', '/v1/events?types=payment.assigned')).json();
+  assert.deepEqual(events.items.map((e) => e.actor), ['console:op@fount.example']);
+  await page.context().close();
+});
+
+test('webhooks: an endpoint added in the console, a delivery sent again, and the event log followed live', async () => {
+  const api = storeApi(otherStore);
+  const received = [];
+  const receiver = await serve((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { received.push({ id: req.headers['webhook-id'], body }); res.writeHead(204).end(); });
+  });
+  try {
+    const page = await signIn('op@fount.example');
+    await page.goto(`${base}/console/stores/${otherStore}/webhooks`);
+    await page.getByLabel('URL').fill(`${receiver.url}/hooks`);
+    await page.getByLabel('Description').fill('The shop backend');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    assert.match((await page.locator('#new-secret').textContent()).trim(), /^whsec_/);
+    await accessible(page, 'webhooks with a new secret');
+    await screenshots(page, 'webhooks');
+
+    // The event log, followed live: a grant made meanwhile appears without a reload.
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.getByLabel('Type').selectOption('entitlement.granted');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByRole('button', { name: 'Follow live' }).click();
+    assert.equal(await page.getByRole('button', { name: 'Following live' }).getAttribute('aria-pressed'), 'true');
+    const url = page.url();
+    const title = await (await api('POST', '/v1/titles', { title: 'Live Title' })).json();
+    const grant = await (await api('POST', '/v1/entitlements', { customer: 'lee', title: title.id, kind: 'purchase' })).json();
+    const row = page.locator('tr.event', { hasText: 'entitlement.granted' }).first();
+    await until('the new event is shown', async () => (await row.textContent().catch(() => '')).includes(grant.id), 20_000);
+    assert.equal(page.url(), url, 'no reload');
+    assert.equal(await page.locator('tr.event', { hasText: 'title.created' }).count(), 0, 'the filter holds');
+    await accessible(page, 'events');
+    await screenshots(page, 'events');
+
+    // The receiver got the grant; the console sends it again with the same webhook-id.
+    const first = await until('delivered', () => received.find((r) => r.body.includes(grant.id)));
+    await page.goto(`${base}/console/stores/${otherStore}/webhooks`);
+    await page.getByRole('link', { name: `${receiver.url}/hooks` }).click();
+    const delivery = page.locator('tr.delivery', { hasText: first.id });
+    await delivery.waitFor();
+    await accessible(page, 'webhook deliveries');
+    await screenshots(page, 'webhook');
+    await delivery.getByRole('button', { name: `Deliver again: ${first.id}` }).click();
+    await page.getByText('Queued: the event is being delivered again.').waitFor();
+    await until('delivered again', () => received.filter((r) => r.id === first.id).length === 2);
+    await page.getByRole('button', { name: 'Replay every event' }).click();
+    await page.getByText('Queued: every kept event').waitFor();
+    await until('replayed', () => received.filter((r) => r.id === first.id).length === 3);
+    await page.context().close();
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('feeds: status, items and a sync started from the console', async () => {
+  const api = storeApi(otherStore);
+  const audio = readFileSync(fileURLToPath(new URL('../media/chapters.mp3', import.meta.url)));
+  let reads = 0;
+  const site = await serve((req, res) => {
+    if (req.url === '/feed.xml') {
+      reads += 1;
+      res.writeHead(200, { 'content-type': 'application/rss+xml' }).end(`<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Hill Radio</title><link>${site.url}/</link><description>Songs</description>
+<item><title>Episode one</title><guid>ep-1</guid><enclosure url="${site.url}/ep1.mp3" length="${audio.length}" type="audio/mpeg"/></item>
+</channel></rss>`);
+    } else if (req.url === '/ep1.mp3') {
+      res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': audio.length }).end(audio);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  try {
+    const feed = await (await api('POST', '/v1/feeds', { url: `${site.url}/feed.xml` })).json();
+    assert.ok(feed.id, JSON.stringify(feed));
+    const page = await signIn('op@fount.example');
+    await page.goto(`${base}/console/stores/${otherStore}/feeds`);
+    await until('read once', async () => {
+      await page.reload();
+      return (await page.locator('tr.feed').textContent()).includes('Hill Radio');
+    });
+    const before = reads;
+    await page.getByRole('button', { name: 'Sync now: Hill Radio' }).click();
+    await page.getByText('A sync is queued').waitFor();
+    await until('read again', () => reads > before);
+    await accessible(page, 'feeds');
+    await screenshots(page, 'feeds');
+    await page.getByRole('link', { name: 'Hill Radio' }).click();
+    await until('the item is published', async () => {
+      await page.reload();
+      return /Episode one[\s\S]*published/.test(await page.locator('main').textContent());
+    }, 60_000);
+    await accessible(page, 'feed');
+    await screenshots(page, 'feed');
+    await page.context().close();
+  } finally {
+    await site.close();
+  }
+});
+
+test("the overview's charts show licenses, listeners and webhook success; the queue's depth is charted", async () => {
+  const api = storeApi(otherStore);
+  // The webhook test's receiver is gone: stop its endpoint so the count holds still, then
+  // count its attempts as the API reports them.
+  const hook = (await (await api('GET', '/v1/webhooks')).json()).items[0];
+  assert.equal((await api('PATCH', `/v1/webhooks/${hook.id}`, { enabled: false })).status, 200);
+  await new Promise((r) => setTimeout(r, 1000));
+  const attempts = (await (await api('GET', `/v1/webhooks/${hook.id}/attempts?limit=200`)).json()).items;
+  const ok = attempts.filter((a) => a.status_code >= 200 && a.status_code < 300).length;
+  const share = `${Math.round((ok / attempts.length) * 100)} % of ${attempts.length} attempts`;
+  const title = await (await api('POST', '/v1/titles', { title: 'Counted' })).json();
+  await api('POST', '/v1/entitlements', { customer: 'mia', title: title.id, kind: 'purchase' });
+  const { token } = await (await api('POST', '/v1/customers/mia/tokens', {})).json();
+  assert.equal((await api('PUT', `/v1/me/positions/${title.id}`, { seconds: 42 }, token)).status, 200);
+  const page = await signIn('op@fount.example');
+  await page.goto(`${base}/console/stores/${otherStore}/overview`);
+  const figures = page.locator('figure.chart-box');
+  assert.equal(await figures.count(), 3);
+  for (const id of ['licenses', 'listeners', 'webhooks']) {
+    assert.equal(await page.locator(`#${id} svg rect.bar`).count(), 30, id);
+  }
+  // Today's listeners: mia (and whoever else listened to this store today).
+  await page.locator('#listeners summary').click();
+  const today = await page.locator('#listeners tbody tr').last().textContent();
+  assert.ok(Number(today.match(/(\d+)$/)[1]) >= 1, today);
+  await page.locator('#webhooks summary').click();
+  assert.ok((await page.locator('#webhooks tbody tr').last().textContent()).endsWith(share), share);
+  await accessible(page, 'overview');
+  await screenshots(page, 'overview');
+
+  await page.goto(`${base}/console/jobs`);
+  await until('a sample of the queue', async () => {
+    await page.reload();
+    assert.equal(await page.locator('#queue-depth svg rect.bar').count(), 24);
+    return (await page.locator('#queue-depth tbody').textContent()).includes('due at most');
+  }, 20_000);
+  await page.context().close();
+});
+
+test("a store's staff reach none of another store's titles, payments, events, webhooks or feeds", async () => {
+  const api = storeApi(otherStore);
+  const title = await (await api('POST', '/v1/titles', { title: 'Not Yours' })).json();
+  const hooks = await (await api('GET', '/v1/webhooks')).json();
+  const feeds = await (await api('GET', '/v1/feeds')).json();
+  const staff = await signIn('staff@riverside.example');
+  const csrf = await csrfOf(staff);
+  const pages = ['overview', 'titles', `titles/${title.id}`, 'payments', 'events', 'webhooks', `webhooks/${hooks.items[0].id}`, 'feeds', `feeds/${feeds.items[0].id}`];
+  for (const p of pages) {
+    const r = await staff.request.get(`${base}/console/stores/${otherStore}/${p}`, { maxRedirects: 0 });
+    assert.equal(r.status(), 404, p);
+  }
+  // Another store's things, named through the staff's own store: not found either.
+  for (const p of [`titles/${title.id}`, `webhooks/${hooks.items[0].id}`, `feeds/${feeds.items[0].id}`]) {
+    assert.equal((await staff.request.get(`${base}/console/stores/${staffStore}/${p}`, { maxRedirects: 0 })).status(), 404, p);
+  }
+  const forms = [
+    [`titles`, { csrf, title: 'Mine' }],
+    [`titles/${title.id}/details`, { csrf, title: 'Mine' }],
+    [`titles/${title.id}/withdraw`, { csrf }],
+    [`titles/${title.id}/sale`, { csrf }],
+    [`payments/pay_nope/assign`, { csrf, customer: 'x' }],
+    [`webhooks`, { csrf, url: 'https://hooks.example.com/x' }],
+    [`webhooks/${hooks.items[0].id}/redeliver`, { csrf, event: 'evt_x' }],
+    [`webhooks/${hooks.items[0].id}/replay`, { csrf }],
+    [`feeds/${feeds.items[0].id}/sync`, { csrf }],
+  ];
+  for (const [p, form] of forms) {
+    assert.equal((await post(staff, `/console/stores/${otherStore}/${p}`, form)).status(), 404, p);
+  }
+  for (const [p, form] of forms.filter(([p]) => p.includes('/'))) {
+    if (p.startsWith('payments')) continue;
+    assert.equal((await post(staff, `/console/stores/${staffStore}/${p}`, form)).status(), 404, `own store, ${p}`);
+  }
+  const upload = await staff.request.post(`${base}/console/stores/${otherStore}/titles/${title.id}/tracks`, {
+    multipart: { csrf, file: { name: 'a.mp3', mimeType: 'audio/mpeg', buffer: Buffer.from('x') } }, maxRedirects: 0,
+  });
+  assert.equal(upload.status(), 404);
+  const after = await (await api('GET', `/v1/titles/${title.id}`)).json();
+  assert.equal(after.title, 'Not Yours');
+  assert.equal(after.withdrawn_at, null);
+  assert.deepEqual(after.tracks, []);
   await staff.context().close();
 });
