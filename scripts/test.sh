@@ -12,7 +12,7 @@ cd "$ROOT"
 started=$SECONDS
 
 install() {
-  need_apt clang postgresql openssl libjna-java default-jre-headless chromium fonts-liberation prometheus
+  need_apt clang postgresql openssl libjna-java default-jre-headless chromium fonts-liberation prometheus systemd
   need_rust
   need_tools
   python_env cryptography==50.* jwcrypto==1.6.* standardwebhooks==1.* prometheus-client==0.*
@@ -41,6 +41,7 @@ step "Rust tests (SQLite and PostgreSQL)" cargo test --workspace --locked
 step "the API description (OpenAPI 3.1 validator; schemathesis on SQLite and PostgreSQL)" bash scripts/test-openapi.sh
 step "the Prometheus examples (promtool: config, rules, rule tests)" bash -c \
   'cd examples/prometheus && promtool check config --syntax-only prometheus.yml && promtool check rules fount-alerts.yml && promtool test rules fount-alerts.test.yml'
+step "the systemd units (systemd-analyze verify)" bash scripts/check-systemd.sh
 step "test vectors, independent Python implementation" "$PYTHON" tests/vectors/check_vectors.py
 step "Kotlin binding (JVM, JNA)" bash scripts/test-kotlin.sh
 step "Python binding (pip install, pytest)" bash scripts/test-python.sh

@@ -96,6 +96,11 @@ pub struct ServerOptions {
     /// it holds counts by route and status, never tenants' data).
     #[arg(long, env = "FOUNT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Behind a reverse proxy: take a client's address from the last entry of
+    /// `X-Forwarded-For` (the one the proxy added), for the console's sign-in limit. Only
+    /// with a proxy in front that sets it: otherwise a client could name any address.
+    #[arg(long, env = "FOUNT_TRUST_FORWARDED_FOR", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub trust_forwarded_for: bool,
 }
 
 impl ServerOptions {
@@ -117,6 +122,7 @@ impl ServerOptions {
         };
         s.key_reload = Duration::from_secs(self.key_reload_seconds);
         s.metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
+        s.trust_forwarded_for = self.trust_forwarded_for;
         s
     }
 }

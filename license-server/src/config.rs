@@ -149,6 +149,8 @@ pub struct Settings {
     pub event_retention_days: i64,
     /// The bearer token `/metrics` asks for; `None`: open.
     pub metrics_token: Option<String>,
+    /// Whether a client's address is the last entry of `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
 }
 
 impl Settings {
@@ -168,6 +170,7 @@ impl Settings {
             webhooks: WebhookSettings::default(),
             feeds: FeedSettings::default(),
             event_retention_days: crate::events::DEFAULT_RETENTION_DAYS,
+            trust_forwarded_for: false,
             metrics_token: None,
         }
     }

@@ -255,7 +255,8 @@ pub async fn create(
     auth: StoreAuth,
     body: Json<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let (row, secret) = create_endpoint(&state, &auth.store.id, body.into_inner()).await?;
+    let audit = state.audit(auth.actor());
+    let (row, secret) = create_endpoint(&state, &auth.store.id, body.into_inner(), &audit).await?;
     Ok(HttpResponse::Created().json(CreatedWebhookEndpoint { endpoint: WebhookEndpointView::from(&row), secret }))
 }
 
@@ -265,6 +266,7 @@ pub async fn create_endpoint(
     state: &AppState,
     store_id: &str,
     b: CreateWebhook,
+    audit: &crate::events::Audit,
 ) -> Result<(EndpointRow, String), ApiError> {
     let url = checked_url(state, &b.url).await?;
     let types = types(b.types.as_deref())?.unwrap_or_else(|| "[]".into());
@@ -283,7 +285,7 @@ pub async fn create_endpoint(
         enabled: b.enabled.unwrap_or(true),
         secret: sealed,
     };
-    let row = state.repo.create_endpoint(&id, &new, now()).await?;
+    let row = state.repo.create_endpoint(&id, &new, audit, now()).await?;
     Ok((row, crate::webhooks::signing::encode(&secret).to_string()))
 }
 

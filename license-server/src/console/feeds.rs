@@ -86,6 +86,7 @@ pub async fn sync(
     let (store_id, id) = path.into_inner();
     let store = session.store(&store_id)?;
     let feed = own_feed(&state, store, &id).await?;
-    sync_now(&state, &feed).await?;
+    let job = sync_now(&state, &feed).await?;
+    tracing::info!(target: "fount::console", actor = %session.actor(), feed = %feed.id, job = %job.id, "feed sync queued");
     Ok(see_other(&format!("/console/stores/{store}/feeds?done=syncing")))
 }

@@ -13,7 +13,9 @@
 //! * **Forgery.** Every form carries the session's token, checked before any change
 //!   ([`session`]); cookies are `SameSite=Strict` and `HttpOnly`.
 //! * **Record.** Every change is made through the repository with the actor
-//!   `console:<email>`, so it is in the event log like any API change.
+//!   `console:<email>`, so it is in the event log like any API change. What changes no data
+//!   but starts work (a delivery sent again, a replay, a feed synced now) is a `fount::console`
+//!   log line naming the person, beside the job it queued.
 //! * **Headers.** A strict Content-Security-Policy (scripts and styles from the server only),
 //!   no framing, no caching of pages.
 

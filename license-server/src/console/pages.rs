@@ -322,8 +322,8 @@ pub struct TrackLine {
     pub error: String,
     /// `1:02:03`.
     pub duration: String,
-    /// The uploaded file's size, MB.
-    pub size_mb: String,
+    /// The uploaded file's size, as people read it.
+    pub size: String,
     /// Its chapters.
     pub chapters: Vec<ChapterLine>,
 }

@@ -6,9 +6,12 @@
 //!   row, each failure locks the account for 30 seconds, doubling with every further failure
 //!   up to 15 minutes ([`lock_after`]); a success, or `console user passwd`, clears it. A
 //!   locked account is refused before its password is checked.
-//! * per address, in each process ([`AddressLimiter`]): at most [`PER_ADDRESS`] attempts in
+//! * per address, in each process ([`AddressLimiter`]): at most [`PER_ADDRESS`] failures in
 //!   [`WINDOW`] seconds, whatever the accounts, so one client cannot lock many accounts
-//!   quickly or probe emails.
+//!   quickly or probe emails. Successes do not count: a team signing in from one office (or
+//!   through one proxy) is not held back. Behind a reverse proxy, the address is the one the
+//!   proxy put last in `X-Forwarded-For` when the operator says so
+//!   (`FOUNT_TRUST_FORWARDED_FOR`); otherwise every client would share the proxy's.
 //!
 //! An unknown email is checked against a decoy hash: it is refused as slowly, and in the same
 //! words, as a wrong password.
@@ -26,7 +29,7 @@ use super::{ConsoleError, TokenForm, page, password};
 use crate::db::ConsoleSessionRow;
 use crate::state::{AppState, now};
 
-/// Attempts allowed per address in a [`WINDOW`].
+/// Failures allowed per address in a [`WINDOW`].
 pub const PER_ADDRESS: u32 = 20;
 /// The address limit's window, seconds.
 pub const WINDOW: i64 = 600;
@@ -48,8 +51,16 @@ pub fn lock_after(failures: i64) -> Option<i64> {
 pub struct AddressLimiter(Mutex<HashMap<IpAddr, (i64, u32)>>);
 
 impl AddressLimiter {
-    /// Counts an attempt from `ip` at `t`; the seconds to wait if it is one too many.
-    pub fn attempt(&self, ip: IpAddr, t: i64) -> Option<i64> {
+    /// The seconds `ip` must wait at `t`, if it failed too often.
+    pub fn blocked(&self, ip: IpAddr, t: i64) -> Option<i64> {
+        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (start, failures) = *map.get(&ip)?;
+        (t.saturating_sub(start) < WINDOW && failures >= PER_ADDRESS)
+            .then(|| start.saturating_add(WINDOW).saturating_sub(t).max(1))
+    }
+
+    /// Counts a failure from `ip` at `t`.
+    pub fn failed(&self, ip: IpAddr, t: i64) {
         // A poisoned lock only means another thread panicked mid-update: the counts are
         // still counts.
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -61,8 +72,24 @@ impl AddressLimiter {
             *entry = (t, 0);
         }
         entry.1 = entry.1.saturating_add(1);
-        (entry.1 > PER_ADDRESS).then(|| entry.0.saturating_add(WINDOW).saturating_sub(t).max(1))
     }
+}
+
+/// The client's address: the connection's peer, or, behind a trusted proxy, the last address
+/// of `X-Forwarded-For` (the proxy appends the address it saw; earlier entries are the
+/// client's word).
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
+    let peer = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if !trust_forwarded_for {
+        return peer;
+    }
+    req.headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 /// The sign-in form.
@@ -105,8 +132,8 @@ pub async fn submit(
     }
     let t = now();
     let email = form.email.trim().to_lowercase();
-    let ip = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
-    if let Some(wait) = state.sign_ins.attempt(ip, t) {
+    let ip = client_ip(&req, state.settings.trust_forwarded_for);
+    if let Some(wait) = state.sign_ins.blocked(ip, t) {
         return Err(ConsoleError::TooMany(wait));
     }
     let user = state.repo.console_user_by_email(&email).await?;
@@ -126,6 +153,7 @@ pub async fn submit(
             let lock = lock_after(failures).map(|s| t.saturating_add(s));
             state.repo.record_sign_in_failure(&u.id, lock).await?;
         }
+        state.sign_ins.failed(ip, t);
         tracing::info!(target: "fount::console", "a sign-in failed");
         let error = "That email and password do not match an account.".to_owned();
         return sign_in_page(&state, Some(error), &email, actix_web::http::StatusCode::UNAUTHORIZED);
@@ -177,14 +205,32 @@ mod tests {
     }
 
     #[test]
-    fn an_address_gets_its_window_of_attempts() {
+    fn an_address_gets_its_window_of_failures() {
         let limiter = AddressLimiter::default();
         let ip = IpAddr::from([192, 0, 2, 1]);
         for _ in 0..PER_ADDRESS {
-            assert_eq!(limiter.attempt(ip, 1_000), None);
+            assert_eq!(limiter.blocked(ip, 1_000), None);
+            limiter.failed(ip, 1_000);
         }
-        assert_eq!(limiter.attempt(ip, 1_100), Some(500));
-        assert_eq!(limiter.attempt(IpAddr::from([192, 0, 2, 2]), 1_100), None, "another address");
-        assert_eq!(limiter.attempt(ip, 1_000 + WINDOW), None, "a new window");
+        assert_eq!(limiter.blocked(ip, 1_100), Some(500));
+        assert_eq!(limiter.blocked(IpAddr::from([192, 0, 2, 2]), 1_100), None, "another address");
+        assert_eq!(limiter.blocked(ip, 1_000 + WINDOW), None, "a new window");
+        limiter.failed(ip, 1_000 + WINDOW);
+        assert_eq!(limiter.blocked(ip, 1_000 + WINDOW), None, "counted from one again");
+    }
+
+    #[test]
+    fn the_proxy_s_entry_is_the_client_only_when_trusted() {
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.5:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "203.0.113.9, 198.51.100.7"))
+            .to_http_request();
+        assert_eq!(client_ip(&req, false), IpAddr::from([10, 0, 0, 5]));
+        assert_eq!(client_ip(&req, true), IpAddr::from([198, 51, 100, 7]), "the last entry, the proxy's");
+        let junk = actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.5:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "not an address"))
+            .to_http_request();
+        assert_eq!(client_ip(&junk, true), IpAddr::from([10, 0, 0, 5]));
     }
 }

@@ -310,8 +310,20 @@ fn track_line(t: &TrackRow) -> TrackLine {
         status: t.status.clone(),
         error: t.error.clone().unwrap_or_default(),
         duration: clock(t.duration),
-        size_mb: format!("{:.1}", super::charts::as_f64(t.original_length) / 1_048_576.0),
+        size: size(t.original_length),
         chapters: chapters.into_iter().map(|c| ChapterLine { title: c.title, at: clock(c.offset) }).collect(),
+    }
+}
+
+/// Bytes as people read them: `12 bytes`, `24 KB`, `3.2 MB`.
+fn size(bytes: i64) -> String {
+    let b = super::charts::as_f64(bytes);
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else if b < 1_048_576.0 {
+        format!("{:.0} KB", b / 1024.0)
+    } else {
+        format!("{:.1} MB", b / 1_048_576.0)
     }
 }
 
@@ -326,7 +338,7 @@ fn clock(seconds: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::clock;
+    use super::{clock, size};
 
     #[test]
     fn durations_read_as_clocks() {
@@ -334,5 +346,8 @@ mod tests {
         assert_eq!(clock(62.4), "1:02");
         assert_eq!(clock(3723.0), "1:02:03");
         assert_eq!(clock(f64::NAN), "0:00");
+        assert_eq!(size(24_926), "24 KB");
+        assert_eq!(size(3_355_443), "3.2 MB");
+        assert_eq!(size(12), "12 bytes");
     }
 }

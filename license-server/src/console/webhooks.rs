@@ -77,7 +77,7 @@ pub async fn create(
     let f = form.into_inner();
     let description = Some(f.description.trim().to_owned()).filter(|d| !d.is_empty());
     let body = CreateWebhook { url: f.url.trim().to_owned(), description, types: None, enabled: None };
-    let (row, secret) = create_endpoint(&state, store, body).await?;
+    let (row, secret) = create_endpoint(&state, store, body, &state.audit(session.actor())).await?;
     endpoints_page(&state, &session, store, Some((&row.id, &secret))).await
 }
 
@@ -140,6 +140,7 @@ pub async fn redeliver(
     let store = session.store(&store_id)?;
     let endpoint = own_endpoint(&state, store, &id).await?;
     redeliver_event(&state, &endpoint, &form.event).await?;
+    tracing::info!(target: "fount::console", actor = %session.actor(), endpoint = %endpoint.id, event = %form.event, "webhook event delivered again");
     Ok(see_other(&format!("/console/stores/{store}/webhooks/{}?done=redelivered", endpoint.id)))
 }
 
@@ -154,6 +155,7 @@ pub async fn replay(
     let (store_id, id) = path.into_inner();
     let store = session.store(&store_id)?;
     let endpoint = own_endpoint(&state, store, &id).await?;
-    replay_after(&state, &endpoint, EventPosition::default()).await?;
+    let job = replay_after(&state, &endpoint, EventPosition::default()).await?;
+    tracing::info!(target: "fount::console", actor = %session.actor(), endpoint = %endpoint.id, job = %job.id, "webhook replay queued");
     Ok(see_other(&format!("/console/stores/{store}/webhooks/{}?done=replayed", endpoint.id)))
 }

@@ -50,6 +50,20 @@ impl EndpointRow {
         let types: Vec<String> = serde_json::from_str(&self.types).unwrap_or_default();
         types.is_empty() || types.iter().any(|t| t == kind)
     }
+
+    /// Whether it receives `event`: one of the kinds it wants, and not the news of its own
+    /// creation (whoever made it has not stored its secret yet; the event is for the store's
+    /// other endpoints and its log).
+    pub fn receives(&self, event: &crate::events::EventRow) -> bool {
+        if !self.wants(&event.type_) {
+            return false;
+        }
+        if event.type_ != crate::events::Kind::WebhookEndpointCreated.as_str() {
+            return true;
+        }
+        let data: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
+        data["webhook_endpoint"]["id"].as_str() != Some(self.id.as_str())
+    }
 }
 
 /// What creating an endpoint needs (checked by the API).
@@ -219,7 +233,13 @@ pub struct DeliveryJobs {
 #[async_trait]
 pub trait WebhookStore: Send + Sync + 'static {
     /// Creates an endpoint.
-    async fn create_endpoint(&self, id: &str, endpoint: &NewEndpoint, now: i64) -> DbResult<EndpointRow>;
+    async fn create_endpoint(
+        &self,
+        id: &str,
+        endpoint: &NewEndpoint,
+        audit: &crate::events::Audit,
+        now: i64,
+    ) -> DbResult<EndpointRow>;
     /// An endpoint by id, whatever its store (callers check ownership).
     async fn endpoint(&self, id: &str) -> DbResult<Option<EndpointRow>>;
     /// A store's endpoints, oldest first.
@@ -331,10 +351,11 @@ macro_rules! portable_webhooks {
 
         #[async_trait::async_trait]
         impl $crate::db::WebhookStore for $repo {
-            async fn create_endpoint(&self, id: &str, e: &$crate::db::NewEndpoint, now: i64) -> $crate::db::DbResult<$crate::db::EndpointRow> {
-                let (id, e) = (id.to_owned(), e.clone());
+            async fn create_endpoint(&self, id: &str, e: &$crate::db::NewEndpoint, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::EndpointRow> {
+                let (id, e, audit) = (id.to_owned(), e.clone(), audit.clone());
                 self.on_writer(move |pool| async move {
-                    Ok(sqlx::query_as(
+                    let mut tx = begin_write(&pool).await?;
+                    let row: $crate::db::EndpointRow = sqlx::query_as(
                         "INSERT INTO webhook_endpoints (id, store_id, url, description, types, enabled, secret, created_at, updated_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *",
                     )
@@ -346,8 +367,12 @@ macro_rules! portable_webhooks {
                     .bind(e.enabled)
                     .bind(e.secret)
                     .bind(now)
-                    .fetch_one(&pool)
-                    .await?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let draft = $crate::events::webhook_endpoint($crate::events::Kind::WebhookEndpointCreated, &row);
+                    write_events(&mut tx, vec![draft], &audit, now).await?;
+                    tx.commit().await?;
+                    Ok(row)
                 })
                 .await
             }
@@ -452,7 +477,7 @@ macro_rules! portable_webhooks {
                                 endpoints.insert(event.store_id.clone(), rows);
                             }
                             for endpoint in endpoints.get(&event.store_id).into_iter().flatten() {
-                                if endpoint.wants(&event.type_) {
+                                if endpoint.receives(event) {
                                     insert_delivery(&mut tx, endpoint, event, jobs, now_ms).await?;
                                     made = true;
                                 }
@@ -527,7 +552,7 @@ macro_rules! portable_webhooks {
                         .fetch_all(&mut *tx)
                         .await?;
                         let mut made = 0u64;
-                        for event in events.iter().filter(|e| endpoint.wants(&e.type_)) {
+                        for event in events.iter().filter(|e| endpoint.receives(e)) {
                             insert_delivery(&mut tx, &endpoint, event, jobs, now_ms).await?;
                             made = made.saturating_add(1);
                         }
@@ -682,7 +707,7 @@ macro_rules! portable_webhooks {
                             .bind(now)
                             .fetch_optional(&mut *tx)
                             .await?;
-                            let drafts = disabled.iter().map($crate::events::webhook_endpoint).collect();
+                            let drafts = disabled.iter().map(|e| $crate::events::webhook_endpoint($crate::events::Kind::WebhookEndpointDisabled, e)).collect();
                             write_events(&mut tx, drafts, &audit, now).await?;
                         }
                         _ => {

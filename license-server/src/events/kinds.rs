@@ -69,6 +69,7 @@ kinds! {
     FeedFailed = ("feed.failed", "FeedEventData", "A feed could not be read (unreachable, too large, not RSS, locked by its owner…): its `last_error` says why. It is tried again later.");
     FeedItemPublished = ("feed_item.published", "FeedItemEventData", "An item of a feed was imported: its title is on sale (or its track is in the feed's serial title).");
     FeedItemFailed = ("feed_item.failed", "FeedItemEventData", "An item of a feed cannot be imported: its `error` says why. The rest of the feed goes on.");
+    WebhookEndpointCreated = ("webhook_endpoint.created", "WebhookEndpointEventData", "A webhook endpoint was added (through the API or the console); the event never holds its secret.");
     WebhookEndpointDisabled = ("webhook_endpoint.disabled", "WebhookEndpointEventData", "A webhook endpoint was disabled: it answered 410 Gone, or failed every delivery for days.");
 }
 

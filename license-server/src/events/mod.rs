@@ -194,13 +194,9 @@ pub fn store(kind: Kind, base: &str, row: &Store) -> Draft {
     draft(&row.id, kind, json!({"store": StoreView::new(base, row)}))
 }
 
-/// `webhook_endpoint.disabled`.
-pub fn webhook_endpoint(row: &EndpointRow) -> Draft {
-    draft(
-        &row.store_id,
-        Kind::WebhookEndpointDisabled,
-        json!({"webhook_endpoint": crate::api::webhooks::WebhookEndpointView::from(row)}),
-    )
+/// `webhook_endpoint.created`, `webhook_endpoint.disabled`.
+pub fn webhook_endpoint(kind: Kind, row: &EndpointRow) -> Draft {
+    draft(&row.store_id, kind, json!({"webhook_endpoint": crate::api::webhooks::WebhookEndpointView::from(row)}))
 }
 
 #[cfg(test)]

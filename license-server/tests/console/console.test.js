@@ -476,7 +476,11 @@ test('webhooks: an endpoint added in the console, a delivery sent again, and the
     await page.getByLabel('URL').fill(`${receiver.url}/hooks`);
     await page.getByLabel('Description').fill('The shop backend');
     await page.getByRole('button', { name: 'Add endpoint' }).click();
-    assert.match((await page.locator('#new-secret').textContent()).trim(), /^whsec_/);
+    const secret = (await page.locator('#new-secret').textContent()).trim();
+    assert.match(secret, /^whsec_/);
+    const made = await (await api('GET', '/v1/events?types=webhook_endpoint.created')).json();
+    assert.deepEqual(made.items.map((e) => [e.data.webhook_endpoint.url, e.actor]), [[`${receiver.url}/hooks`, 'console:op@fount.example']]);
+    assert.ok(!JSON.stringify(made).includes(secret.slice(6)), 'the event never holds the secret');
     await accessible(page, 'webhooks with a new secret');
     await screenshots(page, 'webhooks');
 
