@@ -8,6 +8,7 @@ use crate::error::{self, ApiError};
 use crate::state::AppState;
 
 pub mod assets;
+pub mod bookmarks;
 pub mod customers;
 pub mod devices;
 pub mod entitlements;
@@ -95,6 +96,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(at("/v1/me/licenses/{license}/return").post(licenses::give_back).finish().wrap(cors()))
         .service(at("/v1/me/titles/{title}").get(library::title).finish().wrap(cors()))
         .service(at("/v1/me/positions/{title}").get(positions::get).put(positions::save).finish().wrap(cors()))
+        .service(at("/v1/me/bookmarks/{title}").get(bookmarks::list).finish().wrap(cors()))
+        .service(at("/v1/me/bookmarks/{title}/{bookmark}").put(bookmarks::save).finish().wrap(cors()))
         // Payment webhooks (signed by the payment provider).
         .service(at("/v1/stores/{store}/webhooks/stripe").post(stripe::webhook).finish())
         // WebSub callbacks (the hub's verification, then its signed pushes).

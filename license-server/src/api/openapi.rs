@@ -14,8 +14,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    assets, customers, devices, entitlements, events, feeds, health, jobs, library, licenses, operator, payments,
-    positions, public, store, stripe, titles, webhooks, websub,
+    assets, bookmarks, customers, devices, entitlements, events, feeds, health, jobs, library, licenses, operator,
+    payments, positions, public, store, stripe, titles, webhooks, websub,
 };
 use crate::events::Kind;
 
@@ -39,7 +39,7 @@ use crate::events::Kind;
         webhooks::deliveries, webhooks::attempts, webhooks::redeliver, webhooks::replay,
         feeds::create, feeds::list, feeds::get, feeds::update, feeds::delete, feeds::sync,
         operator::queue, operator::jobs, operator::job, operator::retry,
-        devices::register, devices::list, devices::rename, devices::remove, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save, library::title, library::list,
+        devices::register, devices::list, devices::rename, devices::remove, licenses::acquire, licenses::renew, licenses::give_back, positions::get, positions::save, bookmarks::list, bookmarks::save, library::title, library::list,
         stripe::webhook,
         licenses::status, public::jwks, public::manifest, assets::track, assets::cover, assets::transcript, websub::verify, websub::push, health::live, health::ready, crate::api::metrics::metrics,
     ),

@@ -661,6 +661,13 @@ pub struct SavePosition {
     /// Seconds on the title's timeline.
     #[schema(minimum = 0.0, maximum = 10_000_000.0)]
     pub seconds: f64,
+    /// When the listener's device made this change, milliseconds since the epoch (default:
+    /// now). A device that listened offline sends the time it recorded: a change earlier than
+    /// the one stored is not applied, and the answer is the position kept. A time past the
+    /// server's now counts as now.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub changed_at: Option<i64>,
 }
 
 /// A listening position.
@@ -672,6 +679,8 @@ pub struct PositionView {
     pub seconds: Option<f64>,
     /// When it was saved; `null` when never.
     pub updated_at: Option<i64>,
+    /// When the device made the change kept, milliseconds since the epoch; `null` when never.
+    pub changed_at: Option<i64>,
 }
 
 /// `GET /health/live`, `GET /health/ready`.

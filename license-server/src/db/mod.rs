@@ -13,6 +13,8 @@
 use async_trait::async_trait;
 
 #[macro_use]
+pub mod bookmarks;
+#[macro_use]
 pub mod charts;
 #[macro_use]
 pub mod console;
@@ -31,6 +33,7 @@ pub mod webhooks;
 pub mod postgres;
 pub mod sqlite;
 
+pub use bookmarks::{BookmarkRow, Bookmarks, SavedBookmark};
 pub use charts::Charts;
 pub use console::{ConsoleAccounts, ConsoleSessionRow, ConsoleUserRow};
 pub use event_log::{EventLog, EventPosition};
@@ -182,7 +185,18 @@ pub type DbResult<T> = Result<T, DbError>;
 /// traits of their own, which every repository also implements.
 #[async_trait]
 pub trait Repository:
-    Charts + ConsoleAccounts + EventLog + FeedStore + FeedItems + FeedHubs + JobQueue + WebhookStore + Send + Sync + 'static
+    Bookmarks
+    + Charts
+    + ConsoleAccounts
+    + EventLog
+    + FeedStore
+    + FeedItems
+    + FeedHubs
+    + JobQueue
+    + WebhookStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
@@ -432,13 +446,15 @@ pub trait Repository:
         now: i64,
     ) -> DbResult<Option<LicenseRow>>;
 
-    /// Saves a customer's position in a title.
+    /// Saves a customer's position in a title, changed on their device at `changed_at` (ms),
+    /// unless a later change is stored; answers the position kept.
     async fn save_position(
         &self,
         store_id: &str,
         customer_id: &str,
         title_id: &str,
         seconds: f64,
+        changed_at: i64,
         now: i64,
     ) -> DbResult<PositionRow>;
     /// A customer's position in a title.

@@ -89,8 +89,10 @@ pub struct PositionRow {
     pub store_id: String,
     /// Seconds on the title's timeline.
     pub seconds: f64,
-    /// When it was saved.
+    /// When the server stored it.
     pub updated_at: i64,
+    /// When the device made the change, ms (`None` for positions saved before this was kept).
+    pub changed_at: Option<i64>,
 }
 
 /// An API key's stored form: never the secret, only its hash.

@@ -421,6 +421,7 @@ macro_rules! portable_repository {
                     write_events(&mut tx, vec![$crate::events::title($crate::events::Kind::TitleDeleted, &audit.base, &title, &tracks)], &audit, now).await?;
                     for statement in [
                         "DELETE FROM positions WHERE title_id = $1",
+                        "DELETE FROM bookmarks WHERE title_id = $1",
                         "UPDATE payments SET title_id = NULL WHERE title_id = $1",
                         "DELETE FROM tracks WHERE title_id = $1",
                         "DELETE FROM titles WHERE id = $1",
@@ -1136,26 +1137,35 @@ macro_rules! portable_repository {
                 .await
             }
 
-            async fn save_position(&self, store_id: &str, customer_id: &str, title_id: &str, seconds: f64, now: i64) -> $crate::db::DbResult<$crate::db::PositionRow> {
+            async fn save_position(&self, store_id: &str, customer_id: &str, title_id: &str, seconds: f64, changed_at: i64, now: i64) -> $crate::db::DbResult<$crate::db::PositionRow> {
                 let (store_id, customer_id, title_id) = (store_id.to_owned(), customer_id.to_owned(), title_id.to_owned());
                 self.on_writer(move |pool| async move {
                     let mut tx = begin_write(&pool).await?;
-                    let row = sqlx::query_as(
-                        "INSERT INTO positions (customer_id, title_id, store_id, seconds, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (customer_id, title_id) DO UPDATE SET seconds = excluded.seconds, updated_at = excluded.updated_at \
-                         RETURNING *",
+                    // The later change wins (see `crate::db::bookmarks`): a device syncing what it
+                    // recorded offline does not move back a position another device moved since.
+                    sqlx::query(
+                        "INSERT INTO positions (customer_id, title_id, store_id, seconds, updated_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (customer_id, title_id) DO UPDATE SET seconds = excluded.seconds, updated_at = excluded.updated_at, \
+                           changed_at = excluded.changed_at \
+                         WHERE positions.changed_at IS NULL OR excluded.changed_at >= positions.changed_at",
                     )
                     .bind(&customer_id)
-                    .bind(title_id)
+                    .bind(&title_id)
                     .bind(&store_id)
                     .bind(seconds)
                     .bind(now)
-                    .fetch_one(&mut *tx)
+                    .bind(changed_at)
+                    .execute(&mut *tx)
                     .await?;
-                    // The console's listeners per day: one row per customer and day.
+                    let row = sqlx::query_as("SELECT * FROM positions WHERE customer_id = $1 AND title_id = $2")
+                        .bind(&customer_id)
+                        .bind(&title_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    // The console's listeners per day: one row per customer and the day they listened.
                     sqlx::query("INSERT INTO listening_days (store_id, day, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                         .bind(store_id)
-                        .bind(now.div_euclid($crate::db::charts::DAY))
+                        .bind(changed_at.div_euclid(1000).div_euclid($crate::db::charts::DAY))
                         .bind(customer_id)
                         .execute(&mut *tx)
                         .await?;

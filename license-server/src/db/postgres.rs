@@ -164,3 +164,5 @@ portable_feeds!(PostgresRepository, conn = sqlx::PgConnection);
 portable_console!(PostgresRepository);
 
 portable_charts!(PostgresRepository);
+
+portable_bookmarks!(PostgresRepository);

@@ -155,3 +155,5 @@ portable_feeds!(SqliteRepository, conn = sqlx::SqliteConnection);
 portable_console!(SqliteRepository);
 
 portable_charts!(SqliteRepository);
+
+portable_bookmarks!(SqliteRepository);
