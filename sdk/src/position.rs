@@ -51,6 +51,51 @@ pub struct Bookmark {
     /// The listener's note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// When it was last changed or removed, milliseconds since the epoch: the latest change
+    /// wins when devices sync ([`Changed::wins_over`]). 0 in bookmarks stored before this was
+    /// kept: their creation time stands for it.
+    #[serde(default)]
+    pub changed: i64,
+    /// Removed: kept as a tombstone until synced, so that other devices remove it too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+impl Bookmark {
+    /// When it last changed, ms (its creation for bookmarks stored before changes were kept).
+    pub fn changed_ms(&self) -> i64 {
+        if self.changed > 0 { self.changed } else { self.created.saturating_mul(1000) }
+    }
+}
+
+/// A listening position as a device keeps it: where, and when the listener got there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPosition {
+    /// Where.
+    pub locator: Locator,
+    /// When, milliseconds since the epoch (0: unknown, from before this was kept).
+    #[serde(default)]
+    pub changed: i64,
+}
+
+impl StoredPosition {
+    /// A stored position, or a bare [`Locator`] as earlier versions stored it.
+    pub fn parse(bytes: &[u8]) -> Option<StoredPosition> {
+        serde_json::from_slice(bytes).ok().or_else(|| {
+            serde_json::from_slice::<Locator>(bytes).ok().map(|locator| StoredPosition { locator, changed: 0 })
+        })
+    }
+}
+
+/// The rule devices and the server share: of two changes to the same thing, the later wins;
+/// at the same millisecond, the one already kept stays.
+pub struct Changed;
+
+impl Changed {
+    /// Whether a change at `mine` (ms) replaces one at `theirs`.
+    pub fn wins_over(mine: i64, theirs: Option<i64>) -> bool {
+        theirs.is_none_or(|t| mine > t)
+    }
 }
 
 /// Seconds as decimal text to the millisecond, without trailing zeros (`10`, `12.5`, `0.125`).
@@ -131,9 +176,36 @@ mod tests {
         assert_eq!(loc.locations.fragments, ["t=10"]);
         assert_eq!(loc.locations.total_progression, Some(0.5));
         assert_eq!(p.resolve(&loc).unwrap(), 20.0);
-        let json = serde_json::to_string(&Bookmark { id: "1".into(), locator: loc, created: 5, note: None }).unwrap();
+        let json = serde_json::to_string(&Bookmark {
+            id: "1".into(),
+            locator: loc.clone(),
+            created: 5,
+            note: None,
+            changed: 0,
+            deleted: false,
+        })
+        .unwrap();
+        assert!(!json.contains("deleted"), "a live bookmark is stored as before");
         let back: Bookmark = serde_json::from_str(&json).unwrap();
         assert_eq!(p.resolve(&back.locator).unwrap(), 20.0);
+    }
+
+    #[test]
+    fn positions_stored_before_change_times_still_read() {
+        let p = publication();
+        let bare = serde_json::to_vec(&p.locator_at(20.0)).unwrap();
+        let old = StoredPosition::parse(&bare).unwrap();
+        assert_eq!((p.resolve(&old.locator).unwrap(), old.changed), (20.0, 0));
+        let new = StoredPosition { locator: p.locator_at(3.0), changed: 1_795_000_000_123 };
+        assert_eq!(StoredPosition::parse(&serde_json::to_vec(&new).unwrap()), Some(new));
+        assert_eq!(StoredPosition::parse(b"junk"), None);
+        let old_mark: Bookmark = serde_json::from_str(
+            r#"{"id":"1","locator":{"href":"a","type":"audio/mpeg","locations":{"fragments":["t=1"]}},"created":7}"#,
+        )
+        .unwrap();
+        assert_eq!((old_mark.changed_ms(), old_mark.deleted), (7000, false));
+        assert!(Changed::wins_over(2, Some(1)) && Changed::wins_over(1, None));
+        assert!(!Changed::wins_over(1, Some(1)) && !Changed::wins_over(0, Some(1)));
     }
 
     #[test]

@@ -153,3 +153,28 @@ def test_account_devices_and_library(tmp_path):
         store("PATCH", "/v1/store", {"device_removal_wait_seconds": 0})
     [item] = phone.library(token)
     assert (item.title_id, item.access, item.name) == (TITLE, Access.OWNED, "The Fount Sampler")
+
+
+def test_position_and_bookmarks_follow_the_listener(tmp_path):
+    cid, token = customer("sync")
+    grant(cid)
+    phone, tablet = client(tmp_path / "phone"), client(tmp_path / "tablet")
+    for c in (phone, tablet):
+        c.register_device(token, "a device")
+        c.acquire_license(token, TITLE)
+    p, t = phone.open_title(TITLE), tablet.open_title(TITLE)
+    p.save_position(21.0)
+    mark = p.add_bookmark(14.0, "the keeper")
+    sent = p.sync_listening(token)
+    assert (sent.sent, sent.received) == (2, 0)
+    got = t.sync_listening(token)
+    assert got.received == 2 and abs(got.position - 21.0) < 0.01
+    assert [(b.id, b.note) for b in t.bookmarks()] == [(mark.id, "the keeper")]
+    # A second later (the clock counts seconds) the tablet removes it; the phone learns.
+    time.sleep(1.1)
+    assert t.remove_bookmark(mark.id)
+    t.save_position(30.0)
+    assert t.sync_listening(token).sent == 2
+    back = p.sync_listening(token)
+    assert back.received == 2 and abs(p.position() - 30.0) < 0.01
+    assert p.bookmarks() == []

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use fount_sdk::Jwk;
 use fount_sdk::client::{
     self, BookmarkInfo, ChapterInfo, Client, DeviceInfo, DeviceList, FountError, HttpRequest, HttpResponse, KeyChoice,
-    LibraryItem, LicenseInfo, OpenTitle, PositionInfo, TrackInfo,
+    LibraryItem, LicenseInfo, OpenTitle, PositionInfo, SyncReport, TrackInfo,
 };
 use fount_sdk::jwe::KeyOperation;
 use pollster::block_on;
@@ -319,5 +319,10 @@ impl FountTitle {
     /// Removes a bookmark.
     pub fn remove_bookmark(&self, id: String) -> Result<bool, FountError> {
         block_on(self.0.remove_bookmark(&id)).map_err(Into::into)
+    }
+
+    /// Syncs the position and bookmarks with the server (the latest change wins).
+    pub fn sync_listening(&self, customer_token: String) -> Result<SyncReport, FountError> {
+        block_on(self.0.sync_listening(&customer_token)).map_err(Into::into)
     }
 }

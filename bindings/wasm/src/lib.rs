@@ -353,4 +353,11 @@ impl WasmTitle {
         let t = self.0.clone();
         promise(async move { t.remove_bookmark(&id).await })
     }
+
+    /// Syncs the position and bookmarks with the server (the latest change wins).
+    #[wasm_bindgen(js_name = syncListening, unchecked_return_type = "Promise<SyncReport>")]
+    pub fn sync_listening(&self, customer_token: String) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.sync_listening(&customer_token).await })
+    }
 }

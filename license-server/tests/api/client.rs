@@ -96,6 +96,59 @@ fn code<T>(r: Result<T, fount_sdk::client::ClientError>) -> &'static str {
 }
 
 on_both_databases! {
+    async fn listening_follows_the_listener_across_devices(server: TestServer) {
+        let store = server.store(5).await;
+        let title = server.title_with_audio(&store, sample_mp3()).await;
+        let title_id = title["id"].as_str().unwrap();
+        server.grant(&store, "hana", title_id, json!({})).await;
+        let (phone, tablet) = (client(&server).await, client(&server).await);
+        let token = server.token(&store, "hana").await;
+        for c in [&phone, &tablet] {
+            c.register_device(&token, "a device").await.unwrap();
+            c.acquire_license(&token, title_id).await.unwrap();
+        }
+        let (p, t) = (phone.open_title(title_id).await.unwrap(), tablet.open_title(title_id).await.unwrap());
+
+        // The phone listens, marks a place, syncs; the tablet syncs and has both.
+        p.save_position(12.0).await.unwrap();
+        let mark = p.add_bookmark(9.0, Some("the keeper".into())).await.unwrap();
+        let sent = p.sync_listening(&token).await.unwrap();
+        assert_eq!((sent.sent, sent.received), (2, 0));
+        let got = t.sync_listening(&token).await.unwrap();
+        assert_eq!((got.received, got.sent), (2, 0));
+        assert!((t.position().await.unwrap().unwrap() - 12.0).abs() < 0.01);
+        let marks = t.bookmarks().await.unwrap();
+        assert_eq!(marks.iter().map(|b| (b.id.as_str(), b.note.as_deref())).collect::<Vec<_>>(), [(mark.id.as_str(), Some("the keeper"))]);
+        assert!((marks[0].position - 9.0).abs() < 0.01);
+
+        // Then, a second apart (the host's clock counts seconds), the phone moves back without
+        // syncing, and the tablet, offline, goes on and removes the mark. The tablet syncs
+        // first, the phone after: the later changes (the tablet's) win, whatever the order.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        p.save_position(3.0).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        tablet.host().offline.store(true, Ordering::SeqCst);
+        t.save_position(15.5).await.unwrap();
+        assert!(t.remove_bookmark(&mark.id).await.unwrap());
+        assert!(!t.remove_bookmark(&mark.id).await.unwrap(), "already removed");
+        assert!(t.bookmarks().await.unwrap().is_empty());
+        assert_eq!(code(t.sync_listening(&token).await), "network");
+        tablet.host().offline.store(false, Ordering::SeqCst);
+        let report = t.sync_listening(&token).await.unwrap();
+        assert_eq!((report.sent, report.received), (2, 0), "{report:?}");
+        let back = p.sync_listening(&token).await.unwrap();
+        assert_eq!((back.sent, back.received), (0, 2), "{back:?}");
+        assert!((back.position.unwrap() - 15.5).abs() < 0.01, "{back:?}");
+        assert!((p.position().await.unwrap().unwrap() - 15.5).abs() < 0.01);
+        assert!(p.bookmarks().await.unwrap().is_empty(), "the removal reached the phone");
+        // The server has the tombstone, so a third device never sees the mark.
+        let listed = ok_json(server.get(&format!("/v1/me/bookmarks/{title_id}"), Some(&token)).await, reqwest::StatusCode::OK).await;
+        assert_eq!(listed["items"][0]["deleted"], true);
+        // Nothing new: a sync sends and takes nothing.
+        let quiet = p.sync_listening(&token).await.unwrap();
+        assert_eq!((quiet.sent, quiet.received), (0, 0));
+    }
+
     async fn client_whole_path(server: TestServer) {
         let store = server.store(5).await;
         let title = server.title_with_audio(&store, sample_mp3()).await;

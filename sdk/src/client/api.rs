@@ -65,6 +65,47 @@ pub(crate) struct Rename<'a> {
     pub name: &'a str,
 }
 
+/// `GET /v1/me/positions/{title}`, and the answer to a save.
+#[derive(Deserialize)]
+pub(crate) struct PositionView {
+    pub seconds: Option<f64>,
+    pub changed_at: Option<i64>,
+}
+
+/// `PUT /v1/me/positions/{title}`.
+#[derive(Serialize)]
+pub(crate) struct SavePosition {
+    pub seconds: f64,
+    pub changed_at: i64,
+}
+
+/// A bookmark as the server keeps it (`GET /v1/me/bookmarks/{title}`).
+#[derive(Deserialize)]
+pub(crate) struct BookmarkView {
+    pub id: String,
+    pub seconds: f64,
+    pub note: Option<String>,
+    pub created_at: i64,
+    pub changed_at: i64,
+    pub deleted: bool,
+}
+
+/// `GET /v1/me/bookmarks/{title}`.
+#[derive(Deserialize)]
+pub(crate) struct BookmarkList {
+    pub items: Vec<BookmarkView>,
+}
+
+/// `PUT /v1/me/bookmarks/{title}/{bookmark}`.
+#[derive(Serialize)]
+pub(crate) struct SaveBookmark<'a> {
+    pub seconds: f64,
+    pub note: Option<&'a str>,
+    pub created_at: i64,
+    pub changed_at: i64,
+    pub deleted: bool,
+}
+
 fn header(name: &str, value: &str) -> HttpHeader {
     HttpHeader { name: name.into(), value: value.into() }
 }

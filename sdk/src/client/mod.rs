@@ -34,7 +34,7 @@ pub use host::{Host, HostError, HttpHeader, HttpRequest, HttpResponse, KeyStore}
 #[cfg(feature = "software-keys")]
 pub use keys::{KeyChoice, SoftwareKeyStore};
 use storage::StoredLicense;
-pub use title::{BookmarkInfo, ChapterInfo, OpenTitle, PositionInfo, TrackInfo};
+pub use title::{BookmarkInfo, ChapterInfo, OpenTitle, PositionInfo, SyncReport, TrackInfo};
 
 use crate::clock::ClockGuard;
 use crate::{DeviceId, Error, Jwk, Jwks, LicenseStatus, Publication, VerifiedLicense};
@@ -212,7 +212,7 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         self.inner.host.send(request).await.map_err(ClientError::Network)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.inner.base)
     }
 

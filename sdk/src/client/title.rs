@@ -11,7 +11,7 @@ use super::host::{Host, KeyStore};
 use super::storage::{self, BLOCK, StoredLicense};
 use super::{Client, api};
 use crate::manifest::Track;
-use crate::position::Bookmark;
+use crate::position::{Bookmark, Changed, StoredPosition};
 use crate::sealed::{HEADER_LEN, Opener, SealedHeader};
 use crate::{ContentKey, Publication};
 
@@ -329,17 +329,25 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         storage::remove_all(self.host(), &storage::assets(self.title_id())).await
     }
 
+    /// Now, ms: the time a change is recorded with.
+    fn now_ms(&self) -> i64 {
+        self.host().now().saturating_mul(1000)
+    }
+
     /// Saves the listening position (seconds on the title's timeline).
     pub async fn save_position(&self, seconds: f64) -> Result<(), ClientError> {
-        storage::save_json(self.host(), &storage::position(self.title_id()), &self.publication.locator_at(seconds))
-            .await
+        let stored = StoredPosition { locator: self.publication.locator_at(seconds), changed: self.now_ms() };
+        storage::save_json(self.host(), &storage::position(self.title_id()), &stored).await
+    }
+
+    async fn stored_position(&self) -> Result<Option<StoredPosition>, ClientError> {
+        let bytes = self.host().load(&storage::position(self.title_id())).await.map_err(ClientError::Storage)?;
+        Ok(bytes.as_deref().and_then(StoredPosition::parse))
     }
 
     /// The saved listening position, if any.
     pub async fn position(&self) -> Result<Option<f64>, ClientError> {
-        let locator: Option<crate::Locator> =
-            storage::load_json(self.host(), &storage::position(self.title_id())).await?;
-        Ok(locator.and_then(|l| self.publication.resolve(&l).ok()))
+        Ok(self.stored_position().await?.and_then(|p| self.publication.resolve(&p.locator).ok()))
     }
 
     async fn stored_bookmarks(&self) -> Result<Vec<Bookmark>, ClientError> {
@@ -365,6 +373,8 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
             locator: self.publication.locator_at(seconds),
             created: self.host().now(),
             note,
+            changed: self.now_ms(),
+            deleted: false,
         };
         let mut all = self.stored_bookmarks().await?;
         all.push(bookmark.clone());
@@ -374,17 +384,125 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
 
     /// The bookmarks, in timeline order.
     pub async fn bookmarks(&self) -> Result<Vec<BookmarkInfo>, ClientError> {
-        let mut out: Vec<BookmarkInfo> = self.stored_bookmarks().await?.iter().map(|b| self.bookmark_info(b)).collect();
+        let mut out: Vec<BookmarkInfo> =
+            self.stored_bookmarks().await?.iter().filter(|b| !b.deleted).map(|b| self.bookmark_info(b)).collect();
         out.sort_by(|a, b| a.position.total_cmp(&b.position));
         Ok(out)
     }
 
-    /// Removes a bookmark; `false` if there was none with this id.
+    /// Removes a bookmark; `false` if there was none with this id. It is kept as a tombstone
+    /// until synced, so that the customer's other devices remove it too.
     pub async fn remove_bookmark(&self, id: &str) -> Result<bool, ClientError> {
         let mut all = self.stored_bookmarks().await?;
-        let before = all.len();
-        all.retain(|b| b.id != id);
+        let now = self.now_ms();
+        let Some(b) = all.iter_mut().find(|b| b.id == id && !b.deleted) else { return Ok(false) };
+        b.deleted = true;
+        b.changed = now;
         storage::save_json(self.host(), &storage::bookmarks(self.title_id()), &all).await?;
-        Ok(all.len() != before)
+        Ok(true)
     }
+
+    /// Brings this device's position and bookmarks together with the server's, for the
+    /// customer whose token this is: what changed last wins, whichever device changed it
+    /// (the server keeps the same rule, [`crate::position::Changed`]). Changes made offline
+    /// are sent; changes made elsewhere are taken. Run it when the title opens and after
+    /// listening, when online; offline it fails with a network error and changes nothing.
+    pub async fn sync_listening(&self, customer_token: &str) -> Result<SyncReport, ClientError> {
+        let mut report = SyncReport { position: None, sent: 0, received: 0 };
+        let t = self.title_id().to_owned();
+
+        // The position.
+        let url = self.client.url(&format!("/v1/me/positions/{t}"));
+        let remote: api::PositionView =
+            api::json(self.client.send(api::authorized("GET", url.clone(), customer_token)).await?, "position")?;
+        let local = self.stored_position().await?;
+        let local_seconds = local.as_ref().and_then(|p| self.publication.resolve(&p.locator).ok());
+        let kept = match (&local, local_seconds) {
+            (Some(p), Some(seconds))
+                if Changed::wins_over(p.changed, remote.changed_at.filter(|_| remote.seconds.is_some())) =>
+            {
+                report.sent = report.sent.saturating_add(1);
+                let body = api::SavePosition { seconds, changed_at: p.changed };
+                api::json::<api::PositionView>(
+                    self.client.send(api::put(url, customer_token, &body)).await?,
+                    "position",
+                )?
+            }
+            _ => remote,
+        };
+        if let (Some(seconds), Some(changed)) = (kept.seconds, kept.changed_at) {
+            if local.as_ref().is_none_or(|p| p.changed != changed) {
+                report.received = report.received.saturating_add(1);
+            }
+            let stored = StoredPosition { locator: self.publication.locator_at(seconds), changed };
+            storage::save_json(self.host(), &storage::position(&t), &stored).await?;
+            report.position = Some(seconds);
+        } else {
+            report.position = local_seconds;
+        }
+
+        // The bookmarks, one by one: each change sent only if it is later than the server's.
+        let url = self.client.url(&format!("/v1/me/bookmarks/{t}"));
+        let remote: api::BookmarkList =
+            api::json(self.client.send(api::authorized("GET", url, customer_token)).await?, "bookmarks")?;
+        let local = self.stored_bookmarks().await?;
+        let mut merged: Vec<Bookmark> = Vec::new();
+        for mine in &local {
+            let theirs = remote.items.iter().find(|r| r.id == mine.id);
+            if !Changed::wins_over(mine.changed_ms(), theirs.map(|r| r.changed_at)) {
+                continue;
+            }
+            let body = api::SaveBookmark {
+                seconds: self.publication.resolve(&mine.locator).unwrap_or(0.0),
+                note: mine.note.as_deref(),
+                created_at: mine.created.saturating_mul(1000),
+                changed_at: mine.changed_ms(),
+                deleted: mine.deleted,
+            };
+            let url = self.client.url(&format!("/v1/me/bookmarks/{t}/{}", mine.id));
+            let kept: api::BookmarkView =
+                api::json(self.client.send(api::put(url, customer_token, &body)).await?, "bookmark")?;
+            report.sent = report.sent.saturating_add(1);
+            merged.push(self.as_stored(kept));
+        }
+        for theirs in remote.items {
+            if merged.iter().any(|m| m.id == theirs.id) {
+                continue;
+            }
+            // Taken from the server: new here, or changed later elsewhere.
+            if local.iter().find(|b| b.id == theirs.id).is_none_or(|b| b.changed_ms() < theirs.changed_at) {
+                report.received = report.received.saturating_add(1);
+            }
+            merged.push(self.as_stored(theirs));
+        }
+        merged.sort_by_key(|b| b.created);
+        storage::save_json(self.host(), &storage::bookmarks(&t), &merged).await?;
+        Ok(report)
+    }
+
+    /// A bookmark as the server kept it, as this device stores it.
+    fn as_stored(&self, b: api::BookmarkView) -> Bookmark {
+        Bookmark {
+            id: b.id,
+            locator: self.publication.locator_at(b.seconds),
+            created: b.created_at.div_euclid(1000),
+            note: b.note,
+            changed: b.changed_at,
+            deleted: b.deleted,
+        }
+    }
+}
+
+/// What [`OpenTitle::sync_listening`] did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+pub struct SyncReport {
+    /// The position now, seconds on the title's timeline (`None`: none anywhere).
+    pub position: Option<f64>,
+    /// Changes this device sent (its own, made later than the server's).
+    pub sent: u32,
+    /// Changes this device took from the server (made later on another device).
+    pub received: u32,
 }

@@ -13,6 +13,7 @@ import type {
   LicenseInfo,
   LicenseStatus,
   PositionInfo,
+  SyncReport,
   TrackInfo,
 } from '../pkg/fount_wasm.js';
 
@@ -29,6 +30,7 @@ export type {
   LicenseInfo,
   LicenseStatus,
   PositionInfo,
+  SyncReport,
   TrackInfo,
 };
 
@@ -123,6 +125,8 @@ export class FountTitle {
   addBookmark(seconds: number, note?: string): Promise<BookmarkInfo>;
   bookmarks(): Promise<BookmarkInfo[]>;
   removeBookmark(id: string): Promise<boolean>;
+  /** Syncs the position and bookmarks with the server: the latest change wins, whichever device made it. */
+  syncListening(customerToken: string): Promise<SyncReport>;
 }
 
 export type ErrorCode =

@@ -82,4 +82,5 @@ export class FountTitle {
   addBookmark(seconds, note) { return call(this.#inner.addBookmark(seconds, note)); }
   bookmarks() { return call(this.#inner.bookmarks()); }
   removeBookmark(id) { return call(this.#inner.removeBookmark(id)); }
+  syncListening(customerToken) { return call(this.#inner.syncListening(customerToken)); }
 }

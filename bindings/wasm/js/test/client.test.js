@@ -140,3 +140,32 @@ test('a customer manages their devices and sees their library', async () => {
   const library = await phone.library(token);
   assert.deepEqual(library.map((i) => [i.titleId, i.access, i.name]), [[title, 'owned', 'The Fount Sampler']]);
 });
+
+test('the position and bookmarks follow the listener from device to device', async () => {
+  const { id, token } = await customer('sync');
+  await grant(id);
+  const phone = await FountClient.create(demo.base_url, { storage: memoryStorage() });
+  const tablet = await FountClient.create(demo.base_url, { storage: memoryStorage() });
+  for (const c of [phone, tablet]) {
+    await c.registerDevice(token, 'a device');
+    await c.acquireLicense(token, title);
+  }
+  const p = await phone.openTitle(title);
+  const t = await tablet.openTitle(title);
+  await p.savePosition(21);
+  const mark = await p.addBookmark(14, 'the keeper');
+  const sent = await p.syncListening(token);
+  assert.deepEqual([sent.sent, sent.received], [2, 0]);
+  const got = await t.syncListening(token);
+  assert.equal(got.received, 2);
+  assert.equal(got.position, 21);
+  assert.deepEqual((await t.bookmarks()).map((b) => [b.id, b.note]), [[mark.id, 'the keeper']]);
+  // A second later (the clock counts seconds) the tablet removes it; the phone learns.
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal(await t.removeBookmark(mark.id), true);
+  await t.savePosition(30);
+  assert.equal((await t.syncListening(token)).sent, 2);
+  assert.equal((await p.syncListening(token)).received, 2);
+  assert.equal(await p.position(), 30);
+  assert.deepEqual(await p.bookmarks(), []);
+});

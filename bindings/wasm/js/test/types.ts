@@ -1,7 +1,7 @@
 // Compiled (not run) by scripts/test-js.sh with `tsc --strict --noEmit`: the declarations
 // describe the API as an app uses it, and refuse misuse.
 import {
-  FountClient, FountError, NotEntitledError, memoryStorage, webCryptoKeyStore, type LicenseInfo, type TrackInfo,
+  FountClient, FountError, NotEntitledError, memoryStorage, webCryptoKeyStore, type LicenseInfo, type SyncReport, type TrackInfo,
 } from '../src/index.js';
 
 export async function example(serverUrl: string, token: string, titleId: string): Promise<Uint8Array> {
@@ -24,7 +24,10 @@ export async function example(serverUrl: string, token: string, titleId: string)
   await title.savePosition(position ?? 0);
   const mark = await title.addBookmark(12.5, 'note');
   const chapter: string | undefined = mark.chapter;
-  void [status, until, chapter];
+  const synced: SyncReport = await title.syncListening(token);
+  const resumeAt: number | undefined = synced.position;
+  const counts: [number, number] = [synced.sent, synced.received];
+  void [status, until, chapter, resumeAt, counts];
   // @ts-expect-error a track index is a number
   await title.read('0', 0, 1);
   // @ts-expect-error the token is a string

@@ -220,8 +220,39 @@ fun aCustomerManagesDevicesAndSeesTheLibrary() {
     assertEquals("The Fount Sampler", item.name)
 }
 
+fun positionAndBookmarksFollowTheListener() {
+    val customer = "kotlin-sync-${System.nanoTime()}"
+    val token = Demo.token(customer)
+    Demo.grant(customer)
+    val phone = newClient(tempDir())
+    val tablet = newClient(tempDir())
+    for (c in listOf(phone, tablet)) {
+        c.registerDevice(token, "a device")
+        c.acquireLicense(token, Demo.titleId)
+    }
+    val p = phone.openTitle(Demo.titleId)
+    val t = tablet.openTitle(Demo.titleId)
+    p.savePosition(21.0)
+    val mark = p.addBookmark(14.0, "the keeper")
+    val sent = p.syncListening(token)
+    assertEquals(2u to 0u, sent.sent to sent.received)
+    val got = t.syncListening(token)
+    assertEquals(2u, got.received)
+    assertTrue(kotlin.math.abs(got.position!! - 21.0) < 0.01)
+    assertEquals(listOf(mark.id to "the keeper"), t.bookmarks().map { it.id to it.note })
+    // A second later (the clock counts seconds) the tablet removes it; the phone learns.
+    Thread.sleep(1100)
+    assertTrue(t.removeBookmark(mark.id))
+    t.savePosition(30.0)
+    assertEquals(2u, t.syncListening(token).sent)
+    assertEquals(2u, p.syncListening(token).received)
+    assertTrue(kotlin.math.abs(p.position()!! - 30.0) < 0.01)
+    assertTrue(p.bookmarks().isEmpty())
+}
+
 fun main() {
     val tests = listOf(
+        "position and bookmarks follow the listener" to ::positionAndBookmarksFollowTheListener,
         "a customer manages their devices and sees their library" to ::aCustomerManagesDevicesAndSeesTheLibrary,
         "whole path from registration to identical bytes" to ::wholePathFromRegistrationToIdenticalBytes,
         "errors are typed exceptions" to ::errorsAreTypedExceptions,
