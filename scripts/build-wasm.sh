@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm: cargo (opt-level z, LTO) → wasm-bindgen (the exact version in
 # Cargo.lock) → binaryen's wasm-opt from npm (Debian's old one breaks the externref table).
-# Output: bindings/wasm/js/pkg. Checks the size budget: the .wasm at most 168 KB gzipped, the
+# Output: bindings/wasm/js/pkg. Checks the size budget: the .wasm at most 208 KB gzipped, the
 # JavaScript glue at most 15 KB gzipped; prints both.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -41,10 +41,10 @@ fi
 gz() { gzip -9 -c "$@" | wc -c; }
 wasm=$(gz "$pkg/fount_wasm_bg.wasm")
 glue=$(cat "$pkg/fount_wasm.js" bindings/wasm/js/src/*.js | gzip -9 | wc -c)
-echo "    wasm $(stat -c %s "$pkg/fount_wasm_bg.wasm") bytes, $wasm gzipped (budget 172032)"
+echo "    wasm $(stat -c %s "$pkg/fount_wasm_bg.wasm") bytes, $wasm gzipped (budget 212992)"
 echo "    JS glue (wasm-bindgen's and the package's) $glue bytes gzipped (budget 15360)"
 sizes="{\"wasm_gzip\":$wasm,\"js_gzip\":$glue}"
 # Rewritten only when it changes: nothing that watches the package should see a new file.
 [ "$(cat "$pkg/sizes.json" 2>/dev/null)" = "$sizes" ] || echo "$sizes" > "$pkg/sizes.json"
-[ "$wasm" -le 172032 ] || { echo "the wasm is over its 168 KB budget" >&2; exit 1; }
+[ "$wasm" -le 212992 ] || { echo "the wasm is over its 208 KB budget" >&2; exit 1; }
 [ "$glue" -le 15360 ] || { echo "the JS glue is over its 15 KB budget" >&2; exit 1; }

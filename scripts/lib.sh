@@ -114,3 +114,21 @@ start_widget_demo() {
   export FOUNT_STORE_PORT
   start_demo --allow-origin "http://localhost:$FOUNT_STORE_PORT"
 }
+
+# start_download_fixture: on the running demo, a title of 100 MB of audio (its id exported as
+# FOUNT_BIG_TITLE), and the test proxy before the demo (FOUNT_PROXY_URL, exported), for the
+# SDK's download tests.
+start_download_fixture() {
+  local dir pid
+  dir=$(mktemp -d)
+  on_exit "rm -rf '$dir'"
+  FOUNT_BIG_TITLE=$(python3 "$ROOT/scripts/download-fixture.py" "$FOUNT_DEMO_JSON" "$ROOT/examples/media/sample.mp3" "$dir")
+  export FOUNT_BIG_TITLE
+  rm -f "$dir/long.mp3"
+  python3 "$ROOT/scripts/test-proxy.py" "$DEMO_URL" "$dir/port" &
+  pid=$!
+  on_exit "kill $pid 2>/dev/null"
+  for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+  FOUNT_PROXY_URL="http://127.0.0.1:$(cat "$dir/port")"
+  export FOUNT_PROXY_URL
+}

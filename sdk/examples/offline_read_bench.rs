@@ -42,6 +42,10 @@ impl Host for Offline {
     fn now(&self) -> i64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
     }
+    async fn sleep(&self, millis: u64) {
+        // Offline, nothing is retried; a wait would only block this one-threaded benchmark.
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+    }
 }
 
 fn main() {

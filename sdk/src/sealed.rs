@@ -387,6 +387,27 @@ impl Opener {
             .map_err(|_| Error::ChunkAuthentication(index))
     }
 
+    /// Checks every chunk of `sealed`, whole chunks from `first_chunk` on (the last one may be
+    /// the file's short final chunk), without keeping the plaintext: what a download does with
+    /// each block before storing it. Fails with the first chunk that does not authenticate,
+    /// or [`Error::SealedLength`] when the bytes do not end on a chunk's end.
+    pub fn verify(&self, first_chunk: u64, sealed: &[u8]) -> Result<()> {
+        let mut scratch = Vec::new();
+        let mut index = first_chunk;
+        let mut rest = sealed;
+        while !rest.is_empty() {
+            let range = self.header.chunk_range(index)?;
+            let len = usize::try_from(range.end.saturating_sub(range.start)).map_err(|_| Error::Range)?;
+            let (chunk, tail) = rest.split_at_checked(len).ok_or(Error::SealedLength)?;
+            scratch.clear();
+            scratch.extend_from_slice(chunk);
+            self.open_chunk_in_place(index, &mut scratch)?;
+            rest = tail;
+            index = index.saturating_add(1);
+        }
+        Ok(())
+    }
+
     /// Decrypts plaintext range `plain`, given `sealed`: exactly the bytes of
     /// [`SealedHeader::sealed_range`] for that range.
     ///

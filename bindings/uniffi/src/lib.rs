@@ -27,8 +27,9 @@ use std::sync::Arc;
 
 use fount_sdk::Jwk;
 use fount_sdk::client::{
-    self, BookmarkInfo, ChapterInfo, Client, DeviceInfo, DeviceList, FountError, HttpRequest, HttpResponse, KeyChoice,
-    LibraryItem, LicenseInfo, OpenTitle, PositionInfo, SyncReport, TrackInfo,
+    self, BookmarkInfo, ChapterInfo, Client, DeviceInfo, DeviceList, DownloadProgress, DownloadSettings, FountError,
+    HttpRequest, HttpResponse, KeyChoice, LibraryItem, LicenseInfo, OpenTitle, PositionInfo, StorageUsage, SyncReport,
+    TrackInfo,
 };
 use fount_sdk::jwe::KeyOperation;
 use pollster::block_on;
@@ -106,9 +107,25 @@ struct ForeignHost {
     clock: Arc<dyn Clock>,
 }
 
+/// Runs `work` on a thread of its own and awaits it: the foreign services block, and this is
+/// how a download's range requests are in flight together (the core joins their futures in
+/// one task, driven by a blocking executor on the caller's thread).
+async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    std::thread::spawn(move || {
+        // The receiver is gone only if the caller stopped waiting: nothing to tell.
+        let _ = tx.send(work());
+    });
+    rx.await.ok()
+}
+
 impl client::Host for ForeignHost {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, client::HostError> {
-        Ok(self.http.send(request)?)
+        let http = self.http.clone();
+        off_thread(move || http.send(request))
+            .await
+            .unwrap_or_else(|| Err(HostError::Failed { reason: "the transport's thread ended".into() }))
+            .map_err(Into::into)
     }
     async fn load(&self, key: &str) -> Result<Option<Vec<u8>>, client::HostError> {
         Ok(self.storage.load(key.to_owned())?)
@@ -124,6 +141,9 @@ impl client::Host for ForeignHost {
     }
     fn now(&self) -> i64 {
         self.clock.now_seconds()
+    }
+    async fn sleep(&self, millis: u64) {
+        off_thread(move || std::thread::sleep(std::time::Duration::from_millis(millis))).await;
     }
 }
 
@@ -233,6 +253,81 @@ impl FountClient {
     pub fn open_title(&self, title_id: String) -> Result<Arc<FountTitle>, FountError> {
         block_on(self.0.open_title(&title_id)).map(|t| Arc::new(FountTitle(t))).map_err(Into::into)
     }
+
+    /// How downloads run: parallel requests, attempts, the quota.
+    pub fn download_settings(&self) -> Result<DownloadSettings, FountError> {
+        block_on(self.0.download_settings()).map_err(Into::into)
+    }
+
+    /// Sets how downloads run.
+    pub fn set_download_settings(&self, settings: DownloadSettings) -> Result<(), FountError> {
+        block_on(self.0.set_download_settings(settings)).map_err(Into::into)
+    }
+
+    /// Adds a title to the download queue.
+    pub fn enqueue_download(&self, title_id: String) -> Result<DownloadProgress, FountError> {
+        block_on(self.0.enqueue_download(&title_id)).map_err(Into::into)
+    }
+
+    /// Downloads the queued titles in turn, telling `listener` of each one's progress.
+    pub fn run_downloads(
+        &self,
+        listener: Option<Arc<dyn DownloadListener>>,
+    ) -> Result<Vec<DownloadProgress>, FountError> {
+        block_on(self.0.run_downloads(&|p| notify(&listener, p))).map_err(Into::into)
+    }
+
+    /// Downloads one title now, telling `listener` of its progress.
+    pub fn download_title(
+        &self,
+        title_id: String,
+        listener: Option<Arc<dyn DownloadListener>>,
+    ) -> Result<DownloadProgress, FountError> {
+        block_on(self.0.download_title(&title_id, &|p| notify(&listener, p))).map_err(Into::into)
+    }
+
+    /// Pauses a title's download.
+    pub fn pause_download(&self, title_id: String) -> Result<DownloadProgress, FountError> {
+        block_on(self.0.pause_download(&title_id)).map_err(Into::into)
+    }
+
+    /// Queues a paused or failed title's download again.
+    pub fn resume_download(&self, title_id: String) -> Result<DownloadProgress, FountError> {
+        block_on(self.0.resume_download(&title_id)).map_err(Into::into)
+    }
+
+    /// Cancels a title's download and removes what it stored.
+    pub fn cancel_download(&self, title_id: String) -> Result<DownloadProgress, FountError> {
+        block_on(self.0.cancel_download(&title_id)).map_err(Into::into)
+    }
+
+    /// A title's download as it stands.
+    pub fn download_progress(&self, title_id: String) -> Result<DownloadProgress, FountError> {
+        block_on(self.0.download_progress(&title_id)).map_err(Into::into)
+    }
+
+    /// Every queued title's download.
+    pub fn downloads(&self) -> Result<Vec<DownloadProgress>, FountError> {
+        block_on(self.0.downloads()).map_err(Into::into)
+    }
+
+    /// Storage taken by downloads, per title and in all.
+    pub fn storage_usage(&self) -> Result<StorageUsage, FountError> {
+        block_on(self.0.storage_usage()).map_err(Into::into)
+    }
+}
+
+/// Told of a download's progress, on the thread running it: keep it short (post to the UI).
+#[uniffi::export(with_foreign)]
+pub trait DownloadListener: Send + Sync {
+    /// The title's progress changed.
+    fn on_progress(&self, progress: DownloadProgress);
+}
+
+fn notify(listener: &Option<Arc<dyn DownloadListener>>, progress: &DownloadProgress) {
+    if let Some(l) = listener {
+        l.on_progress(progress.clone());
+    }
 }
 
 /// A title opened for playing.
@@ -282,7 +377,7 @@ impl FountTitle {
     }
 
     /// Downloads the title for offline use.
-    pub fn download(&self) -> Result<(), FountError> {
+    pub fn download(&self) -> Result<DownloadProgress, FountError> {
         block_on(self.0.download()).map_err(Into::into)
     }
 

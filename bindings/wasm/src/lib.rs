@@ -10,7 +10,9 @@
 //! for. Errors cross as `Error` objects with `name = "FountError"` and a `code`.
 
 use fount_sdk::Jwk;
-use fount_sdk::client::{self, Client, ClientError, FountError, HttpRequest, HttpResponse, OpenTitle};
+use fount_sdk::client::{
+    self, Client, ClientError, DownloadProgress, DownloadSettings, FountError, HttpRequest, HttpResponse, OpenTitle,
+};
 use fount_sdk::jwe::KeyOperation;
 use js_sys::Promise;
 use serde::Serialize;
@@ -85,6 +87,19 @@ impl client::Host for Host {
         let t = self.0.now();
         if t.is_finite() { t as i64 } else { 0 }
     }
+    async fn sleep(&self, millis: u64) {
+        // `setTimeout` exists in windows, workers and Node alike.
+        let wait = Promise::new(&mut |resolve, _| {
+            let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            match set_timeout {
+                Some(f) => drop(f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from(millis as f64))),
+                None => drop(resolve.call0(&JsValue::UNDEFINED)),
+            }
+        });
+        drop(JsFuture::from(wait).await);
+    }
 }
 
 impl client::KeyStore for Host {
@@ -130,6 +145,14 @@ fn settle_promise(f: Pending) -> Promise {
 /// Runs a client call as a promise of its JSON-compatible result.
 fn promise<T: Serialize, F: std::future::Future<Output = Result<T, ClientError>> + 'static>(f: F) -> Promise {
     settle_promise(Box::pin(async move { to_js(&f.await.map_err(js_error)?) }))
+}
+
+/// Calls the JavaScript listener, if any, with a download's progress (a listener that throws
+/// does not stop the download).
+fn notify(listener: Option<&js_sys::Function>, progress: &DownloadProgress) {
+    if let (Some(f), Ok(value)) = (listener, to_js(progress)) {
+        drop(f.call1(&JsValue::UNDEFINED, &value));
+    }
 }
 
 /// A Fount client.
@@ -230,6 +253,90 @@ impl WasmClient {
         promise(async move { c.return_license(&customer_token, &license_id).await })
     }
 
+    /// How downloads run.
+    #[wasm_bindgen(js_name = downloadSettings, unchecked_return_type = "Promise<DownloadSettings>")]
+    pub fn download_settings(&self) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.download_settings().await })
+    }
+
+    /// Sets how downloads run.
+    #[wasm_bindgen(js_name = setDownloadSettings, unchecked_return_type = "Promise<void>")]
+    pub fn set_download_settings(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DownloadSettings")] settings: JsValue,
+    ) -> Promise {
+        let c = self.0.clone();
+        settle_promise(Box::pin(async move {
+            let settings: DownloadSettings = serde_wasm_bindgen::from_value(settings)
+                .map_err(|_| js_error(ClientError::InvalidArgument("download settings")))?;
+            to_js(&c.set_download_settings(settings).await.map_err(js_error)?)
+        }))
+    }
+
+    /// Adds a title to the download queue.
+    #[wasm_bindgen(js_name = enqueueDownload, unchecked_return_type = "Promise<DownloadProgress>")]
+    pub fn enqueue_download(&self, title_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.enqueue_download(&title_id).await })
+    }
+
+    /// Downloads the queued titles in turn, calling `listener` with each progress.
+    #[wasm_bindgen(js_name = runDownloads, unchecked_return_type = "Promise<DownloadProgress[]>")]
+    pub fn run_downloads(&self, listener: Option<js_sys::Function>) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.run_downloads(&|p| notify(listener.as_ref(), p)).await })
+    }
+
+    /// Downloads one title now, calling `listener` with its progress.
+    #[wasm_bindgen(js_name = downloadTitle, unchecked_return_type = "Promise<DownloadProgress>")]
+    pub fn download_title(&self, title_id: String, listener: Option<js_sys::Function>) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.download_title(&title_id, &|p| notify(listener.as_ref(), p)).await })
+    }
+
+    /// Pauses a title's download.
+    #[wasm_bindgen(js_name = pauseDownload, unchecked_return_type = "Promise<DownloadProgress>")]
+    pub fn pause_download(&self, title_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.pause_download(&title_id).await })
+    }
+
+    /// Queues a paused or failed download again.
+    #[wasm_bindgen(js_name = resumeDownload, unchecked_return_type = "Promise<DownloadProgress>")]
+    pub fn resume_download(&self, title_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.resume_download(&title_id).await })
+    }
+
+    /// Cancels a title's download and removes what it stored.
+    #[wasm_bindgen(js_name = cancelDownload, unchecked_return_type = "Promise<DownloadProgress>")]
+    pub fn cancel_download(&self, title_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.cancel_download(&title_id).await })
+    }
+
+    /// A title's download as it stands.
+    #[wasm_bindgen(js_name = downloadProgress, unchecked_return_type = "Promise<DownloadProgress>")]
+    pub fn download_progress(&self, title_id: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.download_progress(&title_id).await })
+    }
+
+    /// Every queued title's download.
+    #[wasm_bindgen(unchecked_return_type = "Promise<DownloadProgress[]>")]
+    pub fn downloads(&self) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.downloads().await })
+    }
+
+    /// Storage taken by downloads.
+    #[wasm_bindgen(js_name = storageUsage, unchecked_return_type = "Promise<StorageUsage>")]
+    pub fn storage_usage(&self) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.storage_usage().await })
+    }
+
     /// Opens a title for playing.
     #[wasm_bindgen(js_name = openTitle, unchecked_return_type = "Promise<WasmTitle>")]
     pub fn open_title(&self, title_id: String) -> Promise {
@@ -300,7 +407,7 @@ impl WasmTitle {
     }
 
     /// Downloads the title for offline use.
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<DownloadProgress>")]
     pub fn download(&self) -> Promise {
         let t = self.0.clone();
         promise(async move { t.download().await })

@@ -14,23 +14,37 @@ use serde_json::json;
 use crate::on_both_databases;
 use crate::support::*;
 
+/// What a test host stores: shared, so that a second host over the same map is the same app
+/// restarted.
+pub(crate) type Stored = std::sync::Arc<Mutex<BTreeMap<String, Vec<u8>>>>;
+
 /// HTTP with reqwest, storage in a map, a clock the test can move, a network it can cut.
-struct TestHost {
+pub(crate) struct TestHost {
     http: reqwest::Client,
-    store: Mutex<BTreeMap<String, Vec<u8>>>,
+    pub(crate) store: Stored,
     offline: AtomicBool,
     skew: AtomicI64,
     requests: AtomicI64,
+    /// Sent as `x-test-app` with every request, for a proxy to tell apps apart.
+    pub(crate) tag: Option<String>,
+}
+
+impl TestHost {
+    /// A host over `store`.
+    pub(crate) fn with_store(store: Stored) -> Self {
+        TestHost { store, ..TestHost::default() }
+    }
 }
 
 impl Default for TestHost {
     fn default() -> Self {
         TestHost {
             http: http_client(),
-            store: Mutex::default(),
+            store: Stored::default(),
             offline: AtomicBool::default(),
             skew: AtomicI64::default(),
             requests: AtomicI64::default(),
+            tag: None,
         }
     }
 }
@@ -46,6 +60,9 @@ impl Host for TestHost {
         let mut req = self.http.request(method, &request.url).body(request.body);
         for h in &request.headers {
             req = req.header(&h.name, &h.value);
+        }
+        if let Some(tag) = &self.tag {
+            req = req.header("x-test-app", tag);
         }
         let resp = req.send().await.map_err(|e| HostError::new(e.to_string()))?;
         let status = resp.status().as_u16();
@@ -74,11 +91,14 @@ impl Host for TestHost {
     fn now(&self) -> i64 {
         now() + self.skew.load(Ordering::SeqCst)
     }
+    async fn sleep(&self, millis: u64) {
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+    }
 }
 
-type TestClient = Client<TestHost, KeyChoice<SoftwareKeyStore>>;
+pub(crate) type TestClient = Client<TestHost, KeyChoice<SoftwareKeyStore>>;
 
-async fn client_at(url: &str) -> Result<TestClient, fount_sdk::client::ClientError> {
+pub(crate) async fn client_at(url: &str) -> Result<TestClient, fount_sdk::client::ClientError> {
     let host = TestHost::default();
     let keys = KeyChoice::open(&host, None).await?;
     Client::new(url, host, keys).await

@@ -7,6 +7,7 @@
 // Test arithmetic is on known small numbers, and an overflow would fail the test, as it should.
 #![allow(clippy::arithmetic_side_effects)]
 
+mod proxy;
 mod raw_http;
 mod readium;
 mod support;
@@ -18,6 +19,7 @@ mod connections;
 mod console_pages;
 mod demo;
 mod devices;
+mod downloads;
 mod events;
 mod feeds;
 mod keys;

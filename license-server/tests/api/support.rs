@@ -645,3 +645,21 @@ async fn receive(listener: tokio::net::TcpListener, counter: Arc<AtomicUsize>) {
         }
     }
 }
+
+/// An MP3 of at least `len` bytes: the sample, then its audio frames again and again (what a
+/// long audiobook looks like to the prober and the packager).
+pub fn long_mp3(len: usize) -> Vec<u8> {
+    let sample = sample_mp3();
+    // The ID3v2 tag's size is four 7-bit bytes after its 10-byte header's first six.
+    let tag = if sample.starts_with(b"ID3") {
+        10 + sample[6..10].iter().fold(0usize, |n, b| (n << 7) | usize::from(b & 0x7f))
+    } else {
+        0
+    };
+    let frames = &sample[tag..];
+    let mut out = sample.clone();
+    while out.len() < len {
+        out.extend_from_slice(frames);
+    }
+    out
+}

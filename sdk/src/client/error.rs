@@ -80,6 +80,14 @@ pub enum ClientError {
     /// An argument the app passed is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
+    /// A download would take storage past the quota the app set.
+    #[error("the download needs {needed} bytes and the quota leaves {available}")]
+    QuotaExceeded {
+        /// Bytes the download still needs.
+        needed: u64,
+        /// Bytes the quota leaves, after what every download has stored.
+        available: u64,
+    },
 }
 
 /// The errors apps see. Every variant carries a message for people; match on the variant (or
@@ -149,6 +157,9 @@ pub enum FountError {
     /// The server failed or answered unexpectedly.
     #[error("{0}")]
     Server(String),
+    /// A download would take storage past the quota the app set: free some, or raise it.
+    #[error("{0}")]
+    QuotaExceeded(String),
 }
 
 impl FountError {
@@ -175,6 +186,7 @@ impl FountError {
             FountError::Storage(_) => "storage",
             FountError::InvalidInput(_) => "invalid_input",
             FountError::Server(_) => "server",
+            FountError::QuotaExceeded(_) => "quota_exceeded",
         }
     }
 
@@ -224,6 +236,7 @@ impl From<ClientError> for FountError {
             ClientError::KeyStore(_) => FountError::KeyStore(message),
             ClientError::NotLicensed(_) => FountError::NotLicensed(message),
             ClientError::InvalidArgument(_) => FountError::InvalidInput(message),
+            ClientError::QuotaExceeded { .. } => FountError::QuotaExceeded(message),
         }
     }
 }

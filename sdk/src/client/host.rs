@@ -101,6 +101,9 @@ pub trait Host {
     /// The current time, seconds since the Unix epoch. The client guards against it being set
     /// back (see [`crate::clock`]).
     fn now(&self) -> i64;
+    /// Resolves after `millis` milliseconds, without holding up the host's other work: the
+    /// wait between two attempts of a download.
+    async fn sleep(&self, millis: u64);
 }
 
 /// A device key the host keeps, in hardware or behind an asynchronous API, performing the

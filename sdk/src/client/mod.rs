@@ -18,6 +18,7 @@
 //! from downloaded blocks when the title was downloaded, from the server otherwise.
 
 mod api;
+pub mod download;
 pub mod error;
 pub mod host;
 #[cfg(feature = "software-keys")]
@@ -29,6 +30,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use download::{
+    DownloadFailure, DownloadProgress, DownloadSettings, DownloadState, StorageUsage, TitleUsage, TrackProgress,
+};
 pub use error::{ClientError, FountError};
 pub use host::{Host, HostError, HttpHeader, HttpRequest, HttpResponse, KeyStore};
 #[cfg(feature = "software-keys")]
@@ -170,6 +174,7 @@ struct Inner<H, K> {
     keys: K,
     jwk: Jwk,
     device_id: DeviceId,
+    downloads: std::sync::Mutex<download::Control>,
 }
 
 /// Device ids are RFC 7638 thumbprints: 43 base64url characters.
@@ -195,7 +200,16 @@ impl<H: Host, K: KeyStore> Client<H, K> {
             return Err(ClientError::InvalidArgument("the server URL must start with http:// or https://"));
         }
         let jwk = keys.public_key().await.map_err(ClientError::KeyStore)?;
-        Ok(Client { inner: Arc::new(Inner { base: base.to_owned(), device_id: jwk.device_id(), jwk, host, keys }) })
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base: base.to_owned(),
+                device_id: jwk.device_id(),
+                jwk,
+                host,
+                keys,
+                downloads: std::sync::Mutex::default(),
+            }),
+        })
     }
 
     /// This device's id.
@@ -417,6 +431,7 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         stored.status = status;
         if status != LicenseStatus::Active {
             storage::remove_all(&self.inner.host, &storage::assets(&stored.title_id)).await?;
+            self.forget_download(&stored.title_id).await?;
             stored.downloaded = false;
         }
         storage::save_json(&self.inner.host, &storage::license(&stored.title_id), &stored).await?;

@@ -7,7 +7,11 @@
 //! fount/license/<title>            the license and what the device knows of its status
 //! fount/manifest/<title>           the publication manifest
 //! fount/header/<title>/<track>     a sealed track's 68-byte header
-//! fount/asset/<title>/<track>/<n>  block n (1 MiB) of a downloaded sealed track
+//! fount/asset/<title>/<track>/<n>  block n of a downloaded sealed track (16 chunks, 1 MiB
+//!                                  with the server's chunks; see `download::record`)
+//! fount/asset/<title>/progress     which blocks are stored (the download's record)
+//! fount/downloads                  the download queue and each title's state
+//! fount/download-settings          parallel requests, attempts, quota
 //! fount/position/<title>           the listening position (a Readium Locator)
 //! fount/bookmarks/<title>          bookmarks
 //! ```
@@ -21,12 +25,10 @@ use super::error::ClientError;
 use super::host::Host;
 use crate::LicenseStatus;
 
-/// Size of a stored block of a downloaded track.
-pub(crate) const BLOCK: u64 = 1024 * 1024;
-
 pub(crate) const CLOCK: &str = "fount/clock";
 pub(crate) const JWKS: &str = "fount/jwks";
 pub(crate) const LICENSES: &str = "fount/license/";
+pub(crate) const ASSETS: &str = "fount/asset/";
 
 pub(crate) fn license(title: &str) -> String {
     format!("{LICENSES}{title}")
@@ -38,10 +40,10 @@ pub(crate) fn header(title: &str, track: usize) -> String {
     format!("fount/header/{title}/{track}")
 }
 pub(crate) fn assets(title: &str) -> String {
-    format!("fount/asset/{title}/")
+    format!("{ASSETS}{title}/")
 }
 pub(crate) fn block(title: &str, track: usize, n: u64) -> String {
-    format!("fount/asset/{title}/{track}/{n}")
+    format!("{ASSETS}{title}/{track}/{n}")
 }
 pub(crate) fn position(title: &str) -> String {
     format!("fount/position/{title}")

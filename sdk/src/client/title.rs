@@ -1,14 +1,16 @@
 //! An open title: its timeline, decrypted reads of any range, downloads, positions and
 //! bookmarks.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use super::download::record::Record;
+use super::download::{DownloadProgress, record_key};
 use super::error::ClientError;
 use super::host::{Host, KeyStore};
-use super::storage::{self, BLOCK, StoredLicense};
+use super::storage::{self, StoredLicense};
 use super::{Client, api};
 use crate::manifest::Track;
 use crate::position::{Bookmark, Changed, StoredPosition};
@@ -93,13 +95,15 @@ fn index(i: usize) -> u32 {
 
 /// A title opened for playing.
 pub struct OpenTitle<H, K> {
-    client: Client<H, K>,
+    pub(crate) client: Client<H, K>,
     license: StoredLicense,
     publication: Publication,
     keys: Vec<ContentKey>,
     /// Each track's sealed header, once read: every read needs it.
     headers: Vec<OnceLock<SealedHeader>>,
     downloaded: AtomicBool,
+    /// The download's record as last read: which blocks reads may take from storage.
+    stored: Mutex<Option<Record>>,
 }
 
 impl<H: Host, K: KeyStore> OpenTitle<H, K> {
@@ -111,7 +115,7 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     ) -> Self {
         let headers = publication.tracks().iter().map(|_| OnceLock::new()).collect();
         let downloaded = AtomicBool::new(license.downloaded);
-        OpenTitle { client, license, publication, keys, headers, downloaded }
+        OpenTitle { client, license, publication, keys, headers, downloaded, stored: Mutex::new(None) }
     }
 
     fn host(&self) -> &H {
@@ -200,31 +204,50 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         format!("{dir}/{}", track.href)
     }
 
-    /// Sealed bytes `range` of a track: from downloaded blocks, or fetched with a range request.
-    async fn sealed_bytes(
-        &self,
-        track: usize,
-        url: String,
-        range: std::ops::Range<u64>,
-    ) -> Result<Vec<u8>, ClientError> {
-        if self.downloaded.load(Ordering::Relaxed) {
-            let mut out = Vec::new();
-            let (first, last) = (range.start / BLOCK, range.end.saturating_sub(1) / BLOCK);
-            for n in first..=last {
-                let block = self
-                    .host()
-                    .load(&storage::block(self.title_id(), track, n))
-                    .await
-                    .map_err(ClientError::Storage)?
-                    .ok_or(ClientError::Corrupt("a downloaded block is missing"))?;
-                let base = n.saturating_mul(BLOCK);
-                // Both are below BLOCK (1 MiB), so they fit any usize.
-                let from = usize::try_from(range.start.saturating_sub(base)).unwrap_or(usize::MAX);
-                let to = usize::try_from(range.end.saturating_sub(base)).unwrap_or(usize::MAX).min(block.len());
-                out.extend_from_slice(block.get(from..to).ok_or(ClientError::Corrupt("a downloaded block is short"))?);
-            }
-            return Ok(out);
+    /// Sealed bytes `range` of a track: from stored blocks when a download holds them all,
+    /// else fetched with a range request.
+    async fn sealed_bytes(&self, track: usize, range: std::ops::Range<u64>) -> Result<Vec<u8>, ClientError> {
+        if let Some(bytes) = self.stored_bytes(track, &range).await? {
+            return Ok(bytes);
         }
+        self.fetch_sealed(track, range).await
+    }
+
+    /// The stored blocks of `track` covering `range`, if a download stored them all. The
+    /// record is read again when the one in memory lacks them: a download may be running.
+    async fn stored_bytes(&self, track: usize, range: &std::ops::Range<u64>) -> Result<Option<Vec<u8>>, ClientError> {
+        let cached = || self.stored.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut blocks = cached().as_ref().and_then(|r| r.stored_blocks(track, range));
+        if blocks.is_none() {
+            let record: Option<Record> = storage::load_json(self.host(), &record_key(self.title_id())).await?;
+            blocks = record.as_ref().and_then(|r| r.stored_blocks(track, range));
+            *cached() = record;
+        }
+        let Some(blocks) = blocks else { return Ok(None) };
+        let Some(geometry) = cached().as_ref().and_then(|r| r.tracks.get(track)).map(|t| t.geometry) else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for n in blocks {
+            let Some(block) =
+                self.host().load(&storage::block(self.title_id(), track, n)).await.map_err(ClientError::Storage)?
+            else {
+                // Removed behind the record's back (an app clearing its cache): read online.
+                *cached() = None;
+                return Ok(None);
+            };
+            let at = geometry.range(n);
+            // Both ends fall inside this block, whose length fits memory: it was stored.
+            let from = usize::try_from(range.start.max(at.start).saturating_sub(at.start)).unwrap_or(usize::MAX);
+            let to = usize::try_from(range.end.min(at.end).saturating_sub(at.start)).unwrap_or(usize::MAX);
+            out.extend_from_slice(block.get(from..to).ok_or(ClientError::Corrupt("a downloaded block is short"))?);
+        }
+        Ok(Some(out))
+    }
+
+    /// Sealed bytes `range` of a track, from the server.
+    pub(crate) async fn fetch_sealed(&self, track: usize, range: std::ops::Range<u64>) -> Result<Vec<u8>, ClientError> {
+        let url = self.track_url(self.track(index(track))?);
         let response = self.client.send(api::get_range(url, range.start, range.end)).await?;
         let status = response.status;
         let body = api::ok_body(response)?;
@@ -245,27 +268,39 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     }
 
     /// A track's header: from memory, else storage, else the server (then kept in both).
-    async fn header(&self, track: usize, url: &str) -> Result<SealedHeader, ClientError> {
-        if let Some(header) = self.headers.get(track).and_then(OnceLock::get) {
-            return Ok(header.clone());
+    pub(crate) async fn track_header(&self, track: usize) -> Result<SealedHeader, ClientError> {
+        if let Some(header) = self.known_header(track).await? {
+            return Ok(header);
         }
-        let key = storage::header(self.title_id(), track);
-        let header = match self.host().load(&key).await.map_err(ClientError::Storage)? {
-            Some(bytes) => SealedHeader::parse(&bytes)?,
-            None => {
-                let bytes = self.sealed_bytes(track, url.to_owned(), 0..HEADER_LEN as u64).await?;
-                let header = SealedHeader::parse(&bytes)?;
-                self.host().save(&key, bytes).await.map_err(ClientError::Storage)?;
-                header
-            }
-        };
+        let bytes = self.fetch_sealed(track, 0..HEADER_LEN as u64).await?;
+        self.keep_header(track, bytes).await
+    }
+
+    /// A track's header if this device has it: in memory, or stored.
+    pub(crate) async fn known_header(&self, track: usize) -> Result<Option<SealedHeader>, ClientError> {
+        if let Some(header) = self.headers.get(track).and_then(OnceLock::get) {
+            return Ok(Some(header.clone()));
+        }
+        let stored = self.host().load(&storage::header(self.title_id(), track)).await.map_err(ClientError::Storage)?;
+        let Some(bytes) = stored else { return Ok(None) };
+        let header = SealedHeader::parse(&bytes)?;
+        if let Some(slot) = self.headers.get(track) {
+            let _ = slot.set(header.clone());
+        }
+        Ok(Some(header))
+    }
+
+    /// Parses a header fetched from the server and keeps it, stored and in memory.
+    pub(crate) async fn keep_header(&self, track: usize, bytes: Vec<u8>) -> Result<SealedHeader, ClientError> {
+        let header = SealedHeader::parse(&bytes)?;
+        self.host().save(&storage::header(self.title_id(), track), bytes).await.map_err(ClientError::Storage)?;
         if let Some(slot) = self.headers.get(track) {
             let _ = slot.set(header.clone());
         }
         Ok(header)
     }
 
-    fn opener(&self, header: SealedHeader) -> Result<Opener, ClientError> {
+    pub(crate) fn opener(&self, header: SealedHeader) -> Result<Opener, ClientError> {
         let key = self.keys.iter().find(|k| k.id() == header.key_id()).ok_or(crate::Error::NoContentKey)?;
         Ok(Opener::new(header, key)?)
     }
@@ -274,7 +309,6 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     /// what a player's data source asks for.
     pub async fn read(&self, track: u32, offset: u64, length: u64) -> Result<Vec<u8>, ClientError> {
         let t = self.track(track)?;
-        let url = self.track_url(t);
         let sealed = t.sealed.ok_or(ClientError::InvalidArgument("this track is not sealed"))?;
         if offset >= sealed.original_length {
             return Err(ClientError::InvalidArgument("offset past the end of the track"));
@@ -283,13 +317,13 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         if end == offset {
             return Ok(Vec::new());
         }
-        let header = self.header(track as usize, &url).await?;
+        let header = self.track_header(track as usize).await?;
         if header.plaintext_len() != sealed.original_length {
             return Err(crate::Error::SealedLength.into());
         }
         let opener = self.opener(header)?;
         let span = opener.header().sealed_range(offset..end)?;
-        let bytes = self.sealed_bytes(track as usize, url, span.bytes).await?;
+        let bytes = self.sealed_bytes(track as usize, span.bytes).await?;
         Ok(opener.read(offset..end, &bytes)?)
     }
 
@@ -298,22 +332,15 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         self.downloaded.load(Ordering::Relaxed)
     }
 
-    /// Downloads every sealed track for offline use, in 1 MiB blocks.
-    pub async fn download(&self) -> Result<(), ClientError> {
-        for (i, t) in self.publication.tracks().iter().enumerate() {
-            let url = self.track_url(t);
-            let header = self.header(i, &url).await?;
-            let len = header.sealed_len();
-            for n in 0..len.div_ceil(BLOCK) {
-                let start = n.saturating_mul(BLOCK);
-                let bytes = self.sealed_bytes(i, url.clone(), start..start.saturating_add(BLOCK).min(len)).await?;
-                self.host().save(&storage::block(self.title_id(), i, n), bytes).await.map_err(ClientError::Storage)?;
-            }
-        }
-        self.set_downloaded(true).await
+    /// Downloads every sealed track for offline use, now: as [`Client::download_title`]
+    /// without a listener.
+    pub async fn download(&self) -> Result<DownloadProgress, ClientError> {
+        let progress = self.client.download_title(self.title_id(), &|_| {}).await?;
+        self.downloaded.store(progress.state == super::DownloadState::Done, Ordering::Relaxed);
+        Ok(progress)
     }
 
-    async fn set_downloaded(&self, downloaded: bool) -> Result<(), ClientError> {
+    pub(crate) async fn set_downloaded(&self, downloaded: bool) -> Result<(), ClientError> {
         let key = storage::license(self.title_id());
         let mut stored: StoredLicense =
             storage::load_json(self.host(), &key).await?.unwrap_or_else(|| self.license.clone());
@@ -325,8 +352,10 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
 
     /// Removes the downloaded tracks (the license stays).
     pub async fn remove_download(&self) -> Result<(), ClientError> {
-        self.set_downloaded(false).await?;
-        storage::remove_all(self.host(), &storage::assets(self.title_id())).await
+        self.client.remove_downloaded(self.title_id()).await?;
+        self.downloaded.store(false, Ordering::Relaxed);
+        *self.stored.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        Ok(())
     }
 
     /// Now, ms: the time a change is recorded with.

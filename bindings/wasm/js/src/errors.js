@@ -37,6 +37,7 @@ export const KeyStoreError = kind('key_store', 'KeyStoreError');
 export const StorageError = kind('storage', 'StorageError');
 export const InvalidInputError = kind('invalid_input', 'InvalidInputError');
 export const ServerError = kind('server', 'ServerError');
+export const QuotaExceededError = kind('quota_exceeded', 'QuotaExceededError');
 
 /** The error the wasm module rejected with, as its FountError subclass. */
 export function fromWasm(e) {

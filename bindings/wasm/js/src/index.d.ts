@@ -6,6 +6,10 @@ import type {
   ChapterInfo,
   DeviceInfo,
   DeviceList,
+  DownloadFailure,
+  DownloadProgress,
+  DownloadSettings,
+  DownloadState,
   LibraryItem,
   HttpHeader,
   HttpRequest,
@@ -13,8 +17,11 @@ import type {
   LicenseInfo,
   LicenseStatus,
   PositionInfo,
+  StorageUsage,
   SyncReport,
+  TitleUsage,
   TrackInfo,
+  TrackProgress,
 } from '../pkg/fount_wasm.js';
 
 export type {
@@ -23,6 +30,10 @@ export type {
   ChapterInfo,
   DeviceInfo,
   DeviceList,
+  DownloadFailure,
+  DownloadProgress,
+  DownloadSettings,
+  DownloadState,
   LibraryItem,
   HttpHeader,
   HttpRequest,
@@ -30,8 +41,11 @@ export type {
   LicenseInfo,
   LicenseStatus,
   PositionInfo,
+  StorageUsage,
   SyncReport,
+  TitleUsage,
   TrackInfo,
+  TrackProgress,
 };
 
 /** Sends HTTP requests; resolves with every status, rejects only without a response. */
@@ -83,7 +97,13 @@ export interface ClientOptions {
 /** Loads the wasm module once (FountClient.create calls it). */
 export function init(wasm?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
 
-export class FountClient {
+export interface DownloadOptions {
+  /** Called with each progress, in order (as the `downloadprogress` events). */
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+/** A client is an EventTarget: `downloadprogress` events carry a DownloadProgress. */
+export class FountClient extends EventTarget {
   private constructor();
   /** A client of the server at `serverUrl`. */
   static create(serverUrl: string, options?: ClientOptions): Promise<FountClient>;
@@ -103,6 +123,24 @@ export class FountClient {
   renewLicense(customerToken: string, licenseId: string): Promise<LicenseInfo>;
   returnLicense(customerToken: string, licenseId: string): Promise<LicenseInfo>;
   openTitle(titleId: string): Promise<FountTitle>;
+  downloadSettings(): Promise<DownloadSettings>;
+  /** Parallel requests (1-16), attempts per block (1-20), the first retry's wait, the quota. */
+  setDownloadSettings(settings: Partial<DownloadSettings>): Promise<void>;
+  /** Adds a title to the queue (persisted: it survives a reload). */
+  enqueueDownload(titleId: string): Promise<DownloadProgress>;
+  /** Downloads the queued titles in turn; a title that fails is marked so and the next starts. */
+  runDownloads(options?: DownloadOptions): Promise<DownloadProgress[]>;
+  /** Downloads one title now; QuotaExceededError, NetworkError, … when it fails. */
+  downloadTitle(titleId: string, options?: DownloadOptions): Promise<DownloadProgress>;
+  pauseDownload(titleId: string): Promise<DownloadProgress>;
+  resumeDownload(titleId: string): Promise<DownloadProgress>;
+  /** Stops the download and removes what it stored. */
+  cancelDownload(titleId: string): Promise<DownloadProgress>;
+  downloadProgress(titleId: string): Promise<DownloadProgress>;
+  downloads(): Promise<DownloadProgress[]>;
+  storageUsage(): Promise<StorageUsage>;
+  /** Each progress of a title's download, until done, paused, failed or cancelled. */
+  watchDownload(titleId: string): AsyncIterableIterator<DownloadProgress>;
 }
 
 export class FountTitle {
@@ -118,7 +156,8 @@ export class FountTitle {
   locate(seconds: number): PositionInfo;
   /** Decrypted bytes [offset, offset + length) of a track (shorter at its end). */
   read(track: number, offset: number, length: number): Promise<Uint8Array>;
-  download(): Promise<void>;
+  /** Downloads every track now (as FountClient#downloadTitle). */
+  download(): Promise<DownloadProgress>;
   removeDownload(): Promise<void>;
   savePosition(seconds: number): Promise<void>;
   position(): Promise<number | undefined>;
@@ -132,7 +171,8 @@ export class FountTitle {
 export type ErrorCode =
   | 'network' | 'unauthorized' | 'not_entitled' | 'device_limit_reached' | 'device_not_registered' | 'device_removal_too_soon'
   | 'wrong_device' | 'not_yet_valid' | 'expired' | 'renew_required' | 'clock_rolled_back' | 'revoked'
-  | 'returned' | 'not_licensed' | 'not_found' | 'tampered' | 'key_store' | 'storage' | 'invalid_input' | 'server';
+  | 'returned' | 'not_licensed' | 'not_found' | 'tampered' | 'key_store' | 'storage' | 'invalid_input' | 'server'
+  | 'quota_exceeded';
 
 /** Every error of the SDK. `code` is stable; `message` is for people. */
 export class FountError extends Error {
@@ -158,6 +198,7 @@ export class KeyStoreError extends FountError {}
 export class StorageError extends FountError {}
 export class InvalidInputError extends FountError {}
 export class ServerError extends FountError {}
+export class QuotaExceededError extends FountError {}
 
 export function fetchTransport(fetchImpl?: typeof fetch, options?: { timeoutMs?: number }): HttpTransport;
 export function memoryStorage(map?: Map<string, Uint8Array>): Storage & { map: Map<string, Uint8Array> };

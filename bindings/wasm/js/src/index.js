@@ -28,13 +28,26 @@ export function init(wasm) {
 
 const call = (promise) => promise.catch((e) => { throw fromWasm(e); });
 
-/** A Fount client: one per server and app. */
-export class FountClient {
+const FINAL = new Set(['done', 'paused', 'failed', 'cancelled']);
+
+/**
+ * A Fount client: one per server and app. It is an EventTarget: every download's progress is
+ * dispatched as a `downloadprogress` CustomEvent whose `detail` is the DownloadProgress.
+ */
+export class FountClient extends EventTarget {
   #inner;
 
   /** @private Use FountClient.create. */
   constructor(inner) {
+    super();
     this.#inner = inner;
+  }
+
+  #listener(onProgress) {
+    return (progress) => {
+      this.dispatchEvent(new CustomEvent('downloadprogress', { detail: progress }));
+      onProgress?.(progress);
+    };
   }
 
   /** A client of the server at `serverUrl`, with default or given host services. */
@@ -55,6 +68,50 @@ export class FountClient {
   renewLicense(customerToken, licenseId) { return call(this.#inner.renewLicense(customerToken, licenseId)); }
   returnLicense(customerToken, licenseId) { return call(this.#inner.returnLicense(customerToken, licenseId)); }
   async openTitle(titleId) { return new FountTitle(await call(this.#inner.openTitle(titleId))); }
+
+  downloadSettings() { return call(this.#inner.downloadSettings()); }
+  setDownloadSettings(settings) { return call(this.#inner.setDownloadSettings(settings)); }
+  enqueueDownload(titleId) { return call(this.#inner.enqueueDownload(titleId)); }
+  /** Downloads the queued titles in turn; resolves with every title's progress. */
+  runDownloads({ onProgress } = {}) { return call(this.#inner.runDownloads(this.#listener(onProgress))); }
+  /** Downloads one title now; rejects with its typed error, resolves with its last progress. */
+  downloadTitle(titleId, { onProgress } = {}) {
+    return call(this.#inner.downloadTitle(titleId, this.#listener(onProgress)));
+  }
+  pauseDownload(titleId) { return call(this.#inner.pauseDownload(titleId)); }
+  resumeDownload(titleId) { return call(this.#inner.resumeDownload(titleId)); }
+  cancelDownload(titleId) { return call(this.#inner.cancelDownload(titleId)); }
+  downloadProgress(titleId) { return call(this.#inner.downloadProgress(titleId)); }
+  downloads() { return call(this.#inner.downloads()); }
+  storageUsage() { return call(this.#inner.storageUsage()); }
+
+  /**
+   * The progress of a title's download as an async iterator: each change, until it is done,
+   * paused, failed or cancelled (that last progress included). Start it before the download.
+   */
+  async *watchDownload(titleId) {
+    const queue = [];
+    let wake;
+    const on = (event) => {
+      if (event.detail.titleId !== titleId) return;
+      queue.push(event.detail);
+      wake?.();
+    };
+    this.addEventListener('downloadprogress', on);
+    try {
+      for (;;) {
+        while (queue.length > 0) {
+          const progress = queue.shift();
+          yield progress;
+          if (FINAL.has(progress.state)) return;
+        }
+        await new Promise((resolve) => { wake = resolve; });
+        wake = undefined;
+      }
+    } finally {
+      this.removeEventListener('downloadprogress', on);
+    }
+  }
 }
 
 /** A title opened for playing. */

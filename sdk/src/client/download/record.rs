@@ -1,0 +1,223 @@
+//! What a download has stored, as blocks of whole chunks: sans-IO arithmetic and the record
+//! kept beside the blocks.
+//!
+//! A track's sealed file is its 68-byte header (stored on its own) and then chunks of
+//! ciphertext and tag. A *block* is [`CHUNKS_PER_BLOCK`] consecutive chunks (1 MiB and 256
+//! bytes with the server's 64 KiB chunks); the last block of a track may hold fewer. Because a
+//! block starts and ends on chunk boundaries, each one is authenticated on its own when it
+//! arrives, and one range request fetches it.
+//!
+//! The [`Record`] says which blocks are stored. It is written after the block it marks, so a
+//! block it names is always in storage; a block stored but not yet marked when the app died is
+//! simply fetched again.
+
+use core::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sealed::{HEADER_LEN, SealedHeader};
+
+/// Chunks per stored block.
+pub(crate) const CHUNKS_PER_BLOCK: u64 = 16;
+
+/// A track's blocks: where each lies in the sealed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Geometry {
+    /// Length of the sealed file, header included.
+    pub sealed_len: u64,
+    /// Sealed bytes per full block.
+    pub block_len: u64,
+}
+
+impl Geometry {
+    /// The blocks of the file with this header.
+    pub fn of(header: &SealedHeader) -> Self {
+        let stride = u64::from(header.chunk_size()).saturating_add(crate::sealed::TAG_LEN as u64);
+        Geometry { sealed_len: header.sealed_len(), block_len: stride.saturating_mul(CHUNKS_PER_BLOCK) }
+    }
+
+    /// Sealed bytes after the header.
+    fn body_len(&self) -> u64 {
+        self.sealed_len.saturating_sub(HEADER_LEN as u64)
+    }
+
+    /// How many blocks.
+    pub fn blocks(&self) -> u64 {
+        // block_len is at least 16 · 32 bytes, never zero.
+        self.body_len()
+            .checked_div(self.block_len)
+            .unwrap_or(0)
+            .saturating_add(u64::from(self.body_len().checked_rem(self.block_len).is_some_and(|r| r > 0)))
+    }
+
+    /// The sealed bytes of block `n`.
+    pub fn range(&self, n: u64) -> Range<u64> {
+        let start = (HEADER_LEN as u64).saturating_add(n.saturating_mul(self.block_len));
+        start..start.saturating_add(self.block_len).min(self.sealed_len)
+    }
+
+    /// The index of its first chunk.
+    pub fn first_chunk(n: u64) -> u64 {
+        n.saturating_mul(CHUNKS_PER_BLOCK)
+    }
+
+    /// The block holding sealed byte `offset` (past the header).
+    pub fn block_at(&self, offset: u64) -> u64 {
+        offset.saturating_sub(HEADER_LEN as u64).checked_div(self.block_len).unwrap_or(0)
+    }
+}
+
+/// One track's part of the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrackRecord {
+    pub geometry: Geometry,
+    /// A bit per block, set once the block is stored.
+    done: Vec<u64>,
+}
+
+impl TrackRecord {
+    fn new(geometry: Geometry) -> Self {
+        let words = usize::try_from(geometry.blocks().div_ceil(64)).unwrap_or(0);
+        TrackRecord { geometry, done: vec![0; words] }
+    }
+
+    /// Whether block `n` is stored.
+    pub fn is_done(&self, n: u64) -> bool {
+        let (word, bit) = (usize::try_from(n / 64).unwrap_or(usize::MAX), n % 64);
+        self.done.get(word).is_some_and(|w| w >> bit & 1 == 1)
+    }
+
+    /// Marks block `n` stored.
+    pub fn mark(&mut self, n: u64) {
+        let (word, bit) = (usize::try_from(n / 64).unwrap_or(usize::MAX), n % 64);
+        if let Some(w) = self.done.get_mut(word) {
+            *w |= 1 << bit;
+        }
+    }
+
+    /// Sealed bytes stored (the header counts once it is: always, with a record).
+    pub fn bytes(&self) -> u64 {
+        (0..self.geometry.blocks())
+            .filter(|&n| self.is_done(n))
+            .map(|n| {
+                let r = self.geometry.range(n);
+                r.end.saturating_sub(r.start)
+            })
+            .fold(HEADER_LEN as u64, u64::saturating_add)
+    }
+
+    /// The blocks still missing.
+    pub fn missing(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.geometry.blocks()).filter(|&n| !self.is_done(n))
+    }
+
+    /// Whether every block is stored.
+    pub fn complete(&self) -> bool {
+        self.missing().next().is_none()
+    }
+}
+
+/// A title's record: per track, which blocks are stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Record {
+    pub tracks: Vec<TrackRecord>,
+}
+
+impl Record {
+    /// The stored record if it still fits these tracks (same files), else an empty one: a
+    /// title packaged again has other blocks.
+    pub fn resume(stored: Option<Record>, geometries: &[Geometry]) -> Self {
+        match stored {
+            Some(r) if r.tracks.iter().map(|t| t.geometry).eq(geometries.iter().copied()) => r,
+            _ => Record { tracks: geometries.iter().map(|g| TrackRecord::new(*g)).collect() },
+        }
+    }
+
+    /// Sealed bytes stored, all tracks.
+    pub fn bytes(&self) -> u64 {
+        self.tracks.iter().map(TrackRecord::bytes).fold(0, u64::saturating_add)
+    }
+
+    /// Sealed bytes in all, all tracks.
+    pub fn total(&self) -> u64 {
+        self.tracks.iter().map(|t| t.geometry.sealed_len).fold(0, u64::saturating_add)
+    }
+
+    /// Whether every block of every track is stored.
+    pub fn complete(&self) -> bool {
+        self.tracks.iter().all(TrackRecord::complete)
+    }
+
+    /// The blocks of `track` covering sealed bytes `range`, if every one is stored.
+    pub fn stored_blocks(&self, track: usize, range: &Range<u64>) -> Option<Range<u64>> {
+        let t = self.tracks.get(track)?;
+        if range.start < HEADER_LEN as u64 || range.end > t.geometry.sealed_len || range.is_empty() {
+            return None;
+        }
+        let blocks =
+            t.geometry.block_at(range.start)..t.geometry.block_at(range.end.saturating_sub(1)).saturating_add(1);
+        blocks.clone().all(|n| t.is_done(n)).then_some(blocks)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+    use crate::sealed::{KeyId, TAG_LEN};
+
+    fn geometry(chunk: u32, plaintext: u64) -> Geometry {
+        Geometry::of(&SealedHeader::new(KeyId([1; 16]), chunk, plaintext, [2; 32]).unwrap())
+    }
+
+    #[test]
+    fn blocks_are_whole_chunks_and_cover_the_file() {
+        for (chunk, len) in
+            [(64 * 1024, 0), (64 * 1024, 1), (64 * 1024, 16 * 64 * 1024), (64 * 1024, 5_000_000), (16, 1000)]
+        {
+            let g = geometry(chunk, len);
+            let stride = u64::from(chunk) + TAG_LEN as u64;
+            let mut at = HEADER_LEN as u64;
+            for n in 0..g.blocks() {
+                let r = g.range(n);
+                assert_eq!(r.start, at, "blocks follow each other");
+                assert_eq!((r.start - HEADER_LEN as u64) % stride, 0, "a block starts on a chunk");
+                assert_eq!(g.block_at(r.start), n);
+                assert_eq!(g.block_at(r.end - 1), n);
+                at = r.end;
+            }
+            assert_eq!(at, g.sealed_len, "the blocks end where the file does ({chunk}, {len})");
+        }
+        assert_eq!(geometry(64 * 1024, 0).blocks(), 1, "an empty file still has its one chunk");
+        assert_eq!(geometry(64 * 1024, 16 * 64 * 1024).blocks(), 1);
+        assert_eq!(geometry(64 * 1024, 16 * 64 * 1024 + 1).blocks(), 2);
+    }
+
+    #[test]
+    fn the_record_counts_what_is_stored_and_survives_only_for_the_same_files() {
+        let g = [geometry(64 * 1024, 5_000_000), geometry(64 * 1024, 100)];
+        let mut r = Record::resume(None, &g);
+        assert_eq!(r.bytes(), 2 * HEADER_LEN as u64);
+        assert!(!r.complete());
+        let missing: Vec<u64> = r.tracks[0].missing().collect();
+        assert_eq!(missing, (0..g[0].blocks()).collect::<Vec<_>>());
+        r.tracks[0].mark(1);
+        let one = g[0].range(1);
+        assert_eq!(r.bytes(), 2 * HEADER_LEN as u64 + one.end - one.start);
+        assert_eq!(r.stored_blocks(0, &one), Some(1..2));
+        assert_eq!(r.stored_blocks(0, &(one.start..one.end + 1)), None, "block 2 is missing");
+        assert_eq!(r.stored_blocks(0, &(0..10)), None, "the header is not a block");
+        for n in 0..g[0].blocks() {
+            r.tracks[0].mark(n);
+        }
+        r.tracks[1].mark(0);
+        assert!(r.complete());
+        assert_eq!(r.bytes(), r.total());
+
+        let json = serde_json::to_vec(&r).unwrap();
+        let back: Record = serde_json::from_slice(&json).unwrap();
+        assert_eq!(Record::resume(Some(back.clone()), &g), r);
+        let repackaged = [geometry(64 * 1024, 5_000_001), g[1]];
+        assert_eq!(Record::resume(Some(back), &repackaged).bytes(), 2 * HEADER_LEN as u64);
+    }
+}
