@@ -115,16 +115,19 @@ start_widget_demo() {
   start_demo --allow-origin "http://localhost:$FOUNT_STORE_PORT"
 }
 
-# start_download_fixture: on the running demo, a title of 100 MB of audio (its id exported as
-# FOUNT_BIG_TITLE), and the test proxy before the demo (FOUNT_PROXY_URL, exported), for the
-# SDK's download tests.
+# start_download_fixture [m4a]: on the running demo, a title of 100 MB of MP3 (its id exported
+# as FOUNT_BIG_TITLE) and, with `m4a`, one of 20 minutes of M4A (FOUNT_M4A_TITLE); and the test
+# proxy before the demo (FOUNT_PROXY_URL, exported), for the SDK's download and playback tests.
 start_download_fixture() {
-  local dir pid
+  local dir pid ids
   dir=$(mktemp -d)
   on_exit "rm -rf '$dir'"
-  FOUNT_BIG_TITLE=$(python3 "$ROOT/scripts/download-fixture.py" "$FOUNT_DEMO_JSON" "$ROOT/examples/media/sample.mp3" "$dir")
-  export FOUNT_BIG_TITLE
-  rm -f "$dir/long.mp3"
+  [ "${1:-}" != m4a ] || need_apt ffmpeg
+  ids=$(python3 "$ROOT/scripts/download-fixture.py" "$FOUNT_DEMO_JSON" "$ROOT/examples/media/sample.mp3" "$dir" "$@")
+  FOUNT_BIG_TITLE=$(sed -n 1p <<<"$ids")
+  FOUNT_M4A_TITLE=$(sed -n 2p <<<"$ids")
+  export FOUNT_BIG_TITLE FOUNT_M4A_TITLE
+  rm -f "$dir/long.mp3" "$dir/tone.m4a"
   python3 "$ROOT/scripts/test-proxy.py" "$DEMO_URL" "$dir/port" &
   pid=$!
   on_exit "kill $pid 2>/dev/null"

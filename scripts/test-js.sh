@@ -10,6 +10,6 @@ bash scripts/build-wasm.sh
 step "TypeScript declarations (tsc --strict)" "$ROOT/tools/node_modules/.bin/tsc" -p bindings/wasm/js/test/tsconfig.json
 export FOUNT_SAMPLE="$ROOT/examples/media/sample.mp3"
 start_demo
-start_download_fixture
+start_download_fixture m4a
 # Node resolves playwright-core from tools/node_modules.
 (cd bindings/wasm/js && NODE_PATH="$ROOT/tools/node_modules" node --test --test-timeout=180000 test/*.test.js)

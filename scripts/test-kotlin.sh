@@ -15,11 +15,14 @@ rm -rf "$out" && mkdir -p "$out"
 target/debug/uniffi-bindgen generate --library target/debug/libfount_uniffi.so --language kotlin --no-format --out-dir "$out/generated" >/dev/null
 JNA=/usr/share/java/jna.jar
 KLIB="$KOTLIN_HOME/lib"
-"$KOTLIN_HOME/bin/kotlinc-jvm" -nowarn -jvm-target 17 -cp "$JNA:$KLIB/kotlin-test.jar" -d "$out/classes" \
+# kotlinx-coroutines (SuspendingFountClient) ships with the compiler.
+COROUTINES="$KLIB/kotlinx-coroutines-core-jvm.jar"
+"$KOTLIN_HOME/bin/kotlinc-jvm" -nowarn -jvm-target 17 -cp "$JNA:$KLIB/kotlin-test.jar:$COROUTINES" -d "$out/classes" \
   "$out/generated" bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin examples/kotlin-player/Player.kt
 
 start_demo
-run() { java -Djna.library.path="$ROOT/target/debug" -cp "$out/classes:$KLIB/kotlin-stdlib.jar:$KLIB/kotlin-test.jar:$JNA" "$@"; }
+start_download_fixture
+run() { java -Djna.library.path="$ROOT/target/debug" -cp "$out/classes:$KLIB/kotlin-stdlib.jar:$KLIB/kotlin-test.jar:$COROUTINES:$JNA" "$@"; }
 run dev.fount.ClientTestKt
 
 # The example player: online once, then again with no server at all (offline).

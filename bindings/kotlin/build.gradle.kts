@@ -21,6 +21,8 @@ android {
         consumerProguardFiles("consumer-rules.pro")
     }
     sourceSets["main"].java.srcDir(layout.buildDirectory.dir("generated/uniffi"))
+    // The AndroidKeyStore device key: Android-only APIs, kept apart from what the JVM tests compile.
+    sourceSets["main"].java.srcDir("src/android/kotlin")
     sourceSets["main"].jniLibs.srcDir(layout.buildDirectory.dir("jniLibs"))
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
@@ -33,6 +35,8 @@ kotlin { jvmToolchain(17) }
 dependencies {
     // uniffi's generated code calls the native library through JNA.
     implementation("net.java.dev.jna:jna:5.15.0@aar")
+    // SuspendingFountClient: suspend functions and Flows of download progress.
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
 }
 
 val repo = rootDir.resolve("../..")

@@ -99,6 +99,11 @@ def main(kotlin_dir, swift_dir):
         missing = swift.get(f"interface {proto}", set()) - set(re.findall(r"public func (\w+)\(", body))
         if missing:
             problems.append(f"{cls} does not implement {proto}.{sorted(missing)}")
+    # The hand-written async layer calls the client's methods by their generated names.
+    calls = set(re.findall(r"self\.client\.(\w+)\(", defaults))
+    client = next((v for k, v in swift.items() if k.endswith(" FountClient")), set())
+    if calls - client:
+        problems.append(f"the async layer calls what FountClient lacks: {sorted(calls - client)}")
     checked = sum(len(v) for v in kotlin.values())
     if problems:
         print("Swift and Kotlin APIs differ:\n  " + "\n  ".join(problems))

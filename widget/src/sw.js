@@ -4,8 +4,8 @@
 // stays on the Fount server's origin. It serves only the player page's media requests: a
 // navigation, or any other page, gets nothing, and the server itself never serves these URLs.
 import { FountClient } from '/widget/sdk/src/index.js';
+import { refusal, trackResponse } from '/widget/sdk/src/stream.js';
 
-const CHUNK = 1 << 20;
 const open = new Map();
 let client = null;
 
@@ -37,35 +37,7 @@ async function respond(event, url) {
   try {
     title = await titleFor(decodeURIComponent(id));
   } catch (e) {
-    return new Response(JSON.stringify({ code: e.code, message: e.message }), { status: 403, headers: { 'content-type': 'application/json' } });
+    return refusal(e);
   }
-  const track = title.tracks()[Number(index)];
-  if (!track) return new Response('', { status: 404 });
-  const headers = { 'content-type': track.mediaType, 'accept-ranges': 'bytes', 'cache-control': 'no-store' };
-  const range = /^bytes=(\d*)-(\d*)$/.exec(event.request.headers.get('range') || '');
-  if (!range) {
-    // The whole track, decrypted a chunk at a time as the element reads.
-    let at = 0;
-    const body = new ReadableStream({
-      async pull(controller) {
-        if (at >= track.length) return controller.close();
-        const chunk = await title.read(track.index, at, CHUNK);
-        at += chunk.length;
-        controller.enqueue(chunk);
-      },
-    });
-    return new Response(body, { status: 200, headers: { ...headers, 'content-length': String(track.length) } });
-  }
-  let start = range[1] === '' ? Math.max(0, track.length - Number(range[2])) : Number(range[1]);
-  let end = range[1] === '' || range[2] === '' ? track.length - 1 : Math.min(Number(range[2]), track.length - 1);
-  if (start >= track.length || end < start) {
-    return new Response('', { status: 416, headers: { 'content-range': `bytes */${track.length}` } });
-  }
-  // A partial answer is fine: the element asks again for the rest.
-  end = Math.min(end, start + CHUNK - 1);
-  const bytes = await title.read(track.index, start, end - start + 1);
-  return new Response(bytes, {
-    status: 206,
-    headers: { ...headers, 'content-range': `bytes ${start}-${start + bytes.length - 1}/${track.length}`, 'content-length': String(bytes.length) },
-  });
+  return trackResponse(title, Number(index), event.request);
 }

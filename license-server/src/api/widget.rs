@@ -74,6 +74,7 @@ static SERVICE_WORKER: Asset = Asset::new(include_bytes!("../../../widget/src/sw
 static SDK_INDEX: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/index.js"), JS, 0);
 static SDK_ERRORS: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/errors.js"), JS, 0);
 static SDK_HOSTS: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/hosts.js"), JS, 0);
+static SDK_STREAM: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/stream.js"), JS, 0);
 #[cfg(fount_widget_wasm)]
 static WASM: Option<(Asset, Asset)> = Some((
     Asset::new(include_bytes!(env!("FOUNT_WASM_JS")), JS, 0),
@@ -162,6 +163,7 @@ pub async fn sdk(req: HttpRequest, path: web::Path<(String, String)>) -> Result<
         ("src", "index.js") => &SDK_INDEX,
         ("src", "errors.js") => &SDK_ERRORS,
         ("src", "hosts.js") => &SDK_HOSTS,
+        ("src", "stream.js") => &SDK_STREAM,
         ("pkg", "fount_wasm.js") => &WASM.as_ref().ok_or_else(missing)?.0,
         ("pkg", "fount_wasm_bg.wasm") => &WASM.as_ref().ok_or_else(missing)?.1,
         _ => return Err(ApiError::not_found("SDK file")),

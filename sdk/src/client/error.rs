@@ -22,6 +22,12 @@ pub struct ServerProblem {
     pub license_status: Option<String>,
 }
 
+impl core::fmt::Display for ServerProblem {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.slug.is_empty() { f.write_str(&self.detail) } else { write!(f, "{} ({})", self.detail, self.slug) }
+    }
+}
+
 impl ServerProblem {
     /// The problem in an error response's body (RFC 9457), or a generic one naming the status
     /// when the body is not one (a proxy's HTML page, nothing at all).
@@ -56,8 +62,8 @@ pub enum ClientError {
     /// A format, crypto or license-rule error from the core.
     #[error(transparent)]
     Core(#[from] Error),
-    /// The server answered with a problem.
-    #[error("{} ({})", .0.detail, .0.slug)]
+    /// The server answered with a problem: its `detail`, then its type when it has one.
+    #[error("{}", .0)]
     Server(ServerProblem),
     /// The server's answer was not what the API promises.
     #[error("unexpected response from the server: {0}")]

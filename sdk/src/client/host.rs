@@ -92,7 +92,9 @@ pub trait Host {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HostError>;
     /// The value stored under `key`, if any.
     async fn load(&self, key: &str) -> Result<Option<Vec<u8>>, HostError>;
-    /// Stores `value` under `key`, replacing what was there.
+    /// Stores `value` under `key`, replacing what was there, atomically: a crash leaves the old
+    /// value or the new one, never part of it (write a temporary file and rename it; a
+    /// database's put). Downloads rely on it: a stored block is a whole block.
     async fn save(&self, key: &str, value: Vec<u8>) -> Result<(), HostError>;
     /// Removes `key` (no error if absent).
     async fn remove(&self, key: &str) -> Result<(), HostError>;

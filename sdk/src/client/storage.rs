@@ -7,9 +7,10 @@
 //! fount/license/<title>            the license and what the device knows of its status
 //! fount/manifest/<title>           the publication manifest
 //! fount/header/<title>/<track>     a sealed track's 68-byte header
-//! fount/asset/<title>/<track>/<n>  block n of a downloaded sealed track (16 chunks, 1 MiB
-//!                                  with the server's chunks; see `download::record`)
-//! fount/asset/<title>/progress     which blocks are stored (the download's record)
+//! fount/asset/<title>/layout       each track's blocks (`download::record`)
+//! fount/asset/<title>/blocks/<track>/<n>
+//!                                  block n of a downloaded sealed track: 16 chunks (1 MiB with
+//!                                  the server's), stored once checked
 //! fount/downloads                  the download queue and each title's state
 //! fount/download-settings          parallel requests, attempts, quota
 //! fount/position/<title>           the listening position (a Readium Locator)
@@ -41,9 +42,6 @@ pub(crate) fn header(title: &str, track: usize) -> String {
 }
 pub(crate) fn assets(title: &str) -> String {
     format!("{ASSETS}{title}/")
-}
-pub(crate) fn block(title: &str, track: usize, n: u64) -> String {
-    format!("{ASSETS}{title}/{track}/{n}")
 }
 pub(crate) fn position(title: &str) -> String {
     format!("fount/position/{title}")

@@ -1,13 +1,13 @@
 //! An open title: its timeline, decrypted reads of any range, downloads, positions and
 //! bookmarks.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use super::download::record::Record;
-use super::download::{DownloadProgress, record_key};
+use super::download::DownloadProgress;
+use super::download::record::{Geometry, block_key};
 use super::error::ClientError;
 use super::host::{Host, KeyStore};
 use super::storage::{self, StoredLicense};
@@ -102,8 +102,6 @@ pub struct OpenTitle<H, K> {
     /// Each track's sealed header, once read: every read needs it.
     headers: Vec<OnceLock<SealedHeader>>,
     downloaded: AtomicBool,
-    /// The download's record as last read: which blocks reads may take from storage.
-    stored: Mutex<Option<Record>>,
 }
 
 impl<H: Host, K: KeyStore> OpenTitle<H, K> {
@@ -115,7 +113,7 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     ) -> Self {
         let headers = publication.tracks().iter().map(|_| OnceLock::new()).collect();
         let downloaded = AtomicBool::new(license.downloaded);
-        OpenTitle { client, license, publication, keys, headers, downloaded, stored: Mutex::new(None) }
+        OpenTitle { client, license, publication, keys, headers, downloaded }
     }
 
     fn host(&self) -> &H {
@@ -206,34 +204,35 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
 
     /// Sealed bytes `range` of a track: from stored blocks when a download holds them all,
     /// else fetched with a range request.
-    async fn sealed_bytes(&self, track: usize, range: std::ops::Range<u64>) -> Result<Vec<u8>, ClientError> {
-        if let Some(bytes) = self.stored_bytes(track, &range).await? {
+    async fn sealed_bytes(
+        &self,
+        track: usize,
+        header: &SealedHeader,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, ClientError> {
+        if let Some(bytes) = self.stored_bytes(track, header, &range).await? {
             return Ok(bytes);
         }
         self.fetch_sealed(track, range).await
     }
 
-    /// The stored blocks of `track` covering `range`, if a download stored them all. The
-    /// record is read again when the one in memory lacks them: a download may be running.
-    async fn stored_bytes(&self, track: usize, range: &std::ops::Range<u64>) -> Result<Option<Vec<u8>>, ClientError> {
-        let cached = || self.stored.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut blocks = cached().as_ref().and_then(|r| r.stored_blocks(track, range));
-        if blocks.is_none() {
-            let record: Option<Record> = storage::load_json(self.host(), &record_key(self.title_id())).await?;
-            blocks = record.as_ref().and_then(|r| r.stored_blocks(track, range));
-            *cached() = record;
-        }
-        let Some(blocks) = blocks else { return Ok(None) };
-        let Some(geometry) = cached().as_ref().and_then(|r| r.tracks.get(track)).map(|t| t.geometry) else {
+    /// The stored blocks of `track` covering `range`, if a download stored them all (they
+    /// were checked when stored; the read checks them again as it decrypts).
+    async fn stored_bytes(
+        &self,
+        track: usize,
+        header: &SealedHeader,
+        range: &std::ops::Range<u64>,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        if range.start < HEADER_LEN as u64 || range.is_empty() {
             return Ok(None);
-        };
+        }
+        let geometry = Geometry::of(header);
+        let assets = storage::assets(self.title_id());
         let mut out = Vec::new();
-        for n in blocks {
-            let Some(block) =
-                self.host().load(&storage::block(self.title_id(), track, n)).await.map_err(ClientError::Storage)?
-            else {
-                // Removed behind the record's back (an app clearing its cache): read online.
-                *cached() = None;
+        for n in geometry.block_at(range.start)..=geometry.block_at(range.end.saturating_sub(1)) {
+            let key = block_key(&assets, track, n);
+            let Some(block) = self.host().load(&key).await.map_err(ClientError::Storage)? else {
                 return Ok(None);
             };
             let at = geometry.range(n);
@@ -323,7 +322,7 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         }
         let opener = self.opener(header)?;
         let span = opener.header().sealed_range(offset..end)?;
-        let bytes = self.sealed_bytes(track as usize, span.bytes).await?;
+        let bytes = self.sealed_bytes(track as usize, opener.header(), span.bytes).await?;
         Ok(opener.read(offset..end, &bytes)?)
     }
 
@@ -354,7 +353,6 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     pub async fn remove_download(&self) -> Result<(), ClientError> {
         self.client.remove_downloaded(self.title_id()).await?;
         self.downloaded.store(false, Ordering::Relaxed);
-        *self.stored.lock().unwrap_or_else(PoisonError::into_inner) = None;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .fount import Clock, HostError, HttpTransport, Storage
+from .fount import Clock, DownloadListener, HostError, HttpTransport, Storage
 from .fount_sdk import HttpHeader, HttpResponse
 
 
@@ -88,3 +88,22 @@ class SystemClock(Clock):
 
     def now_seconds(self):
         return int(time.time())
+
+
+class ProgressCallback(DownloadListener):
+    """A download listener from a plain function: ``client.download_title(t, ProgressCallback(print))``.
+
+    The function is called with each ``DownloadProgress``, in order, on the thread that runs
+    the download; an exception it raises is printed and the download goes on.
+    """
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def on_progress(self, progress):
+        try:
+            self._fn(progress)
+        except Exception:  # noqa: BLE001  (a listener's bug must not end the download)
+            import traceback
+
+            traceback.print_exc()

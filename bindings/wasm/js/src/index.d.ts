@@ -109,6 +109,8 @@ export class FountClient extends EventTarget {
   static create(serverUrl: string, options?: ClientOptions): Promise<FountClient>;
   /** This device's id (the RFC 7638 thumbprint of its key). */
   readonly deviceId: string;
+  /** The server this client talks to. */
+  readonly serverUrl: string;
   registerDevice(customerToken: string, name: string): Promise<DeviceInfo>;
   /** The customer's active devices, the store's limit and its wait between removals. */
   devices(customerToken: string): Promise<DeviceList>;
@@ -146,6 +148,8 @@ export class FountClient extends EventTarget {
 export class FountTitle {
   private constructor();
   readonly titleId: string;
+  /** The server the title comes from. */
+  readonly serverUrl: string;
   readonly name: string;
   readonly author: string | undefined;
   /** Seconds. */

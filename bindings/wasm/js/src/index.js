@@ -38,9 +38,11 @@ export class FountClient extends EventTarget {
   #inner;
 
   /** @private Use FountClient.create. */
-  constructor(inner) {
+  constructor(inner, serverUrl) {
     super();
     this.#inner = inner;
+    /** The server this client talks to. */
+    this.serverUrl = serverUrl;
   }
 
   #listener(onProgress) {
@@ -53,7 +55,7 @@ export class FountClient extends EventTarget {
   /** A client of the server at `serverUrl`, with default or given host services. */
   static async create(serverUrl, options = {}) {
     await init();
-    return new FountClient(await call(WasmClient.create(serverUrl, options.host ?? defaultHost(options))));
+    return new FountClient(await call(WasmClient.create(serverUrl, options.host ?? defaultHost(options))), serverUrl);
   }
 
   get deviceId() { return this.#inner.deviceId; }
@@ -67,7 +69,7 @@ export class FountClient extends EventTarget {
   checkStatus(licenseId) { return call(this.#inner.checkStatus(licenseId)); }
   renewLicense(customerToken, licenseId) { return call(this.#inner.renewLicense(customerToken, licenseId)); }
   returnLicense(customerToken, licenseId) { return call(this.#inner.returnLicense(customerToken, licenseId)); }
-  async openTitle(titleId) { return new FountTitle(await call(this.#inner.openTitle(titleId))); }
+  async openTitle(titleId) { return new FountTitle(await call(this.#inner.openTitle(titleId)), this.serverUrl); }
 
   downloadSettings() { return call(this.#inner.downloadSettings()); }
   setDownloadSettings(settings) { return call(this.#inner.setDownloadSettings(settings)); }
@@ -119,8 +121,10 @@ export class FountTitle {
   #inner;
 
   /** @private Use FountClient#openTitle. */
-  constructor(inner) {
+  constructor(inner, serverUrl) {
     this.#inner = inner;
+    /** The server the title comes from (what playback's stream worker opens it with). */
+    this.serverUrl = serverUrl;
   }
 
   get titleId() { return this.#inner.titleId; }

@@ -8,8 +8,9 @@ use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
 use std::task::Poll;
 
+use super::record::block_key;
 use super::record::{Geometry, Record};
-use super::{DownloadSettings, Stop, record_key};
+use super::{DownloadSettings, Stop};
 use crate::client::error::ClientError;
 use crate::client::host::{Host, KeyStore};
 use crate::client::storage;
@@ -45,12 +46,6 @@ struct Shared {
     record: Record,
     todo: VecDeque<(usize, u64)>,
     failure: Option<ClientError>,
-    /// Record writes: each one counts, and `saved` is the latest stored, so that a slower write
-    /// of an older record is followed by the newer one (as for the queue).
-    changes: u64,
-    saved: u64,
-    /// The most bytes listeners were told of.
-    told: u64,
 }
 
 /// Whether an attempt's failure may pass: no answer, or an answer saying "later".
@@ -147,12 +142,9 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
             openers.push(self.opener(self.track_header(i).await?)?);
         }
         let todo = record.tracks.iter().enumerate().flat_map(|(i, t)| t.missing().map(move |n| (i, n))).collect();
-        // The record is stored before the first block, so a title with nothing yet still shows
-        // its size after a restart.
-        storage::save_json(self.client.host(), &record_key(&title), &record).await?;
+        let assets = storage::assets(&title);
         emit(&record);
-        let told = record.bytes();
-        let shared = Mutex::new(Shared { record, todo, failure: None, changes: 0, saved: 0, told });
+        let shared = Mutex::new(Shared { record, todo, failure: None });
         // Plain data: a panic elsewhere cannot leave it inconsistent.
         let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
         let worker = || async {
@@ -172,43 +164,21 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
                     Ok(bytes) => self
                         .client
                         .host()
-                        .save(&storage::block(&title, track, n), bytes)
+                        .save(&block_key(&assets, track, n), bytes)
                         .await
                         .map_err(ClientError::Storage),
                     Err(e) => Err(e),
                 };
+                let mut s = lock();
                 if let Err(e) = stored {
-                    lock().failure.get_or_insert(e);
+                    s.failure.get_or_insert(e);
                     return;
                 }
-                let (mut snapshot, mut number) = {
-                    let mut s = lock();
-                    if let Some(t) = s.record.tracks.get_mut(track) {
-                        t.mark(n);
-                    }
-                    s.changes = s.changes.saturating_add(1);
-                    (s.record.clone(), s.changes)
-                };
-                loop {
-                    if let Err(e) = storage::save_json(self.client.host(), &record_key(&title), &snapshot).await {
-                        lock().failure.get_or_insert(e);
-                        return;
-                    }
-                    let mut s = lock();
-                    if s.saved > number {
-                        (snapshot, number) = (s.record.clone(), s.changes);
-                        continue;
-                    }
-                    s.saved = number;
-                    // Listeners hear of a block once the record naming it is stored (what they
-                    // are told survives a kill), under the lock and only forwards, so in order.
-                    let bytes = snapshot.bytes();
-                    if bytes > s.told {
-                        s.told = bytes;
-                        emit(&snapshot);
-                    }
-                    break;
+                if let Some(t) = s.record.tracks.get_mut(track) {
+                    t.mark(n);
                 }
+                // Stored, so what listeners are told survives a kill; under the lock, so in order.
+                emit(&s.record);
             }
         };
         join_all((0..settings.parallel.max(1)).map(|_| worker())).await;

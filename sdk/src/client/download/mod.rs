@@ -4,10 +4,10 @@
 //! # What a download promises
 //!
 //! * **Nothing fetched twice that is stored.** A title's sealed tracks are fetched in blocks
-//!   of whole chunks ([`record`]); each block is written to the host's storage, then marked in
-//!   the title's record, which is written too. After a crash, a kill or a restart, the next
-//!   run fetches only unmarked blocks: at most the blocks that were in flight (one per
-//!   request, [`DownloadSettings::parallel`]) are fetched again.
+//!   of whole chunks ([`record`]); each block, once checked, is written to the host's storage
+//!   under a key of its own, in one atomic write. After a crash, a kill or a restart, the next
+//!   run finds the stored blocks by their keys and fetches only the others: at most the blocks
+//!   that were in flight (one per request, [`DownloadSettings::parallel`]) are fetched again.
 //! * **Nothing stored unchecked.** Every chunk of a block is authenticated (AES-GCM, the
 //!   content key of the license) before the block is stored. A block that fails is fetched
 //!   again at once; one that keeps failing ends the download as `Tampered`, never as a
@@ -25,10 +25,10 @@
 //!   per request in flight.
 //! * **Progress in order, and true.** Listeners see a title's stored bytes grow, never
 //!   shrink, ending with its final state (done, paused, failed or cancelled), called on the
-//!   thread that runs the download. A block is reported once the record naming it is stored:
-//!   what an app was told is there after a kill.
+//!   thread that runs the download. A block is reported once it is stored: what an app was
+//!   told is there after a kill.
 //! * **Ended licenses.** When a license ends (revoked, returned, expired), its title's blocks
-//!   and record are removed ([`Client::check_status`]).
+//!   are removed ([`Client::check_status`]).
 //!
 //! The queue and each title's state live in the host's storage (`fount/downloads`), so an app
 //! restarted mid-download finds its titles still queued and calls
@@ -51,7 +51,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ClientError;
 use super::host::{Host, KeyStore};
 use super::{Client, storage};
-use record::Record;
+use record::{Layout, Record};
 
 /// Where a title's download is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,9 +214,9 @@ pub(crate) struct Control {
 const QUEUE: &str = "fount/downloads";
 const SETTINGS: &str = "fount/download-settings";
 
-/// A title's download record, beside its blocks (so removing the blocks removes it too).
-pub(crate) fn record_key(title: &str) -> String {
-    format!("{}progress", storage::assets(title))
+/// A title's layout, beside its blocks (so removing the blocks removes it too).
+pub(crate) fn layout_key(title: &str) -> String {
+    format!("{}layout", storage::assets(title))
 }
 
 impl<H: Host, K: KeyStore> Client<H, K> {
@@ -298,9 +298,14 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         storage::save_json(self.host(), SETTINGS, &settings).await
     }
 
-    /// A title's stored record, if it has one.
+    /// A title's record: its stored layout, with the blocks stored, if a download began.
     async fn record(&self, title: &str) -> Result<Option<Record>, ClientError> {
-        storage::load_json(self.host(), &record_key(title)).await
+        let Some(layout) = storage::load_json::<H, Layout>(self.host(), &layout_key(title)).await? else {
+            return Ok(None);
+        };
+        let assets = storage::assets(title);
+        let keys = self.host().keys(&format!("{assets}blocks/")).await.map_err(ClientError::Storage)?;
+        Ok(Some(Record::found(&layout, &assets, &keys)))
     }
 
     /// Adds a title to the queue (a paused, failed or cancelled one is queued again; a done
@@ -390,7 +395,7 @@ impl<H: Host, K: KeyStore> Client<H, K> {
     pub async fn storage_usage(&self) -> Result<StorageUsage, ClientError> {
         let mut titles = Vec::new();
         for key in self.host().keys(storage::ASSETS).await.map_err(ClientError::Storage)? {
-            let Some(title) = key.strip_prefix(storage::ASSETS).and_then(|k| k.strip_suffix("/progress")) else {
+            let Some(title) = key.strip_prefix(storage::ASSETS).and_then(|k| k.strip_suffix("/layout")) else {
                 continue;
             };
             if let Some(r) = self.record(title).await? {
@@ -470,7 +475,13 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         let id = title.title_id().to_owned();
         let settings = self.download_settings().await?;
         self.set_entry(&id, DownloadState::Downloading, None).await?;
-        let record = Record::resume(self.record(&id).await?, &title.geometries(&settings).await?);
+        let layout = Layout { tracks: title.geometries(&settings).await? };
+        let stored = self.record(&id).await?;
+        let fresh = stored.as_ref().is_none_or(|r| r.layout() != layout);
+        let record = match stored {
+            Some(r) if !fresh => r,
+            _ => Record::found(&layout, &storage::assets(&id), &[]),
+        };
         if let Some(quota) = settings.quota_bytes {
             let others: u64 = self
                 .storage_usage()
@@ -485,6 +496,11 @@ impl<H: Host, K: KeyStore> Client<H, K> {
             if needed > available {
                 return Err(ClientError::QuotaExceeded { needed, available });
             }
+        }
+        if fresh {
+            // Never begun, or packaged again since: any old blocks are of other files.
+            storage::remove_all(self.host(), &storage::assets(&id)).await?;
+            storage::save_json(self.host(), &layout_key(&id), &layout).await?;
         }
         let stop = || self.control().stops.get(&id).copied();
         let emit = |r: &Record| listener(&progress(&id, DownloadState::Downloading, Some(r), None));

@@ -1,5 +1,4 @@
-//! What a download has stored, as blocks of whole chunks: sans-IO arithmetic and the record
-//! kept beside the blocks.
+//! What a download has stored, as blocks of whole chunks: sans-IO arithmetic.
 //!
 //! A track's sealed file is its 68-byte header (stored on its own) and then chunks of
 //! ciphertext and tag. A *block* is [`CHUNKS_PER_BLOCK`] consecutive chunks (1 MiB and 256
@@ -7,9 +6,11 @@
 //! block starts and ends on chunk boundaries, each one is authenticated on its own when it
 //! arrives, and one range request fetches it.
 //!
-//! The [`Record`] says which blocks are stored. It is written after the block it marks, so a
-//! block it names is always in storage; a block stored but not yet marked when the app died is
-//! simply fetched again.
+//! A block is stored under a key of its own once it is checked, and the host's writes are
+//! atomic ([`crate::client::Host::save`]), so a stored block is a whole, checked block: the
+//! keys present *are* the progress, and nothing else needs writing per block. The [`Layout`]
+//! (each track's [`Geometry`]) is stored when a download starts, so that a title packaged again
+//! since is noticed and its old blocks dropped. A [`Record`] is a layout with the blocks found.
 
 use core::ops::Range;
 
@@ -68,7 +69,7 @@ impl Geometry {
 }
 
 /// One track's part of the record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TrackRecord {
     pub geometry: Geometry,
     /// A bit per block, set once the block is stored.
@@ -118,19 +119,43 @@ impl TrackRecord {
 }
 
 /// A title's record: per track, which blocks are stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
     pub tracks: Vec<TrackRecord>,
 }
 
+/// Each track's geometry, as stored beside a title's blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Layout {
+    pub tracks: Vec<Geometry>,
+}
+
+/// Where block `n` of `track` is stored, under the title's assets prefix.
+pub(crate) fn block_key(assets: &str, track: usize, n: u64) -> String {
+    format!("{assets}blocks/{track}/{n}")
+}
+
 impl Record {
-    /// The stored record if it still fits these tracks (same files), else an empty one: a
-    /// title packaged again has other blocks.
-    pub fn resume(stored: Option<Record>, geometries: &[Geometry]) -> Self {
-        match stored {
-            Some(r) if r.tracks.iter().map(|t| t.geometry).eq(geometries.iter().copied()) => r,
-            _ => Record { tracks: geometries.iter().map(|g| TrackRecord::new(*g)).collect() },
+    /// The record of `layout`, with the blocks whose keys are among `keys` (every stored key
+    /// under the title's assets prefix `assets`; others are ignored).
+    pub fn found(layout: &Layout, assets: &str, keys: &[String]) -> Self {
+        let mut record = Record { tracks: layout.tracks.iter().map(|g| TrackRecord::new(*g)).collect() };
+        let prefix = format!("{assets}blocks/");
+        for key in keys {
+            let Some((track, n)) = key.strip_prefix(&prefix).and_then(|k| k.split_once('/')) else { continue };
+            if let (Ok(track), Ok(n)) = (track.parse::<usize>(), n.parse::<u64>())
+                && let Some(t) = record.tracks.get_mut(track)
+                && n < t.geometry.blocks()
+            {
+                t.mark(n);
+            }
         }
+        record
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> Layout {
+        Layout { tracks: self.tracks.iter().map(|t| t.geometry).collect() }
     }
 
     /// Sealed bytes stored, all tracks.
@@ -146,17 +171,6 @@ impl Record {
     /// Whether every block of every track is stored.
     pub fn complete(&self) -> bool {
         self.tracks.iter().all(TrackRecord::complete)
-    }
-
-    /// The blocks of `track` covering sealed bytes `range`, if every one is stored.
-    pub fn stored_blocks(&self, track: usize, range: &Range<u64>) -> Option<Range<u64>> {
-        let t = self.tracks.get(track)?;
-        if range.start < HEADER_LEN as u64 || range.end > t.geometry.sealed_len || range.is_empty() {
-            return None;
-        }
-        let blocks =
-            t.geometry.block_at(range.start)..t.geometry.block_at(range.end.saturating_sub(1)).saturating_add(1);
-        blocks.clone().all(|n| t.is_done(n)).then_some(blocks)
     }
 }
 
@@ -194,9 +208,10 @@ mod tests {
     }
 
     #[test]
-    fn the_record_counts_what_is_stored_and_survives_only_for_the_same_files() {
+    fn the_record_counts_what_is_stored() {
         let g = [geometry(64 * 1024, 5_000_000), geometry(64 * 1024, 100)];
-        let mut r = Record::resume(None, &g);
+        let layout = Layout { tracks: g.to_vec() };
+        let mut r = Record::found(&layout, "a/", &[]);
         assert_eq!(r.bytes(), 2 * HEADER_LEN as u64);
         assert!(!r.complete());
         let missing: Vec<u64> = r.tracks[0].missing().collect();
@@ -204,9 +219,6 @@ mod tests {
         r.tracks[0].mark(1);
         let one = g[0].range(1);
         assert_eq!(r.bytes(), 2 * HEADER_LEN as u64 + one.end - one.start);
-        assert_eq!(r.stored_blocks(0, &one), Some(1..2));
-        assert_eq!(r.stored_blocks(0, &(one.start..one.end + 1)), None, "block 2 is missing");
-        assert_eq!(r.stored_blocks(0, &(0..10)), None, "the header is not a block");
         for n in 0..g[0].blocks() {
             r.tracks[0].mark(n);
         }
@@ -214,10 +226,17 @@ mod tests {
         assert!(r.complete());
         assert_eq!(r.bytes(), r.total());
 
-        let json = serde_json::to_vec(&r).unwrap();
-        let back: Record = serde_json::from_slice(&json).unwrap();
-        assert_eq!(Record::resume(Some(back.clone()), &g), r);
-        let repackaged = [geometry(64 * 1024, 5_000_001), g[1]];
-        assert_eq!(Record::resume(Some(back), &repackaged).bytes(), 2 * HEADER_LEN as u64);
+        // Found again from the keys: the same record; keys of other things are ignored.
+        let mut keys: Vec<String> = (0..g[0].blocks()).map(|n| block_key("a/", 0, n)).collect();
+        keys.extend([
+            block_key("a/", 1, 0),
+            block_key("a/", 1, 7),
+            block_key("a/", 9, 0),
+            "a/layout".into(),
+            "a/0/3".into(),
+        ]);
+        assert_eq!(Record::found(&layout, "a/", &keys), r);
+        assert_eq!(Record::found(&layout, "b/", &keys).bytes(), 2 * HEADER_LEN as u64);
+        assert_eq!(r.layout(), layout);
     }
 }

@@ -25,8 +25,9 @@ class HttpUrlConnectionTransport(
             connection.instanceFollowRedirects = true
             for (header in request.headers) connection.setRequestProperty(header.name, header.value)
             if (request.body.isNotEmpty()) {
+                // Buffered, not in streaming mode: in streaming mode the JDK cannot give the body
+                // of a 401 (HttpRetryException), and the problem's detail would be lost.
                 connection.doOutput = true
-                connection.setFixedLengthStreamingMode(request.body.size)
                 connection.outputStream.use { it.write(request.body) }
             }
             val status = connection.responseCode

@@ -257,6 +257,10 @@ fun main() {
         "whole path from registration to identical bytes" to ::wholePathFromRegistrationToIdenticalBytes,
         "errors are typed exceptions" to ::errorsAreTypedExceptions,
         "a host key store does the private-key operation" to ::hostKeyStoreDoesThePrivateKeyOperation,
+        "a key store keeps the device key (PKCS12 standing in for the AndroidKeyStore)" to ::aKeyStoreKeepsTheDeviceKey,
+        "server problems read in the message" to ::serverProblemsReadInTheMessage,
+        "a 100 MB download killed with its JVM resumes in another" to ::aKilledDownloadResumesInAnotherJvm,
+        "a Flow of progress; pause, resume, cancel; a damaged block; the quota" to { flowOfProgressPauseResumeCancelAndTheQuota() },
     )
     var failed = 0
     for ((name, test) in tests) {
