@@ -3,7 +3,7 @@
 # these machines are shared and noisy; docs/benchmarks.md records the results.
 #
 #   scripts/bench.sh [decrypt] [issuance] [wasm] [widget] [lists] [queue] [webhooks] [events]
-#                    [feeds]                                           (default: all of them)
+#                    [feeds] [downloads]                               (default: all of them)
 #
 # decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
 # issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
@@ -25,10 +25,13 @@
 #           sealing) beside `fount-server package` of the same files; memory while a 1 GiB
 #           enclosure is imported; polling 1,000 unchanged feeds (requests, rows written, CPU
 #           seconds) beside a plain loop of the same conditional requests. nginx serves them.
+# downloads: the native SDK downloading a 100 MB title (4 range requests in flight, files)
+#           against curl fetching the same sealed file over the same loopback, alternately;
+#           and the bytes fetched twice when a download is cut off halfway and resumed.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-what=${*:-decrypt issuance wasm widget lists queue webhooks events feeds}
+what=${*:-decrypt issuance wasm widget lists queue webhooks events feeds downloads}
 need_apt openssl wrk postgresql curl nginx
 results=$(mktemp)
 # reset_pg URL: an empty database.
@@ -230,6 +233,22 @@ if [[ $what == *feeds* ]]; then
   python3 scripts/bench/feeds.py target/release/fount-server "$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pgf/pg")" | tee -a "$results"
 fi
 
+if [[ $what == *downloads* ]]; then
+  echo "==> downloads: the native SDK against curl"
+  cargo build -q --release --locked -p fount-server --bin fount-server --example download_bench
+  dl=$(mktemp -d)
+  on_exit "rm -rf '$dl'"
+  port=$(free_port)
+  FOUNT_LOG=warn target/release/fount-server demo --listen "127.0.0.1:$port" --data "$dl/server" >"$dl/server.log" 2>&1 &
+  dlpid=$!
+  on_exit "kill $dlpid 2>/dev/null"
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && [ -f "$dl/server/demo.json" ] && break; sleep 0.1; done
+  big=$(python3 scripts/download-fixture.py "$dl/server/demo.json" examples/media/sample.mp3 "$dl" | head -1)
+  rm -f "$dl/long.mp3"
+  target/release/examples/download_bench "$dl/server/demo.json" "$big" "$dl/work" 9 | tee -a "$results"
+  kill $dlpid 2>/dev/null || true
+fi
+
 if [[ $what == *events* ]]; then
   echo "==> the cost of the event log on the issuing path"
   cargo build -q --release -p fount-server --bin fount-server --example issuance_bench
@@ -324,6 +343,13 @@ if mem:
 if poll:
     print(f"feeds    {poll['feeds']} unchanged feeds polled: {poll['requests']} requests {poll['statuses']}, rows written {poll['rows_written']}, "
           f"server CPU {poll['server_cpu_s']} s, a plain loop {poll['reference_cpu_s']} s (ratio {poll['cpu_ratio']})")
+dl, refetch = by(bench="download_throughput"), by(bench="download_refetch")
+if dl:
+    print(f"download {dl['bytes']} sealed bytes, {dl['parallel']} in flight: SDK {dl['sdk_mb_per_s']} MB/s, curl {dl['curl_mb_per_s']} MB/s "
+          f"(ratio {dl['ratio']}, the median of {dl['rounds']} alternating pairs; target >= 0.9)")
+if refetch:
+    print(f"download cut off at {refetch['cut_at_bytes']} bytes and resumed: {refetch['blocks_fetched_twice']} blocks "
+          f"({refetch['bytes_fetched_twice']} bytes) fetched twice, at most {refetch['parallel']} allowed (one per request in flight)")
 loads = by(bench="widget_size")
 if loads:
     print(f"widget   first visit loads {loads['total_gzip']} bytes gzipped ({loads['total_bytes']} raw) in {len(loads['files'])} files")
