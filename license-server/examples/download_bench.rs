@@ -130,7 +130,8 @@ async fn main() {
     };
     post("/v1/entitlements", json!({"customer": "download-bench", "title": title, "kind": "purchase"})).await;
     let token = post("/v1/customers/download-bench/tokens", json!({})).await["token"].as_str().unwrap().to_owned();
-    let manifest: Value = http.get(format!("{base}/pub/{title}/manifest.json")).send().await.unwrap().json().await.unwrap();
+    let manifest: Value =
+        http.get(format!("{base}/pub/{title}/manifest.json")).send().await.unwrap().json().await.unwrap();
     let href = manifest["readingOrder"][0]["href"].as_str().unwrap();
     let sealed_url = if href.contains("://") { href.to_owned() } else { format!("{base}/pub/{title}/{href}") };
 

@@ -336,18 +336,21 @@ impl<H: Host, K: KeyStore> Client<H, K> {
         Ok(out)
     }
 
+    /// Asks a running download of `title` to stop; `false` if none is running.
+    fn ask_to_stop(&self, title: &str, stop: Stop) -> bool {
+        let mut c = self.control();
+        let running = c.running.contains(title);
+        if running {
+            c.stops.insert(title.to_owned(), stop);
+        }
+        running
+    }
+
     /// Pauses a title's download: a running one stops after the blocks in flight, a queued
     /// one is skipped until resumed.
     pub async fn pause_download(&self, title_id: &str) -> Result<DownloadProgress, ClientError> {
         super::check_id(title_id)?;
-        let running = {
-            let mut c = self.control();
-            let running = c.running.contains(title_id);
-            if running {
-                c.stops.insert(title_id.to_owned(), Stop::Pause);
-            }
-            running
-        };
+        let running = self.ask_to_stop(title_id, Stop::Pause);
         let queued = self.queue().await?.iter().any(|e| e.title == title_id && e.state == DownloadState::Queued);
         if !running && queued {
             self.set_entry(title_id, DownloadState::Paused, None).await?;
@@ -364,15 +367,7 @@ impl<H: Host, K: KeyStore> Client<H, K> {
     /// the blocks in flight).
     pub async fn cancel_download(&self, title_id: &str) -> Result<DownloadProgress, ClientError> {
         super::check_id(title_id)?;
-        let running = {
-            let mut c = self.control();
-            let running = c.running.contains(title_id);
-            if running {
-                c.stops.insert(title_id.to_owned(), Stop::Cancel);
-            }
-            running
-        };
-        if !running {
+        if !self.ask_to_stop(title_id, Stop::Cancel) {
             self.remove_downloaded(title_id).await?;
         }
         self.download_progress(title_id).await
