@@ -188,10 +188,15 @@ async fn every_event_is_delivered_verified_and_listed(backend: Backend) {
         assert_eq!(d["type"], event["type"]);
         assert_eq!(d["signatures"], 1);
     }
-    // The store sees each delivery and its attempt.
-    let deliveries =
-        ok_json(server.get(&format!("/v1/webhooks/{id}/deliveries"), Some(&store.key)).await, StatusCode::OK).await;
-    let deliveries: Vec<&Value> = deliveries["items"].as_array().unwrap().iter().filter(|d| !key_event(d)).collect();
+    // The store sees each delivery and its attempt (recorded by the worker just after the
+    // receiver answered: waited for, not raced).
+    let deliveries = eventually("every delivery recorded", Duration::from_secs(30), || async {
+        let all =
+            ok_json(server.get(&format!("/v1/webhooks/{id}/deliveries"), Some(&store.key)).await, StatusCode::OK).await;
+        let mine: Vec<Value> = all["items"].as_array().unwrap().iter().filter(|d| !key_event(d)).cloned().collect();
+        mine.iter().all(|d| d["state"] == "delivered").then_some(mine)
+    })
+    .await;
     assert_eq!(deliveries.len(), events.len());
     for d in deliveries {
         assert_eq!(
