@@ -1,5 +1,6 @@
-//! Embeds the wasm SDK (bindings/wasm/js/pkg, built by scripts/build-wasm.sh) into the server
-//! when it has been built, for the widget's player. Without it the server still builds and
+//! Embeds the player's wasm (bindings/wasm/js/pkg-player, built by scripts/build-wasm.sh: the
+//! SDK's core with only the exports the widget's player calls) into the server when it has
+//! been built. Without it the server still builds and
 //! runs; the widget's player then reports that its decryption module is missing.
 //!
 //! Cargo re-runs a build script whenever a path it watches is missing, so this watches the
@@ -10,7 +11,7 @@ use std::path::Path;
 
 fn main() {
     let js = Path::new("../bindings/wasm/js");
-    let pkg = js.join("pkg");
+    let pkg = js.join("pkg-player");
     let (glue, wasm) = (pkg.join("fount_wasm.js"), pkg.join("fount_wasm_bg.wasm"));
     println!("cargo::rustc-check-cfg=cfg(fount_widget_wasm)");
     match (glue.canonicalize(), wasm.canonicalize()) {

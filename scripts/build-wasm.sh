@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm: cargo (opt-level z, LTO) → wasm-bindgen (the exact version in
 # Cargo.lock) → binaryen's wasm-opt from npm (Debian's old one breaks the externref table).
-# Output: bindings/wasm/js/pkg. Checks the size budget: the .wasm at most 208 KB gzipped, the
-# JavaScript glue at most 15 KB gzipped; prints both.
+# Output: bindings/wasm/js/pkg (the npm package's module) and bindings/wasm/js/pkg-player (the
+# widget's player's, with only the exports it calls; the server embeds it). Checks the size
+# budgets, gzipped: the SDK's .wasm at most 208 KB, its JavaScript at most 15 KB, the player's
+# .wasm at most 144 KB; prints them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -19,32 +21,49 @@ fi
 
 # Paths of this machine stay out of the published module.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$HOME=~ --remap-path-prefix=$ROOT=fount"
-echo "    building the wasm SDK (minutes the first time, seconds after)"
-cargo build --locked -p fount-wasm --target wasm32-unknown-unknown --profile wasm-release
+# package NAME PKG [CARGO ARGS…]: builds the module with those features into PKG (wasm-bindgen,
+# then wasm-opt), unless PKG already holds that build.
+package() {
+  local name=$1 pkg=$2 raw
+  shift 2
+  echo "    building the wasm $name (minutes the first time, seconds after)"
+  cargo build --locked -p fount-wasm --target wasm32-unknown-unknown --profile wasm-release "$@"
+  # Cargo links each feature set's module in place of the other's; the copy keeps its time.
+  raw=target/wasm32-unknown-unknown/wasm-release/fount_wasm-$name.wasm
+  cp -p target/wasm32-unknown-unknown/wasm-release/fount_wasm.wasm "$raw"
+  # Unchanged since the last run: keep the package as it is, so that what embeds it (the
+  # server's widget) is not rebuilt for nothing.
+  if [ ! -f "$pkg/fount_wasm_bg.wasm" ] || [ ! -f "$pkg/fount_wasm.js" ] || [ "$raw" -nt "$pkg/fount_wasm_bg.wasm" ] \
+    || [ "${BASH_SOURCE[0]}" -nt "$pkg/fount_wasm_bg.wasm" ]; then
+    rm -rf "$pkg"
+    "$bindgen" --target web --out-dir "$pkg" --out-name fount_wasm "$raw"
+    "$ROOT/tools/node_modules/binaryen/bin/wasm-opt" -Oz --converge --strip-debug --strip-producers \
+      --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+      --enable-reference-types --enable-multivalue -o "$pkg/fount_wasm_bg.wasm" "$pkg/fount_wasm_bg.wasm"
+    rm -f "$pkg/.gitignore" "$pkg/package.json"
+    # The declarations mention Symbol.dispose, which only TypeScript's esnext library knows; the
+    # package's own classes wrap these anyway.
+    sed -i '/\[Symbol.dispose\]/d' "$pkg/fount_wasm.d.ts"
+  fi
+}
+
+# The SDK's module (the npm package), and the widget's player's: the same core with only the
+# exports the player calls, so the linker leaves out what it never uses.
 pkg=bindings/wasm/js/pkg
-raw=target/wasm32-unknown-unknown/wasm-release/fount_wasm.wasm
-# Unchanged since the last run: keep the package as it is, so that what embeds it (the
-# server's widget) is not rebuilt for nothing.
-if [ ! -f "$pkg/fount_wasm_bg.wasm" ] || [ ! -f "$pkg/fount_wasm.js" ] || [ "$raw" -nt "$pkg/fount_wasm_bg.wasm" ] \
-  || [ "${BASH_SOURCE[0]}" -nt "$pkg/fount_wasm_bg.wasm" ]; then
-  rm -rf "$pkg"
-  "$bindgen" --target web --out-dir "$pkg" --out-name fount_wasm "$raw"
-  "$ROOT/tools/node_modules/binaryen/bin/wasm-opt" -Oz --converge --strip-debug --strip-producers \
-    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-    --enable-reference-types --enable-multivalue -o "$pkg/fount_wasm_bg.wasm" "$pkg/fount_wasm_bg.wasm"
-  rm -f "$pkg/.gitignore" "$pkg/package.json"
-  # The declarations mention Symbol.dispose, which only TypeScript's esnext library knows; the
-  # package's own classes wrap these anyway.
-  sed -i '/\[Symbol.dispose\]/d' "$pkg/fount_wasm.d.ts"
-fi
+player=bindings/wasm/js/pkg-player
+package SDK "$pkg"
+package player "$player" --no-default-features
 
 gz() { gzip -9 -c "$@" | wc -c; }
 wasm=$(gz "$pkg/fount_wasm_bg.wasm")
 glue=$(cat "$pkg/fount_wasm.js" bindings/wasm/js/src/*.js | gzip -9 | wc -c)
-echo "    wasm $(stat -c %s "$pkg/fount_wasm_bg.wasm") bytes, $wasm gzipped (budget 212992)"
+player_wasm=$(gz "$player/fount_wasm_bg.wasm")
+echo "    SDK wasm $(stat -c %s "$pkg/fount_wasm_bg.wasm") bytes, $wasm gzipped (budget 212992)"
 echo "    JS glue (wasm-bindgen's and the package's) $glue bytes gzipped (budget 15360)"
-sizes="{\"wasm_gzip\":$wasm,\"js_gzip\":$glue}"
+echo "    player wasm $(stat -c %s "$player/fount_wasm_bg.wasm") bytes, $player_wasm gzipped (budget 147456)"
+sizes="{\"wasm_gzip\":$wasm,\"js_gzip\":$glue,\"player_wasm_gzip\":$player_wasm}"
 # Rewritten only when it changes: nothing that watches the package should see a new file.
 [ "$(cat "$pkg/sizes.json" 2>/dev/null)" = "$sizes" ] || echo "$sizes" > "$pkg/sizes.json"
 [ "$wasm" -le 212992 ] || { echo "the wasm is over its 208 KB budget" >&2; exit 1; }
 [ "$glue" -le 15360 ] || { echo "the JS glue is over its 15 KB budget" >&2; exit 1; }
+[ "$player_wasm" -le 147456 ] || { echo "the player's wasm is over its 144 KB budget" >&2; exit 1; }

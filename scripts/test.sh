@@ -25,8 +25,10 @@ export FOUNT_TEST_PYTHON="$PYTHON"
 step "format" cargo fmt --all --check
 step "clippy (warnings are errors)" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "fount-sdk builds for wasm32-unknown-unknown" cargo build -p fount-sdk --target wasm32-unknown-unknown --locked
-step "the wasm binding and the core without software keys pass clippy on wasm32" \
+step "the wasm binding and the core without software keys pass clippy on wasm32 (the player's build)" \
   cargo clippy --locked --target wasm32-unknown-unknown -p fount-wasm -p fount-sdk --no-default-features -- -D warnings
+step "the wasm binding passes clippy on wasm32 (the SDK's build)" \
+  cargo clippy --locked --target wasm32-unknown-unknown -p fount-wasm -- -D warnings
 
 # Before anything builds fount-server: the widget's player embeds the wasm package.
 step "the wasm package (size budget)" bash scripts/build-wasm.sh

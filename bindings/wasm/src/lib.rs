@@ -5,14 +5,18 @@
 //! a lazy `init()`, default host services (`fetch`, IndexedDB, a non-extractable WebCrypto
 //! key) and `Error` subclasses with a stable `code`.
 //!
+//! Built twice by `scripts/build-wasm.sh`: with the default `sdk` feature, every export (the npm
+//! package); without it, only what the widget's player calls (the module the server embeds),
+//! so that the linker leaves the rest of the core out of what widget visitors download.
+//!
 //! The host is one JavaScript object whose methods return promises (see `js/src/index.d.ts`,
 //! `Host`). The device key never enters wasm memory: the host performs the ECDH the core asks
 //! for. Errors cross as `Error` objects with `name = "FountError"` and a `code`.
 
 use fount_sdk::Jwk;
-use fount_sdk::client::{
-    self, Client, ClientError, DownloadProgress, DownloadSettings, FountError, HttpRequest, HttpResponse, OpenTitle,
-};
+use fount_sdk::client::{self, Client, ClientError, FountError, HttpRequest, HttpResponse, OpenTitle};
+#[cfg(feature = "sdk")]
+use fount_sdk::client::{DownloadProgress, DownloadSettings};
 use fount_sdk::jwe::KeyOperation;
 use js_sys::Promise;
 use serde::Serialize;
@@ -149,6 +153,7 @@ fn promise<T: Serialize, F: std::future::Future<Output = Result<T, ClientError>>
 
 /// Calls the JavaScript listener, if any, with a download's progress (a listener that throws
 /// does not stop the download).
+#[cfg(feature = "sdk")]
 fn notify(listener: Option<&js_sys::Function>, progress: &DownloadProgress) {
     if let (Some(f), Ok(value)) = (listener, to_js(progress)) {
         drop(f.call1(&JsValue::UNDEFINED, &value));
@@ -197,25 +202,11 @@ impl WasmClient {
         promise(async move { c.devices(&customer_token).await })
     }
 
-    /// Renames one of the customer's devices.
-    #[wasm_bindgen(js_name = renameDevice, unchecked_return_type = "Promise<DeviceInfo>")]
-    pub fn rename_device(&self, customer_token: String, device_id: String, name: String) -> Promise {
-        let c = self.0.clone();
-        promise(async move { c.rename_device(&customer_token, &device_id, &name).await })
-    }
-
     /// Removes one of the customer's devices, revoking its licenses.
     #[wasm_bindgen(js_name = removeDevice, unchecked_return_type = "Promise<DeviceInfo>")]
     pub fn remove_device(&self, customer_token: String, device_id: String) -> Promise {
         let c = self.0.clone();
         promise(async move { c.remove_device(&customer_token, &device_id).await })
-    }
-
-    /// The customer's library: what they own or rent, newest first.
-    #[wasm_bindgen(unchecked_return_type = "Promise<LibraryItem[]>")]
-    pub fn library(&self, customer_token: String) -> Promise {
-        let c = self.0.clone();
-        promise(async move { c.library(&customer_token).await })
     }
 
     /// Acquires a license for a title on this device.
@@ -230,6 +221,35 @@ impl WasmClient {
     pub fn licenses(&self) -> Promise {
         let c = self.0.clone();
         promise(async move { c.licenses().await })
+    }
+
+    /// Opens a title for playing.
+    #[wasm_bindgen(js_name = openTitle, unchecked_return_type = "Promise<WasmTitle>")]
+    pub fn open_title(&self, title_id: String) -> Promise {
+        let c = self.0.clone();
+        settle_promise(Box::pin(async move {
+            Ok(WasmTitle(std::rc::Rc::new(c.open_title(&title_id).await.map_err(js_error)?)).into())
+        }))
+    }
+}
+
+/// What the SDK offers beyond what the widget's player uses: left out of the player's build
+/// (`--no-default-features`), which ships only what it calls.
+#[cfg(feature = "sdk")]
+#[wasm_bindgen(js_class = WasmClient)]
+impl WasmClient {
+    /// Renames one of the customer's devices.
+    #[wasm_bindgen(js_name = renameDevice, unchecked_return_type = "Promise<DeviceInfo>")]
+    pub fn rename_device(&self, customer_token: String, device_id: String, name: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.rename_device(&customer_token, &device_id, &name).await })
+    }
+
+    /// The customer's library: what they own or rent, newest first.
+    #[wasm_bindgen(unchecked_return_type = "Promise<LibraryItem[]>")]
+    pub fn library(&self, customer_token: String) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.library(&customer_token).await })
     }
 
     /// Asks the server for a license's status.
@@ -336,15 +356,6 @@ impl WasmClient {
         let c = self.0.clone();
         promise(async move { c.storage_usage().await })
     }
-
-    /// Opens a title for playing.
-    #[wasm_bindgen(js_name = openTitle, unchecked_return_type = "Promise<WasmTitle>")]
-    pub fn open_title(&self, title_id: String) -> Promise {
-        let c = self.0.clone();
-        settle_promise(Box::pin(async move {
-            Ok(WasmTitle(std::rc::Rc::new(c.open_title(&title_id).await.map_err(js_error)?)).into())
-        }))
-    }
 }
 
 /// A title opened for playing.
@@ -406,6 +417,26 @@ impl WasmTitle {
         }))
     }
 
+    /// Saves the listening position.
+    #[wasm_bindgen(js_name = savePosition, unchecked_return_type = "Promise<void>")]
+    pub fn save_position(&self, seconds: f64) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.save_position(seconds).await })
+    }
+
+    /// The saved listening position.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number | undefined>")]
+    pub fn position(&self) -> Promise {
+        let t = self.0.clone();
+        promise(async move { t.position().await })
+    }
+}
+
+/// What the SDK offers beyond what the widget's player uses: left out of the player's build
+/// (`--no-default-features`), which ships only what it calls.
+#[cfg(feature = "sdk")]
+#[wasm_bindgen(js_class = WasmTitle)]
+impl WasmTitle {
     /// Downloads the title for offline use.
     #[wasm_bindgen(unchecked_return_type = "Promise<DownloadProgress>")]
     pub fn download(&self) -> Promise {
@@ -424,20 +455,6 @@ impl WasmTitle {
     pub fn remove_download(&self) -> Promise {
         let t = self.0.clone();
         promise(async move { t.remove_download().await })
-    }
-
-    /// Saves the listening position.
-    #[wasm_bindgen(js_name = savePosition, unchecked_return_type = "Promise<void>")]
-    pub fn save_position(&self, seconds: f64) -> Promise {
-        let t = self.0.clone();
-        promise(async move { t.save_position(seconds).await })
-    }
-
-    /// The saved listening position.
-    #[wasm_bindgen(unchecked_return_type = "Promise<number | undefined>")]
-    pub fn position(&self) -> Promise {
-        let t = self.0.clone();
-        promise(async move { t.position().await })
     }
 
     /// Adds a bookmark.
