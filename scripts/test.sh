@@ -5,15 +5,18 @@
 # JavaScript in Node and in headless Chromium), each against a live server; and the widget in
 # headless Chromium.
 # On a fresh machine it first installs what it needs (Debian packages, the wasm target, npm
-# tools in tools/node_modules, Python venvs and wasm-bindgen in .cache/).
+# tools in tools/node_modules, Python venvs and wasm-bindgen in .cache/, and Garage, an
+# S3-compatible server for the object storage tests, once per machine outside the workspace).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 started=$SECONDS
 
 install() {
-  need_apt clang postgresql openssl libjna-java default-jre-headless chromium fonts-liberation prometheus systemd
+  need_apt clang postgresql openssl curl libjna-java default-jre-headless chromium fonts-liberation prometheus systemd
   need_rust
+  # An S3-compatible object store (Garage), built once per machine outside the workspace.
+  scripts/garage.sh install >/dev/null
   need_tools
   python_env cryptography==50.* jwcrypto==1.6.* standardwebhooks==1.* prometheus-client==0.*
 }
@@ -34,10 +37,14 @@ step "the wasm binding passes clippy on wasm32 (the SDK's build)" \
 step "the wasm package (size budget)" bash scripts/build-wasm.sh
 
 pg_dir=$(mktemp -d)
-trap 'scripts/postgres.sh stop "$pg_dir/pg"; rm -rf "$pg_dir"' EXIT
+trap 'scripts/postgres.sh stop "$pg_dir/pg"; scripts/garage.sh stop "$pg_dir/garage"; rm -rf "$pg_dir"' EXIT
 FOUNT_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir/pg")
 export FOUNT_TEST_POSTGRES_URL
 echo "    throwaway PostgreSQL at $FOUNT_TEST_POSTGRES_URL"
+# The object storage tests' bucket: AWS_* and FOUNT_TEST_S3_* (scripts/garage.sh).
+garage_env=$(scripts/garage.sh start "$pg_dir/garage")
+eval "$garage_env"
+echo "    throwaway Garage (S3) at $AWS_ENDPOINT"
 
 step "Rust tests (SQLite and PostgreSQL)" cargo test --workspace --locked
 step "the API description (OpenAPI 3.1 validator; schemathesis on SQLite and PostgreSQL)" bash scripts/test-openapi.sh

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    FeedSettings, Limits, QueueSettings, Settings, WEBHOOK_SCHEDULE, WebhookSettings, default_public_url,
+    FeedSettings, Limits, Location, QueueSettings, Settings, WEBHOOK_SCHEDULE, WebhookSettings, default_public_url,
 };
 
 /// Fount's license server.
@@ -25,7 +25,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// How to reach the database and open its keys.
+/// How to reach the database, open its keys and find its files.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// `postgres://…` to use PostgreSQL instead of the SQLite file in the data folder.
@@ -38,6 +38,29 @@ pub struct DatabaseArgs {
     /// How long a request waits for a database connection before it is answered 503, seconds.
     #[arg(long, env = "FOUNT_DATABASE_TIMEOUT_SECONDS", default_value_t = crate::db::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=120))]
     pub database_timeout_seconds: u64,
+    /// Where sealed tracks, covers and transcripts are kept: a folder, or
+    /// `s3://bucket/prefix` on any S3-compatible store (credentials and endpoint from the
+    /// usual `AWS_*` variables). Default: `assets` in the data folder.
+    #[arg(long, env = "FOUNT_ASSETS", value_parser = Location::parse)]
+    pub assets: Option<Location>,
+    /// Where uploads wait for a worker: a folder or `s3://bucket/prefix`, never inside the
+    /// assets' (uploads are plain audio). Default: `uploads` in the data folder; use a bucket
+    /// when workers run on other machines.
+    #[arg(long, env = "FOUNT_UPLOADS", value_parser = Location::parse)]
+    pub uploads: Option<Location>,
+    /// The URL that serves the assets' files by name (a CDN in front of the bucket);
+    /// manifests then link tracks there instead of to this server.
+    #[arg(long, env = "FOUNT_ASSETS_PUBLIC_URL", value_parser = public_base_url)]
+    pub assets_public_url: Option<String>,
+}
+
+/// An `http(s)://` URL without query or fragment, its trailing '/' removed.
+fn public_base_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("{value}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{value}: give an http(s) URL without query or fragment"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 /// Where the server keeps its data.
@@ -133,6 +156,9 @@ impl DatabaseArgs {
         s.database_url = self.database_url.clone();
         s.database_timeout = Duration::from_secs(self.database_timeout_seconds);
         s.master_key = self.master_key.clone();
+        s.assets = self.assets.clone();
+        s.uploads = self.uploads.clone();
+        s.assets_public_url = self.assets_public_url.clone();
         s
     }
 }

@@ -333,7 +333,7 @@ async fn title(command: TitleCommand) -> CommandResult {
                 }
                 TitleDeletion::Deleted { files } => {
                     for file in &files {
-                        remove_asset(&state, file);
+                        remove_asset(&state, file).await;
                     }
                     state.forget_title(&title);
                     println!("deleted title {title} and {} sealed file(s)", files.len());
@@ -344,12 +344,9 @@ async fn title(command: TitleCommand) -> CommandResult {
     Ok(())
 }
 
-fn remove_asset(state: &AppState, file: &str) {
-    if let Some(path) = state.asset_path(file)
-        && let Err(e) = std::fs::remove_file(&path)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        eprintln!("could not remove {}: {e}", path.display());
+async fn remove_asset(state: &AppState, file: &str) {
+    if let Err(e) = state.assets.remove(file).await {
+        eprintln!("could not remove {file}: {e}");
     }
 }
 
@@ -380,7 +377,7 @@ async fn track(command: TrackCommand) -> CommandResult {
                 .delete_track(&title, position, &state.audit(CLI), now())
                 .await?
                 .ok_or_else(|| format!("title {title} has no track at position {position}"))?;
-            remove_asset(&state, &removed.file);
+            remove_asset(&state, &removed.file).await;
             println!("removed track {position} ({}) of title {title}", removed.name);
         }
     }
@@ -419,7 +416,7 @@ async fn package(args: PackageArgs) -> CommandResult {
         let hint = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         let result = media::package::add_track(&state, &title, tmp.clone(), None, hint, &state.audit(CLI)).await;
         let _ = std::fs::remove_file(&tmp);
-        let packaged = result.map_err(|e| format!("{}: {e}", file.display()))?;
+        let packaged = result.map_err(|e| format!("{}: {}", file.display(), e.for_operator()))?;
         let track = packaged.track;
         eprintln!(
             "sealed {} as track {} ({:.1} s, {} chapters)",

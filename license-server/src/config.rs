@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::assets::Location;
+
 /// Limits on what clients may send, and on how long and how many of them the server waits
 /// for. docs/operations.md explains each.
 #[derive(Debug, Clone, Copy)]
@@ -151,6 +153,14 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// Whether a client's address is the last entry of `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
+    /// Where sealed assets, covers and transcripts are kept; `None`: `assets` in the data
+    /// folder (see [`crate::assets`]).
+    pub assets: Option<Location>,
+    /// Where uploads wait for a worker; `None`: `uploads` in the data folder.
+    pub uploads: Option<Location>,
+    /// The URL of a CDN (or the bucket's own address) that serves the assets' files under
+    /// their names; manifests then link tracks there. `None`: this server serves them.
+    pub assets_public_url: Option<String>,
 }
 
 impl Settings {
@@ -172,6 +182,9 @@ impl Settings {
             event_retention_days: crate::events::DEFAULT_RETENTION_DAYS,
             trust_forwarded_for: false,
             metrics_token: None,
+            assets: None,
+            uploads: None,
+            assets_public_url: None,
         }
     }
 
@@ -180,9 +193,19 @@ impl Settings {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join(SQLITE_FILE).display()))
     }
 
-    /// Where sealed assets are kept.
-    pub fn asset_dir(&self) -> PathBuf {
-        self.data_dir.join("assets")
+    /// Where sealed assets, covers and transcripts are kept.
+    pub fn assets_location(&self) -> Location {
+        self.assets.clone().unwrap_or_else(|| Location::Folder(self.data_dir.join("assets")))
+    }
+
+    /// Where uploads wait for a worker.
+    pub fn uploads_location(&self) -> Location {
+        self.uploads.clone().unwrap_or_else(|| Location::Folder(self.data_dir.join("uploads")))
+    }
+
+    /// A local folder for files on their way to or from a bucket.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join("scratch")
     }
 }
 

@@ -142,6 +142,15 @@ impl ApiError {
         e
     }
 
+    /// The error with its logged cause, for the operator's command line (never for a
+    /// response, which keeps causes to the log).
+    pub fn for_operator(&self) -> String {
+        match &self.0.cause {
+            Some(cause) => format!("{self} ({cause})"),
+            None => self.to_string(),
+        }
+    }
+
     /// 404 for a resource.
     pub fn not_found(what: &str) -> Self {
         Self::new(problem::NOT_FOUND, format!("no such {what}"))

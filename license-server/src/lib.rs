@@ -21,6 +21,7 @@
 //! * [`observe`]: `/metrics` for Prometheus, request ids, text or JSON logs;
 //! * [`crypto`]: the key-encryption key and the license-signing keys;
 //! * [`media`]: probing, sealing and the Readium manifest;
+//! * [`assets`]: where sealed files and uploads live, a folder or an S3-compatible bucket;
 //! * [`cli`], [`commands`], [`demo`], [`server`]: the `fount-server` binary.
 //!
 //! The formats themselves (licenses, sealed assets, manifests) live in `fount-sdk`, which the
@@ -41,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod commands;

@@ -9,7 +9,6 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use http_range::{HttpRange, HttpRangeParseError};
-use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use crate::error::{ApiError, problem};
 use crate::state::AppState;
@@ -36,7 +35,6 @@ pub async fn track(
         .into_iter()
         .find(|t| t.file == file)
         .ok_or_else(|| ApiError::not_found("track"))?;
-    let disk = state.asset_path(&row.file).ok_or_else(|| ApiError::not_found("track"))?;
     let size = u64::try_from(row.sealed_length).map_err(ApiError::internal)?;
     let etag = format!("\"{}\"", row.sha256);
 
@@ -82,11 +80,13 @@ pub async fn track(
     }
 
     // For HEAD, actix sends the headers of this response (Content-Length included) and drops
-    // the body unread.
-    let mut f = tokio::fs::File::open(&disk).await.map_err(ApiError::internal)?;
-    f.seek(std::io::SeekFrom::Start(start)).await.map_err(ApiError::internal)?;
-    let stream = tokio_util::io::ReaderStream::new(f.take(length));
+    // the body unread; so the file is not read either.
     response.no_chunking(length);
+    if req.method() == actix_web::http::Method::HEAD || length == 0 {
+        return Ok(response.streaming(futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>()));
+    }
+    let stream =
+        state.assets.range(&row.file, start..start.saturating_add(length)).await.map_err(ApiError::internal)?;
     Ok(response.streaming(stream))
 }
 
@@ -104,8 +104,7 @@ pub async fn cover(state: web::Data<AppState>, path: web::Path<(String, String)>
     if *stored != file {
         return Err(ApiError::not_found("cover"));
     }
-    let disk = state.asset_path(stored).ok_or_else(|| ApiError::not_found("cover"))?;
-    let bytes = tokio::fs::read(&disk).await.map_err(ApiError::internal)?;
+    let bytes = state.assets.read(stored).await.map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, media_type.as_str()))
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
@@ -130,8 +129,7 @@ pub async fn transcript(
         .flat_map(|t| serde_json::from_str::<Vec<crate::db::Transcript>>(&t.transcripts).unwrap_or_default())
         .find(|t| t.file == file)
         .ok_or_else(|| ApiError::not_found("transcript"))?;
-    let disk = state.asset_path(&kept.file).ok_or_else(|| ApiError::not_found("transcript"))?;
-    let bytes = tokio::fs::read(&disk).await.map_err(ApiError::internal)?;
+    let bytes = state.assets.read(&kept.file).await.map_err(ApiError::internal)?;
     // The text types are UTF-8 by the transcript specification.
     let media_type = if kept.media_type.starts_with("text/") {
         format!("{}; charset=utf-8", kept.media_type)

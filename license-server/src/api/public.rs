@@ -36,7 +36,8 @@ pub async fn manifest(
     if tracks.is_empty() {
         return Err(ApiError::not_found("published title (it has no tracks yet)"));
     }
-    let body = serde_json::to_vec(&publication::build(&title, &tracks)).map_err(ApiError::internal)?;
+    let body = serde_json::to_vec(&publication::build(&title, &tracks, state.settings.assets_public_url.as_deref()))
+        .map_err(ApiError::internal)?;
     let etag =
         format!("\"{}\"", fount_sdk::encoding::b64(&ring::digest::digest(&ring::digest::SHA256, &body).as_ref()[..16]));
     let mut response = HttpResponse::Ok();

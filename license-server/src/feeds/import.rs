@@ -157,8 +157,7 @@ async fn keep_transcripts(state: &AppState, item: &FeedItemRow, details: &ItemDe
             }
         };
         let file = format!("{}.{ext}", uuid::Uuid::new_v4());
-        let Some(path) = state.asset_path(&file) else { continue };
-        if let Err(e) = tokio::fs::write(&path, &bytes).await {
+        if let Err(e) = state.assets.put(&file, bytes.into()).await {
             tracing::warn!(feed = %item.feed_id, item = %item.guid, error = %e, "a transcript could not be kept");
             continue;
         }

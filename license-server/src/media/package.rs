@@ -1,12 +1,12 @@
 //! Packaging: from an audio file to a sealed track of a title.
 //!
-//! The file is probed, then sealed chunk by chunk into the asset store under a fresh name, so
-//! a sealed file never changes once written and can be cached forever by any CDN. It is
-//! written to a temporary name and renamed into place, so a crash never leaves half a file
-//! under a name the database points to.
+//! The file is probed, then sealed chunk by chunk into a staging file, which the asset store
+//! ([`crate::assets`]) then keeps under a fresh name, whole or not at all (a rename in a
+//! folder, a multipart upload to a bucket); so a sealed file never changes once written, can
+//! be cached forever by any CDN, and is never half there under a name the database points to.
 //!
 //! An upload through the API is packaged by a worker ([`queue_upload`], then [`run_job`]): the
-//! file is kept in the data folder's `uploads`, the track is added as `processing` with its
+//! file is kept in the uploads store (`FOUNT_UPLOADS`), the track is added as `processing` with its
 //! `track.package` job in one transaction, and the answer is `202`. The worker seals into a
 //! name of its own attempt (`<track>-<attempt>.fsa`) and publishes the track in the
 //! transaction that completes the job, fenced by its lease: should a stalled worker and its
@@ -66,13 +66,13 @@ pub fn content_key(state: &AppState, title: &TitleRow) -> Result<ContentKey, Api
     Ok(ContentKey::new(id, Zeroizing::new(key)))
 }
 
-/// Seals `source` into `dest`, returning the sealed length and its SHA-256 (hex).
+/// Seals `source` into the staging file `dest`, returning the sealed length and its SHA-256
+/// (hex).
 fn seal_file(key: &ContentKey, source: &Path, dest: &Path) -> Result<(u64, String), PackageError> {
     let len = std::fs::metadata(source).map_err(server)?.len();
     let mut sealer = Sealer::new(key, DEFAULT_CHUNK_SIZE, len, &SystemRandom::new()).map_err(server)?;
     let mut input = File::open(source).map_err(server)?;
-    let tmp = dest.with_extension("partial");
-    let mut out = BufWriter::new(File::create(&tmp).map_err(server)?);
+    let mut out = BufWriter::new(File::create(dest).map_err(server)?);
     let mut hash = Sha256::new();
     let mut written = 0u64;
     let mut emit = |bytes: &[u8], out: &mut BufWriter<File>| -> Result<(), PackageError> {
@@ -91,7 +91,6 @@ fn seal_file(key: &ContentKey, source: &Path, dest: &Path) -> Result<(u64, Strin
         emit(&sealed, &mut out)?;
     }
     out.into_inner().map_err(server)?.sync_all().map_err(server)?;
-    std::fs::rename(&tmp, dest).map_err(server)?;
     let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok((written, hex))
 }
@@ -118,17 +117,28 @@ pub async fn add_track(
 ) -> Result<Packaged, ApiError> {
     let key = content_key(state, title)?;
     let file = format!("{}.fsa", uuid::Uuid::new_v4());
-    let dest = state.asset_path(&file).ok_or_else(|| ApiError::internal("asset name"))?;
+    let staged = state.assets.staging_path(&file).map_err(ApiError::internal)?;
     let audit = audit.clone();
     let src = source.clone();
-    let dest_for_seal = dest.clone();
-    let (probed, sealed_len, sha256): (Probed, u64, String) = actix_web::rt::task::spawn_blocking(move || {
+    let dest_for_seal = staged.clone();
+    let sealed = actix_web::rt::task::spawn_blocking(move || {
         let probed = probe(&src, hint.as_deref())?;
         let (len, sha) = seal_file(&key, &src, &dest_for_seal)?;
         Ok::<_, PackageError>((probed, len, sha))
     })
-    .await
-    .map_err(ApiError::internal)??;
+    .await;
+    let kept = match sealed {
+        Ok(Ok(done)) => state.assets.keep(&file, &staged).await.map(|()| done).map_err(ApiError::internal),
+        Ok(Err(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::internal(e)),
+    };
+    let (probed, sealed_len, sha256): (Probed, u64, String) = match kept {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&staged).await;
+            return Err(e);
+        }
+    };
     let original_length = std::fs::metadata(&source).map_err(ApiError::internal)?.len();
     let existing = state.repo.tracks(&title.id).await?.len();
     let track = NewTrack {
@@ -137,7 +147,7 @@ pub async fn add_track(
         duration: probed.duration,
         original_length: i64::try_from(original_length).map_err(ApiError::internal)?,
         sealed_length: i64::try_from(sealed_len).map_err(ApiError::internal)?,
-        file,
+        file: file.clone(),
         sha256,
         chapters: serde_json::to_string(&probed.chapters).map_err(ApiError::internal)?,
         status: "published".into(),
@@ -148,7 +158,7 @@ pub async fn add_track(
     let row = match state.repo.append_track(&title.id, &track, None, &audit, now_ms()).await {
         Ok(row) => row,
         Err(e) => {
-            let _ = std::fs::remove_file(&dest);
+            let _ = state.assets.remove(&file).await;
             return Err(e.into());
         }
     };
@@ -175,7 +185,7 @@ struct PackageJob {
     title: String,
     /// The track's file name while it is processing (its identity until it is published).
     file: String,
-    /// The upload, in the data folder's `uploads`.
+    /// The upload's name in the uploads store.
     upload: String,
     name: Option<String>,
     hint: Option<String>,
@@ -199,15 +209,8 @@ pub struct UploadMeta {
     pub transcripts: Vec<Transcript>,
 }
 
-/// Where uploads wait for their worker.
-fn upload_path(state: &AppState, name: &str) -> Option<PathBuf> {
-    let safe = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !name.starts_with('.');
-    safe.then(|| state.settings.data_dir.join("uploads").join(name))
-}
-
-/// Checks that `source` looks like audio (its first bytes only), keeps it in `uploads`, and
+/// Checks that `source` looks like audio (its first bytes only), moves it to the uploads
+/// store (where any worker can read it), and
 /// adds a processing track with the job that will package it, in one transaction (with the
 /// feed item it imports, if any: see [`NewTrack::feed_item`]). A file that is clearly not
 /// audio is refused at once (415); one damaged further in fails later, with a `track.failed`
@@ -228,12 +231,8 @@ pub async fn queue_upload(
         .map_err(PackageError::from)?;
     let id = uuid::Uuid::new_v4();
     let upload = format!("{id}.upload");
-    let kept = upload_path(state, &upload).ok_or_else(|| ApiError::internal("upload name"))?;
-    if let Some(dir) = kept.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(ApiError::internal)?;
-    }
-    tokio::fs::rename(source, &kept).await.map_err(ApiError::internal)?;
-    let original_length = tokio::fs::metadata(&kept).await.map_err(ApiError::internal)?.len();
+    let original_length = tokio::fs::metadata(source).await.map_err(ApiError::internal)?.len();
+    state.uploads.keep(&upload, source).await.map_err(ApiError::internal)?;
     let file = format!("{id}.fsa");
     let existing = state.repo.tracks(&title.id).await?.len();
     let payload = PackageJob {
@@ -266,7 +265,7 @@ pub async fn queue_upload(
     let row = match state.repo.append_track(&title.id, &track, Some(&job), audit, now_ms()).await {
         Ok(row) => row,
         Err(e) => {
-            let _ = tokio::fs::remove_file(&kept).await;
+            let _ = state.uploads.remove(&upload).await;
             return Err(e.into());
         }
     };
@@ -281,13 +280,16 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::Fatal(format!("bad payload: {e}")),
     };
-    let Some(upload) = upload_path(state, &p.upload) else { return Outcome::Fatal("bad payload: upload name".into()) };
+    let upload = p.upload.as_str();
+    if !crate::assets::valid_name(upload) {
+        return Outcome::Fatal("bad payload: upload name".into());
+    }
     let audit = state.audit("system");
     let title = match state.repo.title(&p.title).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             // The title was deleted, and its tracks with it.
-            let _ = tokio::fs::remove_file(&upload).await;
+            let _ = state.uploads.remove(upload).await;
             return Outcome::Done;
         }
         Err(e) => return Outcome::retry(e),
@@ -298,8 +300,26 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
     };
     let stem = p.file.trim_end_matches(".fsa");
     let file = format!("{stem}-{}.fsa", lease.attempt);
-    let Some(dest) = state.asset_path(&file) else { return Outcome::Fatal("bad payload: file name".into()) };
-    let (src, out, hint) = (upload.clone(), dest.clone(), p.hint.clone());
+    let Ok(staged) = state.assets.staging_path(&file) else { return Outcome::Fatal("bad payload: file name".into()) };
+    let (title_id, track_file, audit_ref) = (&p.title, &p.file, &audit);
+    let fail = |error: String| async move {
+        match state.repo.fail_track(title_id, track_file, &error, lease, audit_ref, now_ms()).await {
+            Ok(Fenced::Done(_)) => {
+                let _ = state.uploads.remove(upload).await;
+                Outcome::Handled
+            }
+            Ok(Fenced::Lost) => Outcome::Handled,
+            Err(e) => Outcome::retry(e),
+        }
+    };
+    // The upload as a local file: the probe reads files (from a bucket, a copy removed when
+    // packaging ends).
+    let local = match state.uploads.local_copy(upload).await {
+        Ok(local) => local,
+        Err(e) if lease.attempt >= job.max_attempts => return fail(format!("could not be packaged: {e}")).await,
+        Err(e) => return Outcome::retry(e),
+    };
+    let (src, out, hint) = (local.path().to_owned(), staged.clone(), p.hint.clone());
     let (title_ref, file_ref) = (p.title.clone(), p.file.clone());
     let sealed = actix_web::rt::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
@@ -313,25 +333,22 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         Ok::<_, PackageError>((probed, len, sha, original))
     })
     .await;
-    let (title_id, track_file, audit_ref, upload_ref) = (&p.title, &p.file, &audit, &upload);
-    let fail = |error: String| async move {
-        match state.repo.fail_track(title_id, track_file, &error, lease, audit_ref, now_ms()).await {
-            Ok(Fenced::Done(_)) => {
-                let _ = tokio::fs::remove_file(upload_ref).await;
-                Outcome::Handled
-            }
-            Ok(Fenced::Lost) => Outcome::Handled,
-            Err(e) => Outcome::retry(e),
-        }
+    drop(local);
+    let sealed = match sealed {
+        Ok(Ok(done)) => match state.assets.keep(&file, &staged).await {
+            Ok(()) => Ok(Ok(done)),
+            Err(e) => Ok(Err(PackageError::Server(e.to_string()))),
+        },
+        other => other,
     };
     let (probed, sealed_len, sha256, original) = match sealed {
         Ok(Ok(done)) => done,
         Ok(Err(PackageError::Probe(e @ (ProbeError::Unsupported(_) | ProbeError::Damaged(_))))) => {
-            let _ = std::fs::remove_file(&dest);
+            let _ = tokio::fs::remove_file(&staged).await;
             return fail(e.to_string()).await;
         }
         other => {
-            let _ = std::fs::remove_file(&dest);
+            let _ = tokio::fs::remove_file(&staged).await;
             let error = match other {
                 Ok(Err(e)) => e.to_string(),
                 Err(e) => e.to_string(),
@@ -362,7 +379,7 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
     };
     match state.repo.publish_track(&p.title, &p.file, &packaged, lease, &audit, now_ms()).await {
         Ok(Fenced::Done(Some(_))) => {
-            let _ = tokio::fs::remove_file(&upload).await;
+            let _ = state.uploads.remove(upload).await;
             if let Some(cover) = probed.cover
                 && title.cover_file.is_none()
                 && let Err(e) = keep_cover(state, &title, &cover).await
@@ -373,17 +390,17 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         }
         // The track was deleted while it was processing.
         Ok(Fenced::Done(None)) => {
-            let _ = std::fs::remove_file(&dest);
-            let _ = tokio::fs::remove_file(&upload).await;
+            let _ = state.assets.remove(&file).await;
+            let _ = state.uploads.remove(upload).await;
             Outcome::Handled
         }
         // Another worker holds the job now: its file is the one published.
         Ok(Fenced::Lost) => {
-            let _ = std::fs::remove_file(&dest);
+            let _ = state.assets.remove(&file).await;
             Outcome::Handled
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&dest);
+            let _ = state.assets.remove(&file).await;
             Outcome::retry(e)
         }
     }
@@ -394,10 +411,9 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
 async fn keep_cover(state: &AppState, title: &TitleRow, cover: &super::probe::Cover) -> Result<(), ApiError> {
     let ext = cover.media_type.rsplit('/').next().unwrap_or("img");
     let file = format!("{}.{ext}", uuid::Uuid::new_v4());
-    let path = state.asset_path(&file).ok_or_else(|| ApiError::internal("asset name"))?;
-    tokio::fs::write(&path, &cover.data).await.map_err(ApiError::internal)?;
+    state.assets.put(&file, bytes::Bytes::from(cover.data.clone())).await.map_err(ApiError::internal)?;
     if !state.repo.set_title_cover(&title.id, &file, cover.media_type, now()).await? {
-        let _ = tokio::fs::remove_file(&path).await;
+        let _ = state.assets.remove(&file).await;
     }
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! It is built on each request rather than stored, so it can never disagree with the tracks
 //! (two uploads finishing together would otherwise race to write it). Hrefs are relative to
 //! the manifest's own URL, `/pub/<title>/manifest.json`, so the manifest and its sealed
-//! tracks can be copied as they are to any static host.
+//! tracks can be copied as they are to any static host; with `FOUNT_ASSETS_PUBLIC_URL`,
+//! tracks are linked at that CDN instead (covers and transcripts stay with the manifest: they
+//! are small, and transcripts need the headers this server sends with them).
 
 use fount_sdk::manifest::{
     self, AUDIOBOOK_PROFILE, CONTEXT, Encryption, Link, Manifest, Metadata, Properties, SEALED_ALGORITHM, SEALED_SCHEME,
@@ -42,9 +44,13 @@ fn image_type(url: &str) -> &'static str {
     }
 }
 
-/// The href of a track, relative to the manifest.
-pub fn track_href(track: &TrackRow) -> String {
-    format!("tracks/{}", track.file)
+/// The href of a track: relative to the manifest, or under `assets_url`
+/// (`FOUNT_ASSETS_PUBLIC_URL`, a CDN serving the asset store's files by name) when set.
+pub fn track_href(track: &TrackRow, assets_url: Option<&str>) -> String {
+    match assets_url {
+        Some(base) => format!("{base}/{}", track.file),
+        None => format!("tracks/{}", track.file),
+    }
 }
 
 /// RFC 3339 for a Unix time.
@@ -69,13 +75,13 @@ fn transcripts(track: &TrackRow) -> Vec<Link> {
         .collect()
 }
 
-/// Builds the manifest.
-pub fn build(title: &TitleRow, tracks: &[TrackRow]) -> Manifest {
+/// Builds the manifest; tracks are linked under `assets_url` when given (see [`track_href`]).
+pub fn build(title: &TitleRow, tracks: &[TrackRow], assets_url: Option<&str>) -> Manifest {
     let mut toc = Vec::new();
     let reading_order = tracks
         .iter()
         .map(|t| {
-            let href = track_href(t);
+            let href = track_href(t, assets_url);
             let chapters: Vec<FileChapter> = serde_json::from_str(&t.chapters).unwrap_or_default();
             if chapters.is_empty() {
                 toc.push(Link { href: href.clone(), title: Some(t.name.clone()), ..Default::default() });

@@ -25,6 +25,7 @@ mod feeds;
 mod keys;
 mod media;
 mod metrics;
+mod object_storage;
 mod operator;
 mod outage;
 mod paging;

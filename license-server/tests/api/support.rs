@@ -75,7 +75,27 @@ pub struct TestServer {
     handle: actix_web::dev::ServerHandle,
     /// Pauses this server's workers' claiming.
     pub pause: Option<fount_server::queue::Pause>,
+    /// What the command line and worker processes are given besides the data and database
+    /// (the bucket's locations, for a server on one).
+    pub env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
+}
+
+/// The test bucket (scripts/garage.sh): its name, and its website endpoint, which serves
+/// objects publicly by URL as a CDN in front of a bucket would.
+pub struct TestBucket {
+    pub bucket: String,
+    pub web: String,
+}
+
+/// The test bucket, from the environment scripts/test.sh sets.
+pub fn test_bucket() -> TestBucket {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run scripts/test.sh, which starts a throwaway Garage (scripts/garage.sh)")
+        })
+    };
+    TestBucket { bucket: var("FOUNT_TEST_S3_BUCKET"), web: var("FOUNT_TEST_S3_WEB") }
 }
 
 impl Drop for TestServer {
@@ -150,8 +170,29 @@ impl TestServer {
             master_key,
             handle,
             pause,
+            env: Vec::new(),
             _dir: dir,
         }
+    }
+
+    /// A server whose assets and uploads are in the test bucket, under a prefix of its own
+    /// (returned: `<prefix>/assets` and `<prefix>/uploads`).
+    pub async fn start_on_bucket(backend: Backend, tweak: impl FnOnce(&mut Settings, &str)) -> (Self, String) {
+        use fount_server::config::Location;
+        let bucket = test_bucket().bucket;
+        let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let assets = Location::Bucket { bucket: bucket.clone(), prefix: format!("{prefix}/assets") };
+        let uploads = Location::Bucket { bucket: bucket.clone(), prefix: format!("{prefix}/uploads") };
+        let env =
+            vec![("FOUNT_ASSETS".to_owned(), assets.to_string()), ("FOUNT_UPLOADS".to_owned(), uploads.to_string())];
+        let mut server = Self::start_with(backend, |s| {
+            s.assets = Some(assets);
+            s.uploads = Some(uploads);
+            tweak(s, &prefix);
+        })
+        .await;
+        server.env = env;
+        (server, prefix)
     }
 
     /// The master key of this server's data.
@@ -179,6 +220,7 @@ impl TestServer {
     pub async fn cli_output(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fount-server"));
         cmd.args(args).arg("--data").arg(&self.data).env("FOUNT_MASTER_KEY", &self.master_key).env("FOUNT_LOG", "warn");
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         match &self.database_url {
             Some(url) => cmd.env("FOUNT_DATABASE_URL", url),
             None => cmd.env_remove("FOUNT_DATABASE_URL"),
@@ -194,6 +236,7 @@ impl TestServer {
         if let Some(url) = &self.database_url {
             env.push(("FOUNT_DATABASE_URL", url.as_str()));
         }
+        env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         Fount::spawn(&all, &self.data, &env)
     }
 
