@@ -13,7 +13,7 @@ cd "$ROOT"
 started=$SECONDS
 
 install() {
-  need_apt clang postgresql openssl curl libjna-java default-jre-headless chromium fonts-liberation prometheus systemd
+  need_apt clang postgresql openssl curl nginx libjna-java default-jre-headless chromium fonts-liberation prometheus systemd
   need_rust
   # An S3-compatible object store (Garage), built once per machine outside the workspace.
   scripts/garage.sh install >/dev/null

@@ -124,6 +124,7 @@ fn start_workers(state: &AppState, priority: crate::queue::Priority) -> std::io:
     if state.settings.queue.workers == 0 {
         return Ok(None);
     }
+    state.follow_changes();
     crate::queue::Workers::start(state.clone(), priority).map(Some)
 }
 
@@ -335,7 +336,7 @@ async fn title(command: TitleCommand) -> CommandResult {
                     for file in &files {
                         remove_asset(&state, file).await;
                     }
-                    state.forget_title(&title);
+                    state.changed(crate::db::changes::Change::Title(title.clone())).await;
                     println!("deleted title {title} and {} sealed file(s)", files.len());
                 }
             }

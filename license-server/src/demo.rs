@@ -93,7 +93,7 @@ pub async fn prepare(state: &AppState, allowed_origins: &[String]) -> Result<Dem
         ..Default::default()
     };
     state.repo.update_store(&facts.store_id, &patch, &state.audit(SYSTEM), now()).await?;
-    state.forget_store(&facts.store_id);
+    state.changed(crate::db::changes::Change::Store(facts.store_id.clone())).await;
     let cover = TitleFields {
         cover_url: Some(format!("{}/widget/assets/demo-cover.svg", facts.base_url)),
         ..Default::default()

@@ -25,6 +25,7 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
 /// Builds the server on an already bound listener (tests bind port 0 and read the port).
 pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
     crate::observe::metrics::install();
+    state.follow_changes();
     let reload = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(reload.settings.key_reload);

@@ -1,12 +1,14 @@
 //! Application state shared by every handler.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::assets::Assets;
 use crate::config::Settings;
 use crate::crypto::kek::Kek;
 use crate::crypto::signing::{KeyError, Keys};
+use crate::db::changes::{Change, Heard};
 use crate::db::{DbError, Repository, Store, TitleRow};
 
 /// Why the server could not start (or a command could not open its data).
@@ -93,31 +95,58 @@ pub struct AppState {
     pub uploads: Arc<Assets>,
     stores: Arc<TtlCache<Store>>,
     titles: Arc<TtlCache<TitleRow>>,
+    following: Arc<AtomicBool>,
 }
 
 /// How long a cached store or title may be used. Rows the issuing path reads on every
 /// license (a store's device limit and offline window, a title's content key) change rarely
-/// or never, so a short cache spares the database; a settings change takes effect within
-/// this time. Devices, entitlements and licenses are never cached: a revocation is
-/// effective at once.
+/// or never, so a short cache spares the database. A change is forgotten at once by the
+/// process that made it and, on PostgreSQL, by every other process within a round trip
+/// ([`crate::db::changes`]); this expiry is the backstop for a notification that never came.
+/// Devices, entitlements and licenses are never cached: a revocation is effective at once.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// A bounded cache whose entries expire after [`CACHE_TTL`].
-struct TtlCache<V>(quick_cache::sync::Cache<String, (Instant, Arc<V>)>);
+///
+/// Its generation counts evictions, so a row read from the database before a change was
+/// heard is not cached after it ([`TtlCache::insert_unless_changed`]): otherwise a read that
+/// began before a commit and ended after its notification would cache the old row for the
+/// whole expiry.
+struct TtlCache<V> {
+    entries: quick_cache::sync::Cache<String, (Instant, Arc<V>)>,
+    generation: AtomicU64,
+}
 
 impl<V> TtlCache<V> {
     fn new() -> Self {
-        TtlCache(quick_cache::sync::Cache::new(10_000))
+        TtlCache { entries: quick_cache::sync::Cache::new(10_000), generation: AtomicU64::new(0) }
     }
 
     fn get(&self, key: &str) -> Option<Arc<V>> {
-        self.0.get(key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, v)| v)
+        self.entries.get(key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, v)| v)
     }
 
-    fn insert(&self, key: &str, value: V) -> Arc<V> {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches `value` if nothing was evicted since `generation` was read; returns it either way.
+    fn insert_unless_changed(&self, generation: u64, key: &str, value: V) -> Arc<V> {
         let value = Arc::new(value);
-        self.0.insert(key.to_owned(), (Instant::now(), value.clone()));
+        if self.generation() == generation {
+            self.entries.insert(key.to_owned(), (Instant::now(), value.clone()));
+        }
         value
+    }
+
+    fn remove(&self, key: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.remove(key);
+    }
+
+    fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.clear();
     }
 }
 
@@ -184,6 +213,7 @@ impl AppState {
             settings: Arc::new(settings),
             stores: Arc::new(TtlCache::new()),
             titles: Arc::new(TtlCache::new()),
+            following: Arc::default(),
         })
     }
 
@@ -198,22 +228,62 @@ impl AppState {
         crate::events::Audit::new(actor, &self.settings.public_url)
     }
 
-    /// A store, from the cache when it was read in the last [`CACHE_TTL`].
+    /// A store, from the cache when it was read in the last [`CACHE_TTL`] and has not changed
+    /// since.
     pub async fn store_cached(&self, id: &str) -> Result<Option<Arc<Store>>, DbError> {
         if let Some(store) = self.stores.get(id) {
             return Ok(Some(store));
         }
-        Ok(self.repo.store(id).await?.map(|s| self.stores.insert(id, s)))
+        let generation = self.stores.generation();
+        Ok(self.repo.store(id).await?.map(|s| self.stores.insert_unless_changed(generation, id, s)))
     }
 
-    /// Drops a store from the cache after a change.
-    pub fn forget_store(&self, id: &str) {
-        self.stores.0.remove(id);
+    /// After a change to a cached row was committed: forgets it here at once, and tells every
+    /// other process (PostgreSQL `NOTIFY`). A failed announcement is logged; the other
+    /// processes then see the change when their copy expires.
+    pub async fn changed(&self, change: Change) {
+        self.forget(&change);
+        if let Err(e) = self.repo.announce(&change).await {
+            tracing::warn!(error = %e, change = %change.encode(), "announcing a change failed; other processes see it within the cache's expiry");
+        }
     }
 
-    /// Drops a title from the cache after a change.
-    pub fn forget_title(&self, id: &str) {
-        self.titles.0.remove(id);
+    fn forget(&self, change: &Change) {
+        match change {
+            Change::Store(id) => self.stores.remove(id),
+            Change::Title(id) => self.titles.remove(id),
+        }
+    }
+
+    /// Forgets the rows other processes announce as changed, for as long as the process runs
+    /// (PostgreSQL; nothing to follow on SQLite). Started once per process, by `serve` and by
+    /// `worker`; later calls do nothing.
+    pub fn follow_changes(&self) {
+        if self.following.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut feed = loop {
+                match state.repo.change_feed().await {
+                    Ok(Some(feed)) => break feed,
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for changes yet; retrying in a second");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            };
+            loop {
+                match feed.next().await {
+                    Heard::Change(change) => state.forget(&change),
+                    Heard::Lost => {
+                        state.stores.clear();
+                        state.titles.clear();
+                    }
+                }
+            }
+        });
     }
 
     /// A title, from the cache when it was read in the last [`CACHE_TTL`]. For the issuing
@@ -223,7 +293,8 @@ impl AppState {
         if let Some(title) = self.titles.get(id) {
             return Ok(Some(title));
         }
-        Ok(self.repo.title(id).await?.map(|t| self.titles.insert(id, t)))
+        let generation = self.titles.generation();
+        Ok(self.repo.title(id).await?.map(|t| self.titles.insert_unless_changed(generation, id, t)))
     }
 }
 

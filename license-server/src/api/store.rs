@@ -99,6 +99,6 @@ pub async fn update(
         .update_store(&auth.store.id, &patch, &state.audit(auth.actor()), crate::state::now())
         .await?
         .ok_or_else(|| ApiError::not_found("store"))?;
-    state.forget_store(&store.id);
+    state.changed(crate::db::changes::Change::Store(store.id.clone())).await;
     Ok(HttpResponse::Ok().json(StoreView::new(&state.settings.public_url, &store)))
 }

@@ -173,6 +173,6 @@ pub async fn update(
         ..StorePatch::default()
     };
     state.repo.update_store(&store.id, &patch, &state.audit(session.actor()), now()).await?;
-    state.forget_store(&store.id);
+    state.changed(crate::db::changes::Change::Store(store.id.clone())).await;
     Ok(see_other(&format!("/console/stores/{}?done=saved", store.id)))
 }

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 
 #[macro_use]
 pub mod bookmarks;
+pub mod changes;
 #[macro_use]
 pub mod charts;
 #[macro_use]
@@ -34,6 +35,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use bookmarks::{BookmarkRow, Bookmarks, SavedBookmark};
+pub use changes::Changes;
 pub use charts::Charts;
 pub use console::{ConsoleAccounts, ConsoleSessionRow, ConsoleUserRow};
 pub use event_log::{EventLog, EventPosition};
@@ -186,6 +188,7 @@ pub type DbResult<T> = Result<T, DbError>;
 #[async_trait]
 pub trait Repository:
     Bookmarks
+    + Changes
     + Charts
     + ConsoleAccounts
     + EventLog

@@ -119,6 +119,53 @@ impl super::JobWaker for PgWaker {
     }
 }
 
+#[async_trait::async_trait]
+impl super::Changes for PostgresRepository {
+    async fn announce(&self, change: &super::changes::Change) -> DbResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(super::changes::CHANNEL)
+            .bind(change.encode())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn change_feed(&self) -> DbResult<Option<Box<dyn super::changes::ChangeFeed>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.read).await?;
+        listener.listen(super::changes::CHANNEL).await?;
+        Ok(Some(Box::new(PgChangeFeed { listener })))
+    }
+}
+
+/// `LISTEN fount_changes`.
+struct PgChangeFeed {
+    listener: sqlx::postgres::PgListener,
+}
+
+#[async_trait::async_trait]
+impl super::changes::ChangeFeed for PgChangeFeed {
+    async fn next(&mut self) -> super::changes::Heard {
+        use super::changes::{Change, Heard};
+        loop {
+            match self.listener.try_recv().await {
+                Ok(Some(n)) => {
+                    if let Some(change) = Change::decode(n.payload()) {
+                        return Heard::Change(change);
+                    }
+                }
+                // The connection was lost; the next call connects again and listens anew.
+                Ok(None) => return Heard::Lost,
+                // Connecting again failed (the database is down): wait, and say so again,
+                // since nothing is known of what happens meanwhile.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    return Heard::Lost;
+                }
+            }
+        }
+    }
+}
+
 portable_event_log!(
     PostgresRepository,
     // Only events of transactions older than every running one: their place is final.

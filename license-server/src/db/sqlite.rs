@@ -36,6 +36,18 @@ pub struct SqliteRepository {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// One machine, no channel: caches rely on expiry (see [`super::changes`]).
+#[async_trait::async_trait]
+impl super::Changes for SqliteRepository {
+    async fn announce(&self, _change: &super::changes::Change) -> DbResult<()> {
+        Ok(())
+    }
+
+    async fn change_feed(&self) -> DbResult<Option<Box<dyn super::changes::ChangeFeed>>> {
+        Ok(None)
+    }
+}
+
 impl SqliteRepository {
     /// Opens (creating if needed) the database at `url` (`sqlite://path`) and migrates it.
     pub async fn connect(url: &str, load: Arc<Load>) -> DbResult<Self> {

@@ -33,6 +33,7 @@ mod payments;
 mod positions;
 mod queue;
 mod refusals;
+mod replicas;
 mod self_service;
 mod store_settings;
 mod tenancy;

@@ -72,7 +72,9 @@ pub struct TestServer {
     pub data: PathBuf,
     database_url: Option<String>,
     master_key: String,
-    handle: actix_web::dev::ServerHandle,
+    /// `None` for a front of processes this harness did not start in-process (see
+    /// [`TestServer::attach`]).
+    handle: Option<actix_web::dev::ServerHandle>,
     /// Pauses this server's workers' claiming.
     pub pause: Option<fount_server::queue::Pause>,
     /// What the command line and worker processes are given besides the data and database
@@ -101,7 +103,9 @@ pub fn test_bucket() -> TestBucket {
 impl Drop for TestServer {
     fn drop(&mut self) {
         // Sends the stop command; the server's thread ends on its own.
-        drop(self.handle.stop(false));
+        if let Some(handle) = &self.handle {
+            drop(handle.stop(false));
+        }
     }
 }
 
@@ -168,9 +172,28 @@ impl TestServer {
             data: dir.path().to_owned(),
             database_url,
             master_key,
-            handle,
+            handle: Some(handle),
             pause,
             env: Vec::new(),
+            _dir: dir,
+        }
+    }
+
+    /// The helpers of a test server, for servers running elsewhere at `base` (replicas
+    /// behind a load balancer): the command line reaches their database with `master_key`
+    /// and `env`.
+    pub fn attach(base: &str, database_url: String, master_key: String, env: Vec<(String, String)>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        TestServer {
+            base: base.to_owned(),
+            backend: Backend::Postgres,
+            http: http_client(),
+            data: dir.path().to_owned(),
+            database_url: Some(database_url),
+            master_key,
+            handle: None,
+            pause: None,
+            env,
             _dir: dir,
         }
     }
