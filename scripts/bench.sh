@@ -3,7 +3,7 @@
 # these machines are shared and noisy; docs/benchmarks.md records the results.
 #
 #   scripts/bench.sh [decrypt] [issuance] [wasm] [widget] [lists] [queue] [webhooks] [events]
-#                    [feeds] [downloads]                               (default: all of them)
+#                    [feeds] [downloads] [serving]                     (default: all of them)
 #
 # decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
 # issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
@@ -28,10 +28,14 @@
 # downloads: the native SDK downloading a 100 MB title (4 range requests in flight, files)
 #           against curl fetching the same sealed file over the same loopback, alternately;
 #           and the bytes fetched twice when a download is cut off halfway and resumed.
+# serving:  a 100 MB sealed file served by fount-server against nginx serving the same file
+#           with sendfile, alternately, two rounds: random spans of 1 to 4 chunks (64
+#           connections, requests/s) and whole files (8 connections, MB/s); and each server's
+#           CPU time per request, read from /proc before and after each run.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-what=${*:-decrypt issuance wasm widget lists queue webhooks events feeds downloads}
+what=${*:-decrypt issuance wasm widget lists queue webhooks events feeds downloads serving}
 need_apt openssl wrk postgresql curl nginx
 results=$(mktemp)
 # reset_pg URL: an empty database.
@@ -233,6 +237,75 @@ if [[ $what == *feeds* ]]; then
   python3 scripts/bench/feeds.py target/release/fount-server "$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pgf/pg")" | tee -a "$results"
 fi
 
+# cpu_ticks PID…: user and system clock ticks these processes have used.
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+
+if [[ $what == *serving* ]]; then
+  echo "==> serving sealed files: fount-server against nginx (sendfile)"
+  cargo build -q --release --locked -p fount-server
+  sv=$(mktemp -d)
+  on_exit "rm -rf '$sv'"
+  port=$(free_port)
+  FOUNT_LOG=warn target/release/fount-server demo --listen "127.0.0.1:$port" --data "$sv/server" >"$sv/server.log" 2>&1 &
+  svpid=$!
+  on_exit "kill $svpid 2>/dev/null"
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && [ -f "$sv/server/demo.json" ] && break; sleep 0.1; done
+  title=$(python3 scripts/download-fixture.py "$sv/server/demo.json" examples/media/sample.mp3 "$sv" | head -1)
+  rm -f "$sv/long.mp3"
+  read -r file size < <(target/release/fount-server track list --title "$title" --json --data "$sv/server" 2>/dev/null |
+    python3 -c 'import json,sys; t=json.load(sys.stdin)[0]; print(t["file"], t["sealed_length"])')
+  # nginx's workers run as an unprivileged user: they must read the assets folder.
+  chmod o+rx "$sv" "$sv/server" "$sv/server/assets"
+  nport=$(free_port)
+  {
+    echo "daemon off; worker_processes auto; pid $sv/nginx.pid; error_log $sv/nginx.log warn;"
+    echo "events { worker_connections 4096; }"
+    # sendfile without tcp_nopush: with it (as Debian's default nginx.conf has), ranges wait on the
+    # corked tail of each response and nginx serves 6,400 of them a second instead of 36,000.
+    echo "http { access_log off; sendfile on; keepalive_requests 1000000; open_file_cache max=64;"
+    echo "  client_body_temp_path $sv/t1; proxy_temp_path $sv/t2; fastcgi_temp_path $sv/t3; uwsgi_temp_path $sv/t4; scgi_temp_path $sv/t5;"
+    echo "  server { listen 127.0.0.1:$nport; root $sv/server/assets; location / { } } }"
+  } >"$sv/nginx.conf"
+  nginx -p "$sv" -c "$sv/nginx.conf" &
+  ngpid=$!
+  on_exit "kill $ngpid 2>/dev/null"
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nport/$file" && break; sleep 0.1; done
+  clk=$(getconf CLK_TCK)
+  serve_run() { # server kind path pid
+    local server=$1 kind=$2 url=$3 pid=$4 conns=64 before after out pids
+    [ "$kind" = whole ] && conns=8
+    pids=("$pid")
+    # nginx's workers are the master's children.
+    [ "$server" = nginx ] && mapfile -t -O 1 pids < <(pgrep -P "$pid")
+    if [ "$kind" = ranges ]; then export FOUNT_BENCH_SIZE=$size; else unset FOUNT_BENCH_SIZE; fi
+    export FOUNT_BENCH_PATH=$url
+    wrk -t2 -c$conns -d2s -s scripts/bench/ranges.lua "http://127.0.0.1:$5" >/dev/null
+    before=$(cpu_ticks "${pids[@]}")
+    out=$(wrk -t2 -c$conns -d10s -s scripts/bench/ranges.lua "http://127.0.0.1:$5")
+    after=$(cpu_ticks "${pids[@]}")
+    echo "$out" | python3 -c '
+import json, re, sys
+server, kind, conns, ticks, clk = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+text = sys.stdin.read()
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+m = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", text)
+mb = float(m.group(1)) * {"B": 1e-6, "KB": 1024 / 1e6, "MB": 1024**2 / 1e6, "GB": 1024**3 / 1e6}[m.group(2)]
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(json.dumps({"bench": "serving", "server": server, "kind": kind, "connections": conns, "requests": requests,
+                  "requests_per_s": round(rps), "mb_per_s": round(mb), "cpu_ms_per_request": round(ticks * 1000 / clk / max(requests, 1), 4),
+                  "non_2xx": int(bad.group(1)) if bad else 0}))
+' "$server" "$kind" "$conns" "$((after - before))" "$clk" | tee -a "$results"
+  }
+  for round in 1 2; do
+    for kind in ranges whole; do
+      serve_run nginx "$kind" "/$file" "$ngpid" "$nport"
+      serve_run fount "$kind" "/pub/$title/tracks/$file" "$svpid" "$port"
+    done
+  done
+  kill $ngpid $svpid 2>/dev/null || true
+fi
+
 if [[ $what == *downloads* ]]; then
   echo "==> downloads: the native SDK against curl"
   cargo build -q --release --locked -p fount-server --bin fount-server --example download_bench
@@ -350,6 +423,15 @@ if dl:
 if refetch:
     print(f"download cut off at {refetch['cut_at_bytes']} bytes and resumed: {refetch['blocks_fetched_twice']} blocks "
           f"({refetch['bytes_fetched_twice']} bytes) fetched twice, at most {refetch['parallel']} allowed (one per request in flight)")
+serving = [r for r in rows if r["bench"] == "serving"]
+for kind, unit in (("ranges", "requests_per_s"), ("whole", "mb_per_s")):
+    f = [r for r in serving if r["kind"] == kind and r["server"] == "fount"]
+    n = [r for r in serving if r["kind"] == kind and r["server"] == "nginx"]
+    if f and n:
+        mean = lambda rs, k: sum(r[k] for r in rs) / len(rs)
+        print(f"serving  {kind}: fount {mean(f, unit):.0f} {unit}, nginx (sendfile) {mean(n, unit):.0f} (ratio {mean(f, unit) / mean(n, unit):.2f}, target >= 1); "
+              f"CPU per request fount {mean(f, 'cpu_ms_per_request'):.3f} ms, nginx {mean(n, 'cpu_ms_per_request'):.3f} ms "
+              f"(ratio {mean(f, 'cpu_ms_per_request') / mean(n, 'cpu_ms_per_request'):.2f}, target <= 2)")
 loads = by(bench="widget_size")
 if loads:
     print(f"widget   first visit loads {loads['total_gzip']} bytes gzipped ({loads['total_bytes']} raw) in {len(loads['files'])} files")

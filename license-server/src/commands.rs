@@ -379,6 +379,7 @@ async fn track(command: TrackCommand) -> CommandResult {
                 .await?
                 .ok_or_else(|| format!("title {title} has no track at position {position}"))?;
             remove_asset(&state, &removed.file).await;
+            state.changed(crate::db::changes::Change::Title(title.clone())).await;
             println!("removed track {position} ({}) of title {title}", removed.name);
         }
     }

@@ -95,7 +95,19 @@ pub struct AppState {
     pub uploads: Arc<Assets>,
     stores: Arc<TtlCache<Store>>,
     titles: Arc<TtlCache<TitleRow>>,
+    sealed: Arc<TtlCache<SealedFile>>,
     following: Arc<AtomicBool>,
+}
+
+/// What serving a published sealed file needs from its track's row. File names are never
+/// reused, so this never changes while the track exists; a deleted track's entry goes with
+/// its title's [`Change`].
+#[derive(Debug)]
+pub struct SealedFile {
+    /// Bytes.
+    pub length: u64,
+    /// SHA-256, hex: the strong ETag.
+    pub sha256: String,
 }
 
 /// How long a cached store or title may be used. Rows the issuing path reads on every
@@ -213,6 +225,7 @@ impl AppState {
             settings: Arc::new(settings),
             stores: Arc::new(TtlCache::new()),
             titles: Arc::new(TtlCache::new()),
+            sealed: Arc::new(TtlCache::new()),
             following: Arc::default(),
         })
     }
@@ -251,8 +264,28 @@ impl AppState {
     fn forget(&self, change: &Change) {
         match change {
             Change::Store(id) => self.stores.remove(id),
-            Change::Title(id) => self.titles.remove(id),
+            Change::Title(id) => {
+                self.titles.remove(id);
+                // Keyed by title and file: a title's change (a track deleted) drops them all,
+                // which is rare enough to be cheap.
+                self.sealed.clear();
+            }
         }
+    }
+
+    /// A published sealed file of a title, from the cache when it was read in the last
+    /// [`CACHE_TTL`]; `None` if the title has no published track with this file.
+    pub async fn sealed_file(&self, title_id: &str, file: &str) -> Result<Option<Arc<SealedFile>>, DbError> {
+        let key = format!("{title_id}/{file}");
+        if let Some(found) = self.sealed.get(&key) {
+            return Ok(Some(found));
+        }
+        let generation = self.sealed.generation();
+        let track = self.published_tracks(title_id).await?.into_iter().find(|t| t.file == file);
+        Ok(track.map(|t| {
+            let length = u64::try_from(t.sealed_length).unwrap_or(0);
+            self.sealed.insert_unless_changed(generation, &key, SealedFile { length, sha256: t.sha256 })
+        }))
     }
 
     /// Forgets the rows other processes announce as changed, for as long as the process runs
@@ -280,6 +313,7 @@ impl AppState {
                     Heard::Lost => {
                         state.stores.clear();
                         state.titles.clear();
+                        state.sealed.clear();
                     }
                 }
             }

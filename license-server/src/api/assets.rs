@@ -29,14 +29,9 @@ pub async fn track(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (title, file) = path.into_inner();
-    let row = state
-        .published_tracks(&title)
-        .await?
-        .into_iter()
-        .find(|t| t.file == file)
-        .ok_or_else(|| ApiError::not_found("track"))?;
-    let size = u64::try_from(row.sealed_length).map_err(ApiError::internal)?;
-    let etag = format!("\"{}\"", row.sha256);
+    let sealed = state.sealed_file(&title, &file).await?.ok_or_else(|| ApiError::not_found("track"))?;
+    let size = sealed.length;
+    let etag = format!("\"{}\"", sealed.sha256);
 
     let mut response = HttpResponse::Ok();
     response
@@ -85,8 +80,7 @@ pub async fn track(
     if req.method() == actix_web::http::Method::HEAD || length == 0 {
         return Ok(response.streaming(futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>()));
     }
-    let stream =
-        state.assets.range(&row.file, start..start.saturating_add(length)).await.map_err(ApiError::internal)?;
+    let stream = state.assets.range(&file, start..start.saturating_add(length)).await.map_err(ApiError::internal)?;
     Ok(response.streaming(stream))
 }
 

@@ -99,10 +99,15 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
     if let Some(old) = item.track_file.as_deref()
         && let Ok(tracks) = state.repo.tracks(&title.id).await
         && let Some(track) = tracks.iter().find(|t| t.file == old)
-        && let Err(e) = state.repo.delete_track(&title.id, track.position, &audit, now()).await
     {
-        let _ = tokio::fs::remove_file(&download).await;
-        return Outcome::retry(e);
+        if let Err(e) = state.repo.delete_track(&title.id, track.position, &audit, now()).await {
+            let _ = tokio::fs::remove_file(&download).await;
+            return Outcome::retry(e);
+        }
+        state.changed(crate::db::changes::Change::Title(title.id.clone())).await;
+        if let Err(e) = state.assets.remove(old).await {
+            tracing::warn!(file = old, error = %e, "the replaced track's sealed file could not be removed");
+        }
     }
     let meta = UploadMeta {
         name: item.name.clone(),

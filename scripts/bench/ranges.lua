@@ -1,0 +1,21 @@
+-- wrk script: GET $FOUNT_BENCH_PATH with a Range of 1 to 4 whole sealed chunks (64 KiB of
+-- audio and a 16-byte tag each) at a random chunk of a file of $FOUNT_BENCH_SIZE bytes, as a
+-- player seeking and reading ahead asks for them. Without FOUNT_BENCH_SIZE, the whole file.
+local path = os.getenv("FOUNT_BENCH_PATH")
+local size = tonumber(os.getenv("FOUNT_BENCH_SIZE") or "0")
+local chunk = 65536 + 16
+
+function init(args)
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+end
+
+function request()
+  if size == 0 then
+    return wrk.format("GET", path)
+  end
+  local chunks = math.floor(size / chunk)
+  local span = math.random(4)
+  local first = math.random(0, chunks - span) * chunk
+  local last = math.min(first + span * chunk, size) - 1
+  return wrk.format("GET", path, { ["Range"] = "bytes=" .. first .. "-" .. last })
+end
