@@ -67,11 +67,16 @@ run_issuance() { # backend database_url [binary dir] [label]
   "$dir/examples/issuance_bench" setup "http://127.0.0.1:$port" "$key" "$title" 256 "$data/clients"
   # Warm up, then measure.
   FOUNT_BENCH_CLIENTS=$data/clients wrk -t2 -c64 -d3s -s scripts/bench/acquire.lua "http://127.0.0.1:$port" >/dev/null
+  # The SQLite WAL's size every half second while the load runs (0 on PostgreSQL).
+  ( while kill -0 "$pid" 2>/dev/null; do stat -c %s "$data/fount.db-wal" 2>/dev/null || echo 0; sleep 0.5; done ) >"$data/wal" &
+  local sampler=$!
   FOUNT_BENCH_CLIENTS=$data/clients wrk -t2 -c64 -d15s --latency -s scripts/bench/acquire.lua "http://127.0.0.1:$port" | tee "$data/wrk"
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  python3 - "$backend" "$data/wrk" "$label" <<'PY' | tee -a "$results"
+  wait "$sampler" 2>/dev/null || true
+  python3 - "$backend" "$data/wrk" "$label" "$data/wal" <<'PY' | tee -a "$results"
 import json, re, sys
 backend, text, label = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
+wal = [int(line) for line in open(sys.argv[4]) if line.strip().isdigit()] or [0]
 def ms(label):
     m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
     value, unit = float(m.group(1)), m.group(2)
@@ -80,7 +85,8 @@ rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print(json.dumps({"bench": "license_issuance", "database": backend, "build": label, "connections": 64,
                   "licenses_per_s": round(rps), "p50_ms": ms("50%"), "p99_ms": ms("99%"),
-                  "non_2xx": int(errors.group(1)) if errors else 0}))
+                  "non_2xx": int(errors.group(1)) if errors else 0,
+                  "wal_max_mb": round(max(wal) / 1e6, 1), "wal_end_mb": round(wal[-1] / 1e6, 1)}))
 PY
   rm -rf "$data"
 }
@@ -375,7 +381,8 @@ for db in ("sqlite", "postgres"):
     r = by(bench="license_issuance", database=db)
     if r:
         share = f"  {r['licenses_per_s'] / ceiling['licenses_per_s']:.2f} of the crypto ceiling ({ceiling['licenses_per_s']}/s)" if ceiling else ""
-        print(f"issuance {db:8s} {r['licenses_per_s']:6d} licenses/s  p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  non-2xx {r['non_2xx']}{share}")
+        wal = f"  WAL max {r['wal_max_mb']} MB, {r['wal_end_mb']} MB at the end" if db == "sqlite" and "wal_max_mb" in r else ""
+        print(f"issuance {db:8s} {r['licenses_per_s']:6d} licenses/s  p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  non-2xx {r['non_2xx']}{share}{wal}")
 wasm, native, size = by(bench="wasm_read"), by(bench="native_read"), by(bench="wasm_size")
 if wasm and native:
     print(f"read     wasm {wasm['mb_per_s']} MB/s  native {native['mb_per_s']} MB/s  ratio {wasm['mb_per_s'] / native['mb_per_s']:.2f} ({wasm['bytes']} bytes)")

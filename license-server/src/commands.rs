@@ -94,7 +94,11 @@ pub async fn run(command: Command) -> CommandResult {
         Command::Keys(KeysCommand::Rotate { data }) => {
             let state = AppState::open_with(data.settings(), Create::Nothing).await?;
             let kid = crypto::signing::create(state.repo.as_ref(), &state.kek, now()).await?;
-            println!("new signing key {kid}; running servers use it within a minute");
+            state.changed(crate::db::changes::Change::Keys).await;
+            println!(
+                "new signing key {kid}; running servers use it at once on PostgreSQL, within {} s on SQLite",
+                state.settings.key_reload.as_secs()
+            );
         }
     }
     Ok(())

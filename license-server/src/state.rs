@@ -93,6 +93,8 @@ pub struct AppState {
     pub assets: Arc<Assets>,
     /// Uploads waiting for a worker.
     pub uploads: Arc<Assets>,
+    /// Customer tokens already verified (see [`crate::auth::CustomerAuth::verify`]).
+    pub tokens: Arc<crate::auth::VerifiedTokens>,
     stores: Arc<TtlCache<Store>>,
     titles: Arc<TtlCache<TitleRow>>,
     sealed: Arc<TtlCache<SealedFile>>,
@@ -222,6 +224,7 @@ impl AppState {
             sign_ins: Arc::default(),
             assets,
             uploads,
+            tokens: Arc::new(crate::auth::VerifiedTokens::new(100_000)),
             settings: Arc::new(settings),
             stores: Arc::new(TtlCache::new()),
             titles: Arc::new(TtlCache::new()),
@@ -255,14 +258,21 @@ impl AppState {
     /// other process (PostgreSQL `NOTIFY`). A failed announcement is logged; the other
     /// processes then see the change when their copy expires.
     pub async fn changed(&self, change: Change) {
-        self.forget(&change);
+        self.apply(&change).await;
         if let Err(e) = self.repo.announce(&change).await {
             tracing::warn!(error = %e, change = %change.encode(), "announcing a change failed; other processes see it within the cache's expiry");
         }
     }
 
-    fn forget(&self, change: &Change) {
+    async fn apply(&self, change: &Change) {
         match change {
+            Change::Keys => {
+                if let Err(e) = self.keys.reload(self.repo.as_ref(), &self.kek).await {
+                    tracing::warn!(error = %e, "reloading signing keys after a rotation failed; the periodic reload retries");
+                }
+                // A key gone from the set takes the tokens it signed with it.
+                self.tokens.clear();
+            }
             Change::Store(id) => self.stores.remove(id),
             Change::Title(id) => {
                 self.titles.remove(id);
@@ -309,7 +319,7 @@ impl AppState {
             };
             loop {
                 match feed.next().await {
-                    Heard::Change(change) => state.forget(&change),
+                    Heard::Change(change) => state.apply(&change).await,
                     Heard::Lost => {
                         state.stores.clear();
                         state.titles.clear();

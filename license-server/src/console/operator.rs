@@ -134,7 +134,7 @@ pub async fn rotate(
     session.operator()?;
     let kid =
         crate::crypto::signing::create(state.repo.as_ref(), &state.kek, now()).await.map_err(ConsoleError::internal)?;
-    state.keys.reload(state.repo.as_ref(), &state.kek).await.map_err(ConsoleError::internal)?;
+    state.changed(crate::db::changes::Change::Keys).await;
     tracing::info!(target: "fount::console", actor = %session.actor(), %kid, "signing key rotated");
     Ok(see_other("/console/signing-keys?done=rotated"))
 }

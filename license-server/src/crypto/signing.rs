@@ -56,7 +56,10 @@ impl Keys {
     /// Loads every key, creating the first if there is none.
     pub async fn load_or_create(repo: &dyn Repository, kek: &Kek, now: i64) -> Result<Self, KeyError> {
         if repo.signing_keys().await?.is_empty() {
-            create(repo, kek, now).await?;
+            let (row, _) = new_key(repo, kek, now).await?;
+            // Another process starting on the same new database may have stored its own
+            // first: then that one is the key, for everyone.
+            repo.insert_first_signing_key(&row).await?;
         }
         Ok(Keys(Arc::new(RwLock::new(Arc::new(load(repo, kek).await?)))))
     }
@@ -95,6 +98,13 @@ async fn load(repo: &dyn Repository, kek: &Kek) -> Result<KeyRing, KeyError> {
 
 /// Creates a new signing key and stores it sealed; it becomes the signer. Returns its kid.
 pub async fn create(repo: &dyn Repository, kek: &Kek, now: i64) -> Result<String, KeyError> {
+    let (row, _) = new_key(repo, kek, now).await?;
+    repo.insert_signing_key(&row).await?;
+    Ok(row.kid)
+}
+
+/// A new signing key's row, sealed, newer than any stored; and the key.
+async fn new_key(repo: &dyn Repository, kek: &Kek, now: i64) -> Result<(SigningKeyRow, SigningKey), KeyError> {
     let der = SigningKey::generate_pkcs8(&SystemRandom::new()).map_err(|_| KekError::Random)?;
     let key = SigningKey::from_pkcs8(&der).map_err(|_| KeyError::Invalid("new".into()))?;
     let newest = repo.signing_keys().await?.first().map_or(i64::MIN, |r| r.created_at);
@@ -105,6 +115,5 @@ pub async fn create(repo: &dyn Repository, kek: &Kek, now: i64) -> Result<String
         // Strictly newer than any existing key, even within the same second.
         created_at: now.max(newest.saturating_add(1)),
     };
-    repo.insert_signing_key(&row).await?;
-    Ok(row.kid)
+    Ok((row, key))
 }

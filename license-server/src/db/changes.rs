@@ -1,7 +1,7 @@
 //! Telling every process that a row it may cache has changed.
 //!
 //! Replicas cache the rows the issuing path reads on every license (a store's settings, a
-//! title's key). On PostgreSQL a change is announced with `NOTIFY` on [`CHANNEL`], which every
+//! title's key) and hold the signing keys in memory. On PostgreSQL a change is announced with `NOTIFY` on [`CHANNEL`], which every
 //! replica `LISTEN`s to ([`ChangeFeed`]), so a store-settings change is seen everywhere within
 //! a round trip rather than after the cache's expiry. The expiry stays as the backstop for a
 //! notification that never came (a process killed between its commit and its `NOTIFY`).
@@ -23,6 +23,9 @@ pub enum Change {
     Store(String),
     /// A title's row.
     Title(String),
+    /// The signing keys (a rotation): every process reloads them, so a token or license
+    /// signed with the new key is accepted, and published, everywhere at once.
+    Keys,
 }
 
 impl Change {
@@ -31,6 +34,7 @@ impl Change {
         match self {
             Change::Store(id) => format!("store:{id}"),
             Change::Title(id) => format!("title:{id}"),
+            Change::Keys => "keys:".to_owned(),
         }
     }
 
@@ -39,6 +43,7 @@ impl Change {
         match payload.split_once(':')? {
             ("store", id) => Some(Change::Store(id.to_owned())),
             ("title", id) => Some(Change::Title(id.to_owned())),
+            ("keys", "") => Some(Change::Keys),
             _ => None,
         }
     }
@@ -76,7 +81,7 @@ mod tests {
 
     #[test]
     fn payloads_round_trip() {
-        for c in [Change::Store("s-1".into()), Change::Title("0b7c:x".into())] {
+        for c in [Change::Store("s-1".into()), Change::Title("0b7c:x".into()), Change::Keys] {
             assert_eq!(Change::decode(&c.encode()), Some(c));
         }
         assert_eq!(Change::decode("widget:1"), None);

@@ -256,6 +256,10 @@ pub trait Repository:
     async fn signing_keys(&self) -> DbResult<Vec<SigningKeyRow>>;
     /// Adds a signing key.
     async fn insert_signing_key(&self, row: &SigningKeyRow) -> DbResult<()>;
+    /// Stores the first signing key, unless there is one already (another process starting on
+    /// the same new database got there first); whether it was stored. Processes starting
+    /// together thus agree on one key.
+    async fn insert_first_signing_key(&self, row: &SigningKeyRow) -> DbResult<bool>;
 
     /// Creates a title.
     async fn insert_title(&self, title: &NewTitle, audit: &crate::events::Audit, now: i64) -> DbResult<TitleRow>;

@@ -47,7 +47,8 @@ macro_rules! portable_repository {
         backend = $backend:literal,
         conn = $conn:ty,
         lock_customer = $lock_customer:literal,
-        lock_title = $lock_title:literal $(,)?
+        lock_title = $lock_title:literal,
+        lock_signing_keys = $lock_signing_keys:literal $(,)?
     ) => {
         /// Writes events in the caller's transaction.
         async fn write_events(
@@ -334,6 +335,28 @@ macro_rules! portable_repository {
 
             async fn signing_keys(&self) -> $crate::db::DbResult<Vec<$crate::db::SigningKeyRow>> {
                 Ok(sqlx::query_as("SELECT * FROM signing_keys ORDER BY created_at DESC, kid").fetch_all(&self.read).await?)
+            }
+
+            async fn insert_first_signing_key(&self, row: &$crate::db::SigningKeyRow) -> $crate::db::DbResult<bool> {
+                let row = row.clone();
+                self.on_writer(move |pool| async move {
+                    let mut tx = begin_write(&pool).await?;
+                    sqlx::query($lock_signing_keys).execute(&mut *tx).await?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO signing_keys (kid, public_jwk, private_key, created_at) \
+                         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+                    )
+                    .bind(row.kid)
+                    .bind(row.public_jwk)
+                    .bind(row.private_key)
+                    .bind(row.created_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    tx.commit().await?;
+                    Ok(inserted == 1)
+                })
+                .await
             }
 
             async fn insert_signing_key(&self, row: &$crate::db::SigningKeyRow) -> $crate::db::DbResult<()> {

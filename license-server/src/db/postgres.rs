@@ -79,6 +79,8 @@ portable_repository!(
     conn = sqlx::PgConnection,
     lock_customer = "SELECT 1 FROM customers WHERE id = $1 FOR UPDATE",
     lock_title = "SELECT 1 FROM titles WHERE id = $1 FOR UPDATE",
+    // Held to the transaction's end: two processes creating the first key take turns.
+    lock_signing_keys = "SELECT pg_advisory_xact_lock(7208311419)",
 );
 
 /// Begins a write transaction.

@@ -131,6 +131,8 @@ portable_repository!(
     // Write transactions are already serialised by the one-connection write pool.
     lock_customer = "SELECT 1 FROM customers WHERE id = $1",
     lock_title = "SELECT 1 FROM titles WHERE id = $1",
+    // BEGIN IMMEDIATE already holds the database's write lock.
+    lock_signing_keys = "SELECT 1",
 );
 
 portable_event_log!(

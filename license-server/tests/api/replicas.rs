@@ -134,6 +134,15 @@ async fn cluster(replicas: usize, workers: usize) -> Cluster {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_upload_to_playing_through_the_load_balancer() {
     let c = cluster(3, 2).await;
+    // Started together on a new database, they agreed on one signing key.
+    let mut published = Vec::new();
+    for (_, base) in &c.replicas {
+        let jwks: serde_json::Value =
+            c.front.http.get(format!("{base}/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        published.push(jwks);
+    }
+    assert_eq!(published[0]["keys"].as_array().map(Vec::len), Some(1), "{published:?}");
+    assert!(published.iter().all(|j| *j == published[0]), "{published:?}");
     let store = c.front.store(5).await;
     let audio = sample_mp3();
     // Uploaded to one replica, packaged by a worker process from the uploads bucket, published.
@@ -191,6 +200,23 @@ async fn a_settings_change_is_seen_by_every_replica_within_a_second() {
         }
     }
     println!("every replica saw the change within {:?}", at.elapsed());
+
+    // A key rotation too: every replica publishes the new key (and accepts what it signs)
+    // within a second.
+    let keys = |jwks: &serde_json::Value| jwks["keys"].as_array().map_or(0, Vec::len);
+    c.front.cli(&["keys", "rotate"]).await;
+    let at = Instant::now();
+    for (_, base) in &c.replicas {
+        loop {
+            let jwks: serde_json::Value =
+                c.front.http.get(format!("{base}/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+            if keys(&jwks) == 2 {
+                break;
+            }
+            assert!(at.elapsed() < Duration::from_secs(1), "{base} still publishes {jwks} a second after the rotation");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
