@@ -243,6 +243,19 @@ if [[ $what == *feeds* ]]; then
   python3 scripts/bench/feeds.py target/release/fount-server "$(FOUNT_PG_FSYNC=on scripts/postgres.sh start "$pgf/pg")" | tee -a "$results"
 fi
 
+# big_title_demo DIR: a release `fount-server demo` in DIR/server (stopped on exit) holding
+# a 100 MB title (scripts/download-fixture.py); sets port, demopid and big (the title's id).
+big_title_demo() {
+  local dir=$1
+  port=$(free_port)
+  FOUNT_LOG=warn target/release/fount-server demo --listen "127.0.0.1:$port" --data "$dir/server" >"$dir/server.log" 2>&1 &
+  demopid=$!
+  on_exit "kill $demopid 2>/dev/null"
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && [ -f "$dir/server/demo.json" ] && break; sleep 0.1; done
+  big=$(python3 scripts/download-fixture.py "$dir/server/demo.json" examples/media/sample.mp3 "$dir" | head -1)
+  rm -f "$dir/long.mp3"
+}
+
 # cpu_ticks PID…: user and system clock ticks these processes have used.
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
 
@@ -251,13 +264,8 @@ if [[ $what == *serving* ]]; then
   cargo build -q --release --locked -p fount-server
   sv=$(mktemp -d)
   on_exit "rm -rf '$sv'"
-  port=$(free_port)
-  FOUNT_LOG=warn target/release/fount-server demo --listen "127.0.0.1:$port" --data "$sv/server" >"$sv/server.log" 2>&1 &
-  svpid=$!
-  on_exit "kill $svpid 2>/dev/null"
-  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && [ -f "$sv/server/demo.json" ] && break; sleep 0.1; done
-  title=$(python3 scripts/download-fixture.py "$sv/server/demo.json" examples/media/sample.mp3 "$sv" | head -1)
-  rm -f "$sv/long.mp3"
+  big_title_demo "$sv"
+  svpid=$demopid title=$big
   read -r file size < <(target/release/fount-server track list --title "$title" --json --data "$sv/server" 2>/dev/null |
     python3 -c 'import json,sys; t=json.load(sys.stdin)[0]; print(t["file"], t["sealed_length"])')
   # nginx's workers run as an unprivileged user: they must read the assets folder.
@@ -317,15 +325,9 @@ if [[ $what == *downloads* ]]; then
   cargo build -q --release --locked -p fount-server --bin fount-server --example download_bench
   dl=$(mktemp -d)
   on_exit "rm -rf '$dl'"
-  port=$(free_port)
-  FOUNT_LOG=warn target/release/fount-server demo --listen "127.0.0.1:$port" --data "$dl/server" >"$dl/server.log" 2>&1 &
-  dlpid=$!
-  on_exit "kill $dlpid 2>/dev/null"
-  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && [ -f "$dl/server/demo.json" ] && break; sleep 0.1; done
-  big=$(python3 scripts/download-fixture.py "$dl/server/demo.json" examples/media/sample.mp3 "$dl" | head -1)
-  rm -f "$dl/long.mp3"
+  big_title_demo "$dl"
   target/release/examples/download_bench "$dl/server/demo.json" "$big" "$dl/work" 9 | tee -a "$results"
-  kill $dlpid 2>/dev/null || true
+  kill $demopid 2>/dev/null || true
 fi
 
 if [[ $what == *events* ]]; then

@@ -104,6 +104,19 @@ pub(crate) async fn client_at(url: &str) -> Result<TestClient, fount_sdk::client
     Client::new(url, host, keys).await
 }
 
+/// Every byte of the title's first track, read through the open title (streamed, or from
+/// what is downloaded), equals `audio`.
+pub(crate) async fn plays_back(c: &TestClient, title: &str, audio: &[u8]) {
+    let open = c.open_title(title).await.unwrap();
+    let mut at = 0usize;
+    while at < audio.len() {
+        let got = open.read(0, at as u64, 3_000_000).await.unwrap();
+        assert!(!got.is_empty(), "no bytes at {at}");
+        assert_eq!(got, audio[at..at + got.len()], "at byte {at}");
+        at += got.len();
+    }
+}
+
 async fn client(server: &TestServer) -> TestClient {
     client_at(&server.base).await.unwrap()
 }

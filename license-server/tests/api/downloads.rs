@@ -8,7 +8,7 @@ use std::time::Duration;
 use fount_sdk::client::{DownloadProgress, DownloadSettings, DownloadState, FountError};
 use serde_json::json;
 
-use crate::client::{Stored, TestClient, TestHost};
+use crate::client::{Stored, TestClient, TestHost, plays_back};
 use crate::proxy::Proxy;
 use crate::support::*;
 
@@ -80,17 +80,6 @@ impl Seen {
     }
     fn all(&self) -> Vec<DownloadProgress> {
         self.0.lock().unwrap().clone()
-    }
-}
-
-/// Every byte of every track, read through the open title, equals the original audio.
-async fn plays_back(c: &TestClient, title: &str, audio: &[u8]) {
-    let open = c.open_title(title).await.unwrap();
-    let mut at = 0u64;
-    while at < audio.len() as u64 {
-        let got = open.read(0, at, 3_000_000).await.unwrap();
-        assert_eq!(got, audio[at as usize..at as usize + got.len()], "at byte {at}");
-        at += got.len() as u64;
     }
 }
 

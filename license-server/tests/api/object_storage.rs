@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use crate::client::client_at;
+use crate::client::{client_at, plays_back};
 use crate::support::*;
 
 /// curl against the S3 API, signed with the test key; the status and the body (or the
@@ -39,19 +39,13 @@ async fn keys(prefix: &str) -> Vec<String> {
     text.split("<Key>").skip(1).map(|k| k.split("</Key>").next().unwrap().to_owned()).collect()
 }
 
-/// Every byte of the title, read through the SDK as an app would, equals `audio`.
-async fn plays_back(server: &TestServer, token: &str, title: &str, audio: &[u8]) {
+/// A new app of `token`'s customer licenses the title and reads every byte of it, which equals
+/// `audio`.
+async fn licensed_app_plays(server: &TestServer, token: &str, title: &str, audio: &[u8]) {
     let app = client_at(&server.base).await.unwrap();
     app.register_device(token, "phone").await.unwrap();
     app.acquire_license(token, title).await.unwrap();
-    let open = app.open_title(title).await.unwrap();
-    let mut at = 0usize;
-    while at < audio.len() {
-        let got = open.read(0, at as u64, 3_000_000).await.unwrap();
-        assert!(!got.is_empty(), "no bytes at {at}");
-        assert_eq!(got, audio[at..at + got.len()], "at byte {at}");
-        at += got.len();
-    }
+    plays_back(&app, title, audio).await;
 }
 
 async fn title(server: &TestServer, store: &TestStore) -> String {
@@ -106,7 +100,7 @@ async fn tracks_are_sealed_into_the_bucket_and_served_from_it() {
     // A licensed app plays it back.
     server.grant(&store, "ana", &id, json!({})).await;
     let token = server.token(&store, "ana").await;
-    plays_back(&server, &token, &id, &audio).await;
+    licensed_app_plays(&server, &token, &id, &audio).await;
 
     // The command line works on the bucket too: deleting a track deletes its object.
     let other = title(&server, &store).await;
@@ -145,5 +139,5 @@ async fn manifests_link_a_cdn_in_front_of_the_bucket() {
     // The app follows the manifest there, and plays.
     server.grant(&store, "ana", &id, json!({})).await;
     let token = server.token(&store, "ana").await;
-    plays_back(&server, &token, &id, &audio).await;
+    licensed_app_plays(&server, &token, &id, &audio).await;
 }

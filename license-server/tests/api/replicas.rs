@@ -11,7 +11,7 @@ use fount_sdk::DeviceKey as _;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::client::client_at;
+use crate::client::{client_at, plays_back};
 use crate::support::*;
 
 /// nginx in front of `upstreams`, with the configuration docs/operations.md shows.
@@ -153,14 +153,7 @@ async fn from_upload_to_playing_through_the_load_balancer() {
     let app = client_at(&c.front.base).await.unwrap();
     app.register_device(&token, "phone").await.unwrap();
     app.acquire_license(&token, id).await.unwrap();
-    let open = app.open_title(id).await.unwrap();
-    let mut at = 0usize;
-    while at < audio.len() {
-        let got = open.read(0, at as u64, 3_000_000).await.unwrap();
-        assert!(!got.is_empty(), "no bytes at {at}");
-        assert_eq!(got, audio[at..at + got.len()], "at byte {at}");
-        at += got.len();
-    }
+    plays_back(&app, id, &audio).await;
     // Every replica answers for the same data: the manifest and the sealed file from each.
     let manifest = c.front.manifest(id).await;
     for (_, base) in &c.replicas {
