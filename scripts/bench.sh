@@ -3,7 +3,7 @@
 # these machines are shared and noisy; docs/benchmarks.md records the results.
 #
 #   scripts/bench.sh [decrypt] [issuance] [wasm] [widget] [lists] [queue] [webhooks] [events]
-#                    [feeds] [downloads] [serving]                     (default: all of them)
+#                    [feeds] [downloads] [serving] [soak]              (default: all of them)
 #
 # decrypt:  SDK decryption throughput vs `openssl speed -evp aes-256-gcm -decrypt`, 64 KiB.
 # issuance: licenses/s and latency over HTTP, 64 connections (wrk), on SQLite and on
@@ -32,10 +32,13 @@
 #           with sendfile, alternately, two rounds: random spans of 1 to 4 chunks (64
 #           connections, requests/s) and whole files (8 connections, MB/s); and each server's
 #           CPU time per request, read from /proc before and after each run.
+# soak:     issuance paced at 80% of its peak for ten minutes (FOUNT_SOAK_SECONDS) on SQLite,
+#           with grants, webhook deliveries and a feed's syncs beside it: every error, the
+#           server's memory after warm-up and at the end, the WAL's size.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-what=${*:-decrypt issuance wasm widget lists queue webhooks events feeds downloads serving}
+what=${*:-decrypt issuance wasm widget lists queue webhooks events feeds downloads serving soak}
 need_apt openssl wrk postgresql curl nginx
 results=$(mktemp)
 # reset_pg URL: an empty database.
@@ -368,6 +371,12 @@ if [[ $what == *widget* ]]; then
   (cd widget && NODE_PATH="$ROOT/tools/node_modules" node bench/play-latency.js) | tee -a "$results"
 fi
 
+if [[ $what == *soak* ]]; then
+  echo "==> the soak: issuance at 80% of its peak, with webhooks and a feed"
+  cargo build -q --release -p fount-server --bin fount-server --example issuance_bench
+  python3 scripts/bench/soak.py target/release/fount-server target/release/examples/issuance_bench "${FOUNT_SOAK_SECONDS:-600}" | tee -a "$results"
+fi
+
 echo "==> summary"
 python3 - "$results" <<'PY'
 import json, sys
@@ -441,6 +450,12 @@ for kind, unit in (("ranges", "requests_per_s"), ("whole", "mb_per_s")):
         print(f"serving  {kind}: fount {mean(f, unit):.0f} {unit}, nginx (sendfile) {mean(n, unit):.0f} (ratio {mean(f, unit) / mean(n, unit):.2f}, target >= 1); "
               f"CPU per request fount {mean(f, 'cpu_ms_per_request'):.3f} ms, nginx {mean(n, 'cpu_ms_per_request'):.3f} ms "
               f"(ratio {mean(f, 'cpu_ms_per_request') / mean(n, 'cpu_ms_per_request'):.2f}, target <= 2)")
+soak = by(bench="soak")
+if soak:
+    print(f"soak     {soak['seconds']} s at {soak['licenses_per_s']} licenses/s (80% of a {soak['peak_per_s']}/s peak; p99 {soak['p99_ms']} ms), "
+          f"{soak['grants']} grants, {soak['webhook_deliveries']} webhook deliveries, {soak['feed_items_published']} feed items: "
+          f"{soak['error_count']} errors {soak['errors']}; RSS {soak['rss_after_warmup_mb']} MB after warm-up, {soak['rss_end_mb']} MB at the end "
+          f"({soak['rss_growth_pct']:+}%, target < 10%); WAL max {soak['wal_max_mb']} MB, {soak['wal_end_mb']} MB at the end")
 loads = by(bench="widget_size")
 if loads:
     print(f"widget   first visit loads {loads['total_gzip']} bytes gzipped ({loads['total_bytes']} raw) in {len(loads['files'])} files")

@@ -1,7 +1,26 @@
 -- wrk script: POST /v1/me/licenses, cycling over the customers that `issuance_bench setup`
 -- wrote to $FOUNT_BENCH_CLIENTS (one "token device title" per line).
+--
+-- With $FOUNT_BENCH_RATE (requests per second, all threads together) and
+-- $FOUNT_BENCH_THREADS (wrk's -t), requests are paced instead of sent as fast as answers
+-- come: each thread spaces its requests evenly on a monotonic clock. A thread that falls
+-- behind does not burst to catch up, so the rate reached is what the server kept up with.
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } fount_timespec;
+  int clock_gettime(int clock, fount_timespec *ts);
+]]
+local CLOCK_MONOTONIC = 1
+local ts = ffi.new("fount_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+
 local clients = {}
 local n = 0
+local interval -- ms between two requests of this thread; nil when not paced
+local next_at
 
 function init(args)
   for line in io.lines(os.getenv("FOUNT_BENCH_CLIENTS")) do
@@ -12,6 +31,18 @@ function init(args)
     }
   end
   n = math.random(#clients)
+  local rate = tonumber(os.getenv("FOUNT_BENCH_RATE") or "")
+  if rate then
+    interval = 1000 * tonumber(os.getenv("FOUNT_BENCH_THREADS") or "1") / rate
+  end
+end
+
+function delay()
+  if not interval then return 0 end
+  local t = now_ms()
+  local at = math.max(next_at or t, t)
+  next_at = at + interval
+  return math.floor(at - t + 0.5)
 end
 
 function request()

@@ -148,14 +148,6 @@ impl Bucket {
             Err(e) => Err(failed("remove", name)(e)),
         }
     }
-
-    pub(super) async fn exists(&self, name: &str) -> Result<bool, AssetError> {
-        match self.store.head(&self.key(name)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(failed("look up", name)(e)),
-        }
-    }
 }
 
 /// Fills `buf` from `file` unless the file ends first; the bytes read.

@@ -104,10 +104,6 @@ impl Folder {
             _ => Ok(()),
         }
     }
-
-    pub(super) async fn exists(&self, name: &str) -> Result<bool, AssetError> {
-        Ok(tokio::fs::try_exists(self.path(name)).await?)
-    }
 }
 
 /// `length` bytes of `path` from `offset`, in one positioned read (or as few as the kernel

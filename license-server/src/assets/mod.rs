@@ -240,15 +240,6 @@ impl Assets {
             Backend::Bucket(b) => b.remove(name).await,
         }
     }
-
-    /// Whether `name` is stored.
-    pub async fn exists(&self, name: &str) -> Result<bool, AssetError> {
-        let name = checked(name)?;
-        match &self.backend {
-            Backend::Folder(f) => f.exists(name).await,
-            Backend::Bucket(b) => b.exists(name).await,
-        }
-    }
 }
 
 #[cfg(test)]

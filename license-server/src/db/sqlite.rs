@@ -88,8 +88,21 @@ impl SqliteRepository {
         Fut: Future<Output = DbResult<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let _turn = self.load.turn().await;
-        self.on_writer(f).await
+        let mut turn = self.load.turn().await;
+        let write = f(self.write.clone());
+        let (result, ran) = self
+            .writer
+            .spawn(async move {
+                let started = std::time::Instant::now();
+                let result = write.await;
+                (result, started.elapsed())
+            })
+            .await
+            .map_err(|e| DbError::Writer(e.to_string()))?;
+        if let Some(turn) = turn.as_mut() {
+            turn.ran_for(ran);
+        }
+        result
     }
 }
 

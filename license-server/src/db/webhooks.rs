@@ -256,9 +256,11 @@ pub trait WebhookStore: Send + Sync + 'static {
         previous_until: i64,
         now: i64,
     ) -> DbResult<Option<EndpointRow>>;
-    /// Turns up to `limit` new events into deliveries and their jobs; returns how many events
-    /// it read. One process at a time fans out; the others get 0.
-    async fn fanout(&self, limit: i64, jobs: DeliveryJobs, now_ms: i64) -> DbResult<u64>;
+    /// Turns new events into deliveries and their jobs: looks at up to `window` events past
+    /// the fan-out's cursor and reads those an endpoint may want, at most `limit` of them.
+    /// Returns whether more may wait (a full window or a full batch). One process at a time
+    /// fans out; the others get `false`.
+    async fn fanout(&self, window: i64, limit: i64, jobs: DeliveryJobs, now_ms: i64) -> DbResult<bool>;
     /// Delivers the store's event `event_id` to the endpoint again; `None` if the store has
     /// no such event.
     async fn redeliver(
@@ -443,27 +445,69 @@ macro_rules! portable_webhooks {
                 .await
             }
 
-            async fn fanout(&self, limit: i64, jobs: $crate::db::DeliveryJobs, now_ms: i64) -> $crate::db::DbResult<u64> {
-                let made = self
+            async fn fanout(&self, window: i64, limit: i64, jobs: $crate::db::DeliveryJobs, now_ms: i64) -> $crate::db::DbResult<bool> {
+                let (more, made) = self
                     .on_background(move |pool| async move {
                         let mut tx = begin_write(&pool).await?;
                         let Some((txid, seq)): Option<(i64, i64)> =
                             sqlx::query_as($lock_cursor).bind("webhook.fanout").fetch_optional(&mut *tx).await?
                         else {
-                            return Ok((0u64, false));
+                            return Ok((false, false));
                         };
-                        let events: Vec<$crate::events::EventRow> = sqlx::query_as(concat!(
-                            "SELECT * FROM events WHERE (txid, seq) > ($1, $2) AND ",
+                        // The window: the next `window` visible events, or all of them when
+                        // fewer wait. Its end is visible, and so is every event before it
+                        // (the ordering rule, docs/events.md), so the rest needs no
+                        // visibility test.
+                        let full: Option<(i64, i64)> = sqlx::query_as(concat!(
+                            "SELECT txid, seq FROM events WHERE (txid, seq) > ($1, $2) AND ",
                             $visible,
-                            " ORDER BY txid, seq LIMIT $3"
+                            " ORDER BY txid, seq LIMIT 1 OFFSET $3"
                         ))
                         .bind(txid)
                         .bind(seq)
+                        .bind(window.saturating_sub(1))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let end = match full {
+                            Some(end) => end,
+                            None => {
+                                let last: Option<(i64, i64)> = sqlx::query_as(concat!(
+                                    "SELECT txid, seq FROM events WHERE (txid, seq) > ($1, $2) AND ",
+                                    $visible,
+                                    " ORDER BY txid DESC, seq DESC LIMIT 1"
+                                ))
+                                .bind(txid)
+                                .bind(seq)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                                let Some(last) = last else { return Ok((false, false)) };
+                                last
+                            }
+                        };
+                        // Of the window, only the events some enabled endpoint of their store
+                        // may want are read: a store's endpoints subscribe to a few types,
+                        // while the log is mostly `license.issued` (the type test on the
+                        // stored JSON array can only err towards reading an event, which
+                        // `receives` then decides).
+                        let events: Vec<$crate::events::EventRow> = sqlx::query_as(
+                            "SELECT * FROM events e WHERE (txid, seq) > ($1, $2) AND (txid, seq) <= ($3, $4) \
+                             AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.store_id = e.store_id AND w.enabled \
+                               AND (w.types = '[]' OR w.types LIKE '%\"' || e.type || '\"%')) \
+                             ORDER BY txid, seq LIMIT $5",
+                        )
+                        .bind(txid)
+                        .bind(seq)
+                        .bind(end.0)
+                        .bind(end.1)
                         .bind(limit)
                         .fetch_all(&mut *tx)
                         .await?;
-                        let Some(last) = events.last().map($crate::db::EventPosition::of) else {
-                            return Ok((0, false));
+                        // A batch that stopped at `limit` moves the cursor to its last event;
+                        // otherwise the whole window is done.
+                        let stopped_short = i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit;
+                        let last = match events.last() {
+                            Some(e) if stopped_short => $crate::db::EventPosition::of(e),
+                            _ => $crate::db::EventPosition { txid: end.0, seq: end.1 },
                         };
                         let mut endpoints: std::collections::HashMap<String, Vec<$crate::db::EndpointRow>> =
                             std::collections::HashMap::new();
@@ -493,13 +537,13 @@ macro_rules! portable_webhooks {
                             signal_jobs(&mut tx).await?;
                         }
                         tx.commit().await?;
-                        Ok((u64::try_from(events.len()).unwrap_or(u64::MAX), made))
+                        Ok((stopped_short || full.is_some(), made))
                     })
                     .await?;
-                if made.1 {
+                if made {
                     self.jobs.bump();
                 }
-                Ok(made.0)
+                Ok(more)
             }
 
             async fn redeliver(&self, endpoint_id: &str, event_id: &str, jobs: $crate::db::DeliveryJobs, now_ms: i64) -> $crate::db::DbResult<Option<$crate::db::DeliveryRow>> {

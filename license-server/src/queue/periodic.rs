@@ -20,7 +20,10 @@ use super::now_ms;
 use crate::state::{AppState, now};
 
 const FANOUT_EVERY: Duration = Duration::from_millis(200);
-/// Events per fan-out transaction: small, so that on SQLite requests' writes pass between them.
+/// Events a fan-out transaction looks at (through an index, reading only those some endpoint
+/// may want), and events it turns into deliveries at most: small, so that on SQLite requests'
+/// writes pass between them.
+const FANOUT_WINDOW: i64 = 1000;
 const FANOUT_BATCH: i64 = 50;
 const EXPIRY_EVERY: Duration = Duration::from_secs(5);
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
@@ -62,9 +65,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 pub async fn fan_out(state: &AppState) {
     let jobs = crate::webhooks::deliver::delivery_jobs(&state.settings.webhooks);
     loop {
-        match state.repo.fanout(FANOUT_BATCH, jobs, now_ms()).await {
-            Ok(n) if n == u64::try_from(FANOUT_BATCH).unwrap_or(0) => {}
-            Ok(_) => return,
+        match state.repo.fanout(FANOUT_WINDOW, FANOUT_BATCH, jobs, now_ms()).await {
+            Ok(true) => {}
+            Ok(false) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "fanning events out to webhooks failed; retrying");
                 return;

@@ -197,8 +197,9 @@ async fn run(state: AppState, id: String, mut stop: watch::Receiver<bool>, mut p
         let mut free = slots.saturating_sub(tasks.len());
         let mut claimed = 0;
         if free > 0 {
-            // Requests first (see `crate::load`); while they keep coming, one job at a time.
-            if !state.load.quiet(crate::load::GIVE_WAY).await {
+            // Requests first (see `crate::load`); while they keep coming and the background
+            // share is spent, one job at a time.
+            if !state.load.share_left() && !state.load.quiet(crate::load::GIVE_WAY).await {
                 free = 1;
             }
             match state.repo.claim(&id, i64::try_from(free).unwrap_or(1), millis(lease), now_ms()).await {

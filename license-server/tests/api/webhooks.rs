@@ -138,6 +138,7 @@ macro_rules! on_both {
 
 on_both!(
     every_event_is_delivered_verified_and_listed,
+    a_flood_of_other_events_holds_no_delivery_back,
     failures_are_retried_on_the_schedule,
     an_endpoint_that_is_gone_is_disabled,
     deliveries_give_up_and_endpoints_failing_for_days_are_disabled,
@@ -217,6 +218,41 @@ async fn every_event_is_delivered_verified_and_listed(backend: Backend) {
     let view = endpoint_view(&server, &store, &id).await;
     assert!(view.get("secret").is_none(), "the secret is shown once only");
     assert_eq!((view["enabled"].as_bool(), view["failing_since"].as_i64()), (Some(true), None));
+}
+
+/// The fan-out looks at windows of the log and reads only what endpoints may want: a grant
+/// on each side of more than a window of `license.issued` events, which the endpoint does not
+/// take, is delivered, and no license is.
+async fn a_flood_of_other_events_holds_no_delivery_back(backend: Backend) {
+    let server = server(backend).await;
+    let receiver = Receiver::start(&[]).await;
+    let store = server.store(5).await;
+    let (_, secret) = endpoint(&server, &store, json!({"url": receiver.url(), "types": ["entitlement.granted"]})).await;
+    receiver.secrets(&[&secret]).await;
+    let title = server.title_with_audio(&store, sample_mp3()).await;
+    let title_id = title["id"].as_str().unwrap();
+    let token = server.token(&store, "alice").await;
+    let device = new_device();
+    ok_json(server.register(&token, &device).await, StatusCode::CREATED).await;
+    server.grant(&store, "alice", title_id, json!({})).await;
+    // More than one window (1,000) of events nobody subscribed to.
+    for _ in 0..1_100 {
+        ok_json(server.acquire(&token, title_id, &device).await, StatusCode::CREATED).await;
+    }
+    server.grant(&store, "bob", title_id, json!({})).await;
+    let grants: Vec<String> = all_events(&server, &store)
+        .await
+        .iter()
+        .filter(|e| e["type"] == "entitlement.granted")
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(grants.len(), 2);
+    let got = eventually("both grants delivered", Duration::from_secs(30), || async {
+        let got = receiver.delivered().await;
+        grants.iter().all(|id| got.contains_key(id)).then_some(got)
+    })
+    .await;
+    assert_eq!(got.len(), 2, "only the grants: {:?}", got.keys().collect::<Vec<_>>());
 }
 
 async fn failures_are_retried_on_the_schedule(backend: Backend) {
