@@ -32,17 +32,7 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
         tick.tick().await;
         loop {
             tick.tick().await;
-            let kids = |state: &AppState| -> Vec<String> {
-                state.keys.current().jwks().keys.iter().map(|k| k.kid.clone()).collect()
-            };
-            let before = kids(&reload);
-            if let Err(e) = reload.keys.reload(reload.repo.as_ref(), &reload.kek).await {
-                tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
-            }
-            // A key removed from the set takes the tokens it signed with it, cached or not.
-            if kids(&reload) != before {
-                reload.tokens.clear();
-            }
+            reload.reload_keys().await;
         }
     });
     let limits = state.settings.limits;

@@ -264,15 +264,23 @@ impl AppState {
         }
     }
 
+    /// Reloads the signing keys from the database (after a rotation, and periodically as the
+    /// backstop); a failure keeps the current ones. A key gone from the set takes the tokens
+    /// it signed with it, cached or not.
+    pub async fn reload_keys(&self) {
+        let kids = || -> Vec<String> { self.keys.current().jwks().keys.iter().map(|k| k.kid.clone()).collect() };
+        let before = kids();
+        if let Err(e) = self.keys.reload(self.repo.as_ref(), &self.kek).await {
+            tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+        }
+        if kids() != before {
+            self.tokens.clear();
+        }
+    }
+
     async fn apply(&self, change: &Change) {
         match change {
-            Change::Keys => {
-                if let Err(e) = self.keys.reload(self.repo.as_ref(), &self.kek).await {
-                    tracing::warn!(error = %e, "reloading signing keys after a rotation failed; the periodic reload retries");
-                }
-                // A key gone from the set takes the tokens it signed with it.
-                self.tokens.clear();
-            }
+            Change::Keys => self.reload_keys().await,
             Change::Store(id) => self.stores.remove(id),
             Change::Title(id) => {
                 self.titles.remove(id);

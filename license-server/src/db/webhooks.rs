@@ -449,8 +449,15 @@ macro_rules! portable_webhooks {
                 let (more, made) = self
                     .on_background(move |pool| async move {
                         let mut tx = begin_write(&pool).await?;
+                        // Read first, lock later: on PostgreSQL the cursor's lock gives the
+                        // transaction an id, and every event written after it stays out of
+                        // `/v1/events` until it ends (the ordering rule, docs/events.md), so
+                        // it is held for the writes only, and not at all when no event waits.
                         let Some((txid, seq)): Option<(i64, i64)> =
-                            sqlx::query_as($lock_cursor).bind("webhook.fanout").fetch_optional(&mut *tx).await?
+                            sqlx::query_as("SELECT txid, position FROM cursors WHERE name = $1")
+                                .bind("webhook.fanout")
+                                .fetch_optional(&mut *tx)
+                                .await?
                         else {
                             return Ok((false, false));
                         };
@@ -509,6 +516,13 @@ macro_rules! portable_webhooks {
                             Some(e) if stopped_short => $crate::db::EventPosition::of(e),
                             _ => $crate::db::EventPosition { txid: end.0, seq: end.1 },
                         };
+                        // Another process that moved the cursor meanwhile, or holds it, fans
+                        // these out itself.
+                        let locked: Option<(i64, i64)> =
+                            sqlx::query_as($lock_cursor).bind("webhook.fanout").fetch_optional(&mut *tx).await?;
+                        if locked != Some((txid, seq)) {
+                            return Ok((false, false));
+                        }
                         let mut endpoints: std::collections::HashMap<String, Vec<$crate::db::EndpointRow>> =
                             std::collections::HashMap::new();
                         let mut made = false;

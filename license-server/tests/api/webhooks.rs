@@ -226,21 +226,17 @@ async fn every_event_is_delivered_verified_and_listed(backend: Backend) {
 async fn a_flood_of_other_events_holds_no_delivery_back(backend: Backend) {
     let server = server(backend).await;
     let receiver = Receiver::start(&[]).await;
-    let store = server.store(5).await;
-    let (_, secret) = endpoint(&server, &store, json!({"url": receiver.url(), "types": ["entitlement.granted"]})).await;
+    let f = Fixture::new(&server).await;
+    let (_, secret) =
+        endpoint(&server, &f.store, json!({"url": receiver.url(), "types": ["entitlement.granted"]})).await;
     receiver.secrets(&[&secret]).await;
-    let title = server.title_with_audio(&store, sample_mp3()).await;
-    let title_id = title["id"].as_str().unwrap();
-    let token = server.token(&store, "alice").await;
-    let device = new_device();
-    ok_json(server.register(&token, &device).await, StatusCode::CREATED).await;
-    server.grant(&store, "alice", title_id, json!({})).await;
+    f.licensed(&server).await;
     // More than one window (1,000) of events nobody subscribed to.
     for _ in 0..1_100 {
-        ok_json(server.acquire(&token, title_id, &device).await, StatusCode::CREATED).await;
+        ok_json(server.acquire(&f.token, &f.title_id, &f.device).await, StatusCode::CREATED).await;
     }
-    server.grant(&store, "bob", title_id, json!({})).await;
-    let grants: Vec<String> = all_events(&server, &store)
+    server.grant(&f.store, "bob", &f.title_id, json!({})).await;
+    let grants: Vec<String> = all_events(&server, &f.store)
         .await
         .iter()
         .filter(|e| e["type"] == "entitlement.granted")
