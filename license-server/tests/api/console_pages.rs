@@ -80,6 +80,7 @@ on_both_databases! {
         assert!(today.contains("<td>1</td>"), "mia listened today: {today}");
 
         // The event log, filtered.
+        server.settle_events().await;
         let events = page(format!("/console/stores/{}/events?type=entitlement.granted", store.id)).await;
         assert_eq!(events.matches(r#"<span class="event-type">entitlement.granted</span>"#).count(), 1);
         assert!(!events.contains(r#"<span class="event-type">title.created</span>"#));

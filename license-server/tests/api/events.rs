@@ -76,6 +76,7 @@ on_both_databases! {
         let entitlement = ents["items"][0]["id"].as_str().unwrap().to_owned();
         ok_json(server.post(&format!("/v1/entitlements/{entitlement}/revoke"), Some(&f.store.key), json!({})).await, StatusCode::OK).await;
 
+        server.settle_events().await;
         let (all, end) = poll_all(&server, &f.store, None, 200).await;
         assert_eq!(
             types(&all),
@@ -201,6 +202,7 @@ async fn concurrent_writers_never_put_an_event_behind_a_cursor() {
         w.await.unwrap();
     }
     // Whatever committed last becomes visible once nothing older is running.
+    server.settle_events().await;
     let (tail, _) = poll_all(&server, &store, cursor.as_deref(), 50).await;
     seen.extend(tail);
     let (all, _) = poll_all(&server, &store, None, 200).await;
@@ -277,6 +279,7 @@ mod retention_deletes_the_oldest_events_in_batches_and_keeps_the_rest {
                 .await;
         let deleted = repo.purge_events(now() - 90 * 86_400).await.expect("retention");
         assert_eq!(deleted, u64::try_from(stale).unwrap());
+        server.settle_events().await;
         let (events, _) = poll_all(&server, &store, None, 200).await;
         assert_eq!(types(&events), ["api_key.created", "title.created"], "today's events are kept");
         assert_eq!(events[1]["data"]["title"]["id"], title["id"]);

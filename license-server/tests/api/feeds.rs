@@ -174,6 +174,7 @@ fn items(feed: &Value) -> Vec<(String, String)> {
 }
 
 async fn events_of(server: &TestServer, store: &TestStore, prefix: &str) -> Vec<Value> {
+    server.settle_events().await;
     let page = ok_json(server.get("/v1/events?limit=200", Some(&store.key)).await, StatusCode::OK).await;
     page["items"]
         .as_array()

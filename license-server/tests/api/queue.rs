@@ -97,6 +97,7 @@ on_both_databases! {
         assert_eq!(manifest["readingOrder"][0]["title"], "Opening");
         problem(server.get(&format!("/v1/jobs/{job_id}"), Some(&other.key)).await, StatusCode::NOT_FOUND, "not-found").await;
 
+        server.settle_events().await;
         let events = ok_json(server.get("/v1/events?types=track.added,track.published,track.failed", Some(&store.key)).await, StatusCode::OK).await;
         let kinds: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["track.added", "track.published"]);
@@ -141,6 +142,7 @@ async fn a_worker_elsewhere_fails_an_unusable_file(backend: Backend) {
     assert!(track["url"].is_null());
     assert_eq!(job["result"]["error"], track["error"]);
     problem(server.get(&format!("/pub/{id}/manifest.json"), None).await, StatusCode::NOT_FOUND, "not-found").await;
+    server.settle_events().await;
     let events = ok_json(
         server.get("/v1/events?types=track.added,track.published,track.failed", Some(&store.key)).await,
         StatusCode::OK,

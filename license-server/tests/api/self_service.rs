@@ -55,6 +55,7 @@ on_both_databases! {
         problem(server.send(Method::PUT, &name, Some(&token), Some(json!({"name": "n"}))).await, StatusCode::NOT_FOUND, "not-found").await;
 
         // The store sees who removed it, and the event says so.
+        server.settle_events().await;
         let events = ok_json(server.get("/v1/events?types=device.revoked", Some(&store.key)).await, StatusCode::OK).await;
         let event = &events["items"][0];
         assert!(event["actor"].as_str().unwrap().contains("gwen"), "{event}");

@@ -228,6 +228,36 @@ impl TestServer {
         self.database_url.as_deref()
     }
 
+    /// Waits until `GET /v1/events` lists every event written before the call. On PostgreSQL
+    /// an event is listed once every transaction that began before it has ended (the ordering
+    /// rule, docs/events.md). Transaction ids are the whole cluster's, so a worker's open
+    /// transaction, or another test's in its own database, holds a fresh event back for a
+    /// moment. This waits until every id given out before the call has ended. SQLite lists an
+    /// event as soon as it commits.
+    pub async fn settle_events(&self) {
+        use sqlx::Connection;
+        let Some(url) = &self.database_url else { return };
+        let within = std::time::Duration::from_secs(10);
+        let mut conn = tokio::time::timeout(within, sqlx::PgConnection::connect(url))
+            .await
+            .expect("connecting to the test PostgreSQL took over 10 s")
+            .expect("connect to the test PostgreSQL");
+        // Every id below the first one not yet given out has ended once the oldest still
+        // running is at least that.
+        const NEXT: &str = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint";
+        const OLDEST: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+        let given: i64 = sqlx::query_scalar(NEXT).fetch_one(&mut conn).await.expect("read the snapshot");
+        let deadline = std::time::Instant::now() + within;
+        while sqlx::query_scalar::<_, i64>(OLDEST).fetch_one(&mut conn).await.expect("read the snapshot") < given {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a transaction begun before this point was still open after {within:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        drop(conn.close().await);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -97,6 +97,7 @@ async fn endpoint(server: &TestServer, store: &TestStore, body: Value) -> (Strin
 
 /// Every event of the store, oldest first.
 async fn all_events(server: &TestServer, store: &TestStore) -> Vec<Value> {
+    server.settle_events().await;
     let mut events = Vec::new();
     let mut after = String::new();
     loop {
@@ -489,6 +490,7 @@ async fn one_event_redelivered_and_everything_since_a_cursor_replayed(backend: B
         (receiver.delivered().await.len() == 3).then_some(())
     })
     .await;
+    server.settle_events().await;
     let granted =
         ok_json(server.get("/v1/events?types=entitlement.granted&limit=1", Some(&store.key)).await, StatusCode::OK)
             .await;
