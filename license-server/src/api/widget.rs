@@ -7,7 +7,7 @@
 //! to this origin. Decrypted audio is never served by the server: the player's service worker
 //! makes it inside the browser, for the player page alone.
 
-use actix_web::http::header;
+use actix_web::http::header::{self, AcceptEncoding, Encoding, Header as _};
 use std::sync::OnceLock;
 
 use actix_web::middleware::Compress;
@@ -27,71 +27,120 @@ use crate::state::{AppState, now};
 
 const JS: &str = "text/javascript; charset=utf-8";
 
-/// A file built into the server. Its strong ETag is a digest of the bytes, taken once.
+/// A file built into the server, with its Brotli and gzip forms compressed ahead of time at
+/// the highest levels (build.rs). Each form has its own strong ETag: a digest of the file
+/// with the coding's name.
 struct Asset {
     body: &'static [u8],
+    br: &'static [u8],
+    gzip: &'static [u8],
     content_type: &'static str,
     max_age: u32,
-    etag: OnceLock<String>,
+    digest: OnceLock<String>,
+}
+
+/// An asset prepared by build.rs: `$file` is its place in `OUT_DIR` (`widget/loader.js`).
+macro_rules! asset {
+    ($file:literal, $content_type:expr, $max_age:expr) => {
+        Asset::new(
+            include_bytes!(concat!(env!("OUT_DIR"), "/", $file)),
+            include_bytes!(concat!(env!("OUT_DIR"), "/", $file, ".br")),
+            include_bytes!(concat!(env!("OUT_DIR"), "/", $file, ".gz")),
+            $content_type,
+            $max_age,
+        )
+    };
 }
 
 impl Asset {
-    const fn new(body: &'static [u8], content_type: &'static str, max_age: u32) -> Self {
-        Asset { body, content_type, max_age, etag: OnceLock::new() }
+    const fn new(
+        body: &'static [u8],
+        br: &'static [u8],
+        gzip: &'static [u8],
+        content_type: &'static str,
+        max_age: u32,
+    ) -> Self {
+        Asset { body, br, gzip, content_type, max_age, digest: OnceLock::new() }
     }
 
-    fn etag(&self) -> &str {
-        self.etag.get_or_init(|| {
+    fn digest(&self) -> &str {
+        self.digest.get_or_init(|| {
             let digest = ring::digest::digest(&ring::digest::SHA256, self.body);
-            format!("\"{}\"", fount_sdk::encoding::b64(&digest.as_ref()[..12]))
+            fount_sdk::encoding::b64(&digest.as_ref()[..12])
         })
     }
 
-    /// The file, or 304 when the client has this version.
+    /// The file in the coding the client prefers among Brotli, gzip and none (RFC 9110
+    /// section 12.5.3), or 304 when the client has this version of it.
     fn respond(&self, req: &HttpRequest) -> HttpResponse {
-        let etag = self.etag();
+        let supported = [Encoding::brotli(), Encoding::gzip(), Encoding::identity()];
+        // A header that does not parse counts as none: any coding is then acceptable, and
+        // the plain file is the safe choice.
+        let chosen = AcceptEncoding::parse(req)
+            .ok()
+            .and_then(|accepted| accepted.negotiate(supported.iter()))
+            .unwrap_or_else(Encoding::identity);
+        let (body, coding) = if chosen == Encoding::brotli() {
+            (self.br, Some("br"))
+        } else if chosen == Encoding::gzip() {
+            (self.gzip, Some("gzip"))
+        } else {
+            (self.body, None)
+        };
+        let etag = match coding {
+            Some(coding) => format!("\"{}-{coding}\"", self.digest()),
+            None => format!("\"{}\"", self.digest()),
+        };
         let mut response = HttpResponse::Ok();
         response
-            .insert_header((header::ETAG, etag))
+            .insert_header((header::VARY, "accept-encoding"))
             .insert_header((header::CACHE_CONTROL, format!("public, max-age={}", self.max_age)))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .insert_header(("cross-origin-resource-policy", "cross-origin"));
-        if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag) {
+        let fresh = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            v.split(',').any(|tag| {
+                let tag = tag.trim();
+                tag == "*" || tag == etag
+            })
+        });
+        response.insert_header((header::ETAG, etag));
+        if fresh {
             return response.status(actix_web::http::StatusCode::NOT_MODIFIED).finish();
         }
-        response.content_type(self.content_type).body(self.body)
+        if let Some(coding) = coding {
+            response.insert_header((header::CONTENT_ENCODING, coding));
+        }
+        response.content_type(self.content_type).body(body)
     }
 }
 
 // The loader may be cached for 5 minutes; the rest is revalidated on each use.
-static LOADER: Asset = Asset::new(include_bytes!("../../../widget/src/loader.js"), JS, 300);
-static PLAYER_JS: Asset = Asset::new(include_bytes!("../../../widget/src/player.js"), JS, 0);
-static PLAYER_CSS: Asset = Asset::new(include_bytes!("../../../widget/src/player.css"), "text/css; charset=utf-8", 0);
-static CHECKOUT_JS: Asset = Asset::new(include_bytes!("../../../widget/src/checkout.js"), JS, 0);
-static DEMO_PAGE_JS: Asset = Asset::new(include_bytes!("../../../widget/src/demo-page.js"), JS, 0);
-static DEMO_COVER: Asset = Asset::new(include_bytes!("../../../widget/src/demo-cover.svg"), "image/svg+xml", 0);
-static SERVICE_WORKER: Asset = Asset::new(include_bytes!("../../../widget/src/sw.js"), JS, 0);
-static SDK_INDEX: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/index.js"), JS, 0);
-static SDK_ERRORS: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/errors.js"), JS, 0);
-static SDK_HOSTS: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/hosts.js"), JS, 0);
-static SDK_STREAM: Asset = Asset::new(include_bytes!("../../../bindings/wasm/js/src/stream.js"), JS, 0);
+static LOADER: Asset = asset!("widget/loader.js", JS, 300);
+static PLAYER_JS: Asset = asset!("widget/player.js", JS, 0);
+static PLAYER_CSS: Asset = asset!("widget/player.css", "text/css; charset=utf-8", 0);
+static CHECKOUT_JS: Asset = asset!("widget/checkout.js", JS, 0);
+static DEMO_PAGE_JS: Asset = asset!("widget/demo-page.js", JS, 0);
+static DEMO_COVER: Asset = asset!("widget/demo-cover.svg", "image/svg+xml", 0);
+static SERVICE_WORKER: Asset = asset!("widget/sw.js", JS, 0);
+static SDK_INDEX: Asset = asset!("sdk/index.js", JS, 0);
+static SDK_ERRORS: Asset = asset!("sdk/errors.js", JS, 0);
+static SDK_HOSTS: Asset = asset!("sdk/hosts.js", JS, 0);
+static SDK_STREAM: Asset = asset!("sdk/stream.js", JS, 0);
 #[cfg(fount_widget_wasm)]
-static WASM: Option<(Asset, Asset)> = Some((
-    Asset::new(include_bytes!(env!("FOUNT_WASM_JS")), JS, 0),
-    Asset::new(include_bytes!(env!("FOUNT_WASM_BIN")), "application/wasm", 0),
-));
+static WASM: Option<(Asset, Asset)> =
+    Some((asset!("pkg/fount_wasm.js", JS, 0), asset!("pkg/fount_wasm_bg.wasm", "application/wasm", 0)));
 #[cfg(not(fount_widget_wasm))]
 static WASM: Option<(Asset, Asset)> = None;
 
-/// Registers the widget's routes. Its files are compressed on the way out (the player's
-/// WebAssembly is most of what a first visit downloads); the API's responses are not, as
-/// sealed ranges gain nothing from it.
+/// Registers the widget's routes. Its files go out as compressed ahead of time; its pages
+/// are compressed on the way out. The API's responses are not, as sealed ranges gain nothing
+/// from it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(at("/widget.js").get(loader).finish().wrap(Compress::default()))
+    cfg.service(at("/widget.js").get(loader).finish())
         .service(at("/widget/player").get(player).finish().wrap(Compress::default()))
-        .service(at("/widget/sw.js").get(service_worker).finish().wrap(Compress::default()))
-        .service(at("/widget/assets/{file}").get(assets).finish().wrap(Compress::default()))
-        .service(at("/widget/sdk/{dir}/{file}").get(sdk).finish().wrap(Compress::default()))
+        .service(at("/widget/sw.js").get(service_worker).finish())
+        .service(at("/widget/assets/{file}").get(assets).finish())
+        .service(at("/widget/sdk/{dir}/{file}").get(sdk).finish())
         .service(at("/demo").get(demo_page).finish().wrap(Compress::default()))
         .service(at("/widget/embed").get(embed).finish().wrap(super::cors()))
         .service(at("/widget/demo/session").post(demo_session).finish())
