@@ -2,7 +2,8 @@
 # Builds the npm package's wasm: cargo (opt-level z, LTO) → wasm-bindgen (the exact version in
 # Cargo.lock) → binaryen's wasm-opt from npm (Debian's old one breaks the externref table).
 # Output: bindings/wasm/js/pkg (the npm package's module) and bindings/wasm/js/pkg-player (the
-# widget's player's, with only the exports it calls; the server embeds it). Checks the size
+# widget's player's, with only the exports it calls, and the widget's scripts minified; the
+# server embeds it). Checks the size
 # budgets, gzipped: the SDK's .wasm at most 208 KB, its JavaScript at most 15 KB, the player's
 # .wasm at most 144 KB; prints them.
 set -euo pipefail
@@ -53,6 +54,28 @@ pkg=bindings/wasm/js/pkg
 player=bindings/wasm/js/pkg-player
 package SDK "$pkg"
 package player "$player" --no-default-features
+
+# The player's package also holds, minified, everything else the widget serves: its own
+# scripts and styles (widget/) and the SDK's modules (sdk/), and the glue. The server serves
+# these when they are here (license-server/build.rs). A file is rewritten only when its
+# content changes, so the server is rebuilt only then.
+esbuild="$ROOT/tools/node_modules/.bin/esbuild"
+minify() {
+  local from=$1 to=$2 tmp
+  tmp=$(mktemp)
+  case $from in
+    *.js | *.css) "$esbuild" --minify --charset=utf8 --log-level=warning "$from" >"$tmp" ;;
+    *) cp "$from" "$tmp" ;;
+  esac
+  if cmp -s "$tmp" "$to"; then rm -f "$tmp"; else mv "$tmp" "$to" && chmod 644 "$to"; fi
+}
+for pair in widget/src:widget bindings/wasm/js/src:sdk; do
+  from=${pair%%:*} to=$player/${pair##*:}
+  mkdir -p "$to"
+  for f in "$from"/*; do minify "$f" "$to/${f##*/}"; done
+  for f in "$to"/*; do [ -e "$from/${f##*/}" ] || rm -f "$f"; done
+done
+minify "$player/fount_wasm.js" "$player/fount_wasm.min.js"
 
 gz() { gzip -9 -c "$@" | wc -c; }
 wasm=$(gz "$pkg/fount_wasm_bg.wasm")
