@@ -118,6 +118,21 @@ impl ContentKey {
         let okm = prk.expand(&[HKDF_INFO], &AES_256_GCM).map_err(|_| Error::InvalidKey("hkdf"))?;
         Ok(LessSafeKey::new(UnboundKey::from(okm)))
     }
+
+    /// The AES-256-GCM key of the sealed file with `header`, as bytes: for a host that opens
+    /// chunks with its own AES-GCM, as a browser does with WebCrypto's hardware AES where
+    /// WebAssembly has none (see [`ReadPlan`]). It opens that one file only; the content key
+    /// never leaves the core. The key's id must match the header's.
+    pub fn file_key_bytes(&self, header: &SealedHeader) -> Result<Zeroizing<[u8; 32]>> {
+        if header.key_id != self.id {
+            return Err(Error::NoContentKey);
+        }
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &header.salt).extract(self.key.as_ref());
+        let okm = prk.expand(&[HKDF_INFO], &AES_256_GCM).map_err(|_| Error::InvalidKey("hkdf"))?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        okm.fill(key.as_mut()).map_err(|_| Error::InvalidKey("hkdf"))?;
+        Ok(key)
+    }
 }
 
 /// A parsed, checked sealed-asset header.
@@ -139,7 +154,55 @@ pub struct SealedSpan {
     pub bytes: Range<u64>,
 }
 
+/// A read of a plaintext range for a host that opens the chunks with its own AES-GCM (with
+/// the key of [`ContentKey::file_key_bytes`]): which sealed bytes to get, and for each chunk
+/// in them, where it lies, its nonce and its additional data. The host opens every chunk
+/// with a 128-bit tag, joins the plaintexts, and keeps `len` bytes from `skip`.
+///
+/// A chunk that fails to open is tampered with, as [`Opener::read`] would report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadPlan {
+    /// The sealed byte range to get (an HTTP `Range: bytes=start-(end-1)`).
+    pub bytes: Range<u64>,
+    /// The chunks of `bytes`, in order.
+    pub chunks: Vec<PlannedChunk>,
+    /// How many plaintext bytes of the first chunk come before the range.
+    pub skip: u64,
+    /// The range's length.
+    pub len: u64,
+}
+
+/// One chunk of a [`ReadPlan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChunk {
+    /// The chunk's index in the file.
+    pub index: u64,
+    /// Where its sealed bytes (ciphertext and tag) lie within the plan's `bytes`.
+    pub within: Range<u64>,
+    /// Its AES-GCM nonce.
+    pub nonce: [u8; NONCE_LEN],
+    /// Its AES-GCM additional data.
+    pub aad: [u8; HEADER_LEN + 9],
+}
+
 impl SealedHeader {
+    /// The plan of a read of plaintext range `plain` (see [`ReadPlan`]). An empty range, or
+    /// one reaching past the end, is refused.
+    pub fn read_plan(&self, plain: Range<u64>) -> Result<ReadPlan> {
+        let span = self.sealed_range(plain.clone())?;
+        let c = u64::from(self.chunk_size);
+        let last = plain.end.saturating_sub(1).checked_div(c).ok_or(Error::Range)?;
+        let mut chunks = Vec::new();
+        for index in span.first_chunk..=last {
+            let range = self.chunk_range(index)?;
+            let within = range.start.saturating_sub(span.bytes.start)..range.end.saturating_sub(span.bytes.start);
+            let (nonce, aad) = self.nonce_and_aad(index);
+            chunks.push(PlannedChunk { index, within, nonce, aad });
+        }
+        let skip = plain.start.saturating_sub(span.first_chunk.saturating_mul(c));
+        Ok(ReadPlan { bytes: span.bytes, chunks, skip, len: plain.end.saturating_sub(plain.start) })
+    }
+
     /// A header for a new asset.
     pub fn new(key_id: KeyId, chunk_size: u32, plaintext_len: u64, salt: [u8; 32]) -> Result<Self> {
         if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
@@ -505,6 +568,37 @@ mod tests {
         }
         assert_eq!(header.sealed_range(5..5), Err(Error::Range));
         assert_eq!(header.sealed_range(0..101), Err(Error::Range));
+    }
+
+    /// What a host with its own AES-GCM does with a plan and the file key: every range reads
+    /// back, as the core's own reader gives it.
+    #[test]
+    fn a_read_plan_opens_every_range_with_the_file_key() {
+        let k = key();
+        let plain = data(100);
+        let sealed = seal(&k, 16, &plain, &SystemRandom::new()).unwrap();
+        let header = SealedHeader::parse(&sealed).unwrap();
+        let file_key = k.file_key_bytes(&header).unwrap();
+        let aes = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, file_key.as_ref()).unwrap());
+        for start in 0..100u64 {
+            for end in start + 1..=100 {
+                let plan = header.read_plan(start..end).unwrap();
+                assert_eq!(plan.bytes, header.sealed_range(start..end).unwrap().bytes);
+                let bytes = &sealed[plan.bytes.start as usize..plan.bytes.end as usize];
+                let mut joined = Vec::new();
+                for chunk in &plan.chunks {
+                    let mut buf = bytes[chunk.within.start as usize..chunk.within.end as usize].to_vec();
+                    let nonce = Nonce::assume_unique_for_key(chunk.nonce);
+                    joined.extend_from_slice(aes.open_in_place(nonce, Aad::from(&chunk.aad[..]), &mut buf).unwrap());
+                }
+                let got = &joined[plan.skip as usize..(plan.skip + plan.len) as usize];
+                assert_eq!(got, &plain[start as usize..end as usize], "{start}..{end}");
+            }
+        }
+        assert_eq!(header.read_plan(5..5), Err(Error::Range));
+        assert_eq!(header.read_plan(0..101), Err(Error::Range));
+        // Another key's header is refused.
+        assert_eq!(key().file_key_bytes(&header).map(|_| ()), Err(Error::NoContentKey));
     }
 
     #[test]

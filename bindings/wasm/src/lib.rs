@@ -12,9 +12,15 @@
 //! The host is one JavaScript object whose methods return promises (see `js/src/index.d.ts`,
 //! `Host`). The device key never enters wasm memory: the host performs the ECDH the core asks
 //! for. Errors cross as `Error` objects with `name = "FountError"` and a `code`.
+//!
+//! WebAssembly has no AES instructions, so the package's `read` opens the chunks with
+//! WebCrypto's AES-GCM where the platform has it (`readSealed` gives the sealed bytes, each
+//! chunk's nonce and additional data, and the AES key of that one file; parsing, license
+//! checks and key handling stay here), and falls back to the core's own `read` where it does
+//! not (an insecure context has no `crypto.subtle`). The content key itself never leaves wasm.
 
 use fount_sdk::Jwk;
-use fount_sdk::client::{self, Client, ClientError, FountError, HttpRequest, HttpResponse, OpenTitle};
+use fount_sdk::client::{self, Client, ClientError, FountError, HttpRequest, HttpResponse, OpenTitle, SealedRead};
 #[cfg(feature = "sdk")]
 use fount_sdk::client::{DownloadProgress, DownloadSettings};
 use fount_sdk::jwe::KeyOperation;
@@ -158,6 +164,45 @@ fn notify(listener: Option<&js_sys::Function>, progress: &DownloadProgress) {
     if let (Some(f), Ok(value)) = (listener, to_js(progress)) {
         drop(f.call1(&JsValue::UNDEFINED, &value));
     }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const SEALED_READ: &str = r#"
+/** What `WasmTitle.readSealed` resolves with (see `SealedRead` in the core). */
+export interface SealedRead {
+  key: Uint8Array;
+  sealed: Uint8Array;
+  chunks: { index: number; start: number; end: number; iv: Uint8Array; aad: Uint8Array }[];
+  skip: number;
+  length: number;
+}
+"#;
+
+/// A [`SealedRead`] as the object `WasmTitle.readSealed` resolves with. Offsets within one
+/// read are below 2^53: exact as JavaScript numbers.
+fn sealed_read(read: &SealedRead) -> js_sys::Object {
+    let set = |object: &js_sys::Object, name: &str, value: &JsValue| {
+        // Setting a property on a plain new object cannot fail.
+        drop(js_sys::Reflect::set(object, &name.into(), value));
+    };
+    let bytes = |b: &[u8]| JsValue::from(js_sys::Uint8Array::from(b));
+    let chunks = js_sys::Array::new();
+    for chunk in &read.plan.chunks {
+        let c = js_sys::Object::new();
+        set(&c, "index", &(chunk.index as f64).into());
+        set(&c, "start", &(chunk.within.start as f64).into());
+        set(&c, "end", &(chunk.within.end as f64).into());
+        set(&c, "iv", &bytes(&chunk.nonce));
+        set(&c, "aad", &bytes(&chunk.aad));
+        chunks.push(&c);
+    }
+    let out = js_sys::Object::new();
+    set(&out, "key", &bytes(read.key.as_ref()));
+    set(&out, "sealed", &bytes(&read.sealed));
+    set(&out, "chunks", &chunks);
+    set(&out, "skip", &(read.plan.skip as f64).into());
+    set(&out, "length", &(read.plan.len as f64).into());
+    out
 }
 
 /// A Fount client.
@@ -414,6 +459,20 @@ impl WasmTitle {
             // JavaScript numbers: byte offsets below 2^53 are exact.
             let bytes = t.read(track, offset.max(0.0) as u64, length.max(0.0) as u64).await.map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+        }))
+    }
+
+    /// The same read for JavaScript that opens the chunks with WebCrypto's AES-GCM (hardware
+    /// AES, which WebAssembly lacks): `{ key, sealed, chunks: [{ index, start, end, iv, aad }], skip,
+    /// length }`, or `undefined` for an empty read at the end of the track. `key` is the AES
+    /// key of that one track's file.
+    #[wasm_bindgen(js_name = readSealed, unchecked_return_type = "Promise<SealedRead | undefined>")]
+    pub fn read_sealed(&self, track: u32, offset: f64, length: f64) -> Promise {
+        let t = self.0.clone();
+        settle_promise(Box::pin(async move {
+            // JavaScript numbers: byte offsets below 2^53 are exact.
+            let read = t.read_sealed(track, offset.max(0.0) as u64, length.max(0.0) as u64).await.map_err(js_error)?;
+            Ok(read.map_or(JsValue::UNDEFINED, |read| sealed_read(&read).into()))
         }))
     }
 

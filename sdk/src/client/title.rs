@@ -14,8 +14,27 @@ use super::storage::{self, StoredLicense};
 use super::{Client, api};
 use crate::manifest::Track;
 use crate::position::{Bookmark, Changed, StoredPosition};
-use crate::sealed::{HEADER_LEN, Opener, SealedHeader};
+use crate::sealed::{HEADER_LEN, Opener, ReadPlan, SealedHeader};
 use crate::{ContentKey, Publication};
+
+/// A read for a host that opens the chunks itself ([`OpenTitle::read_sealed`]).
+pub struct SealedRead {
+    /// The AES-256-GCM key of the track's file (zeroed when dropped).
+    pub key: zeroize::Zeroizing<[u8; 32]>,
+    /// The sealed bytes of `plan.bytes`.
+    pub sealed: Vec<u8>,
+    /// Where each chunk lies in `sealed`, with its nonce and additional data.
+    pub plan: ReadPlan,
+}
+
+impl std::fmt::Debug for SealedRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedRead")
+            .field("sealed", &self.sealed.len())
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A track of a title.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,13 +319,48 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     }
 
     pub(crate) fn opener(&self, header: SealedHeader) -> Result<Opener, ClientError> {
-        let key = self.keys.iter().find(|k| k.id() == header.key_id()).ok_or(crate::Error::NoContentKey)?;
-        Ok(Opener::new(header, key)?)
+        Ok(Opener::new(header.clone(), self.content_key(&header)?)?)
+    }
+
+    /// The license's content key for the file with `header`.
+    fn content_key(&self, header: &SealedHeader) -> Result<&ContentKey, ClientError> {
+        Ok(self.keys.iter().find(|k| k.id() == header.key_id()).ok_or(crate::Error::NoContentKey)?)
     }
 
     /// Decrypted bytes `[offset, offset + length)` of a track (shorter at the end of the track):
     /// what a player's data source asks for.
     pub async fn read(&self, track: u32, offset: u64, length: u64) -> Result<Vec<u8>, ClientError> {
+        let Some((header, range)) = self.read_range(track, offset, length).await? else {
+            return Ok(Vec::new());
+        };
+        let opener = self.opener(header)?;
+        let span = opener.header().sealed_range(range.clone())?;
+        let bytes = self.sealed_bytes(track as usize, opener.header(), span.bytes).await?;
+        Ok(opener.read(range, &bytes)?)
+    }
+
+    /// The same read as [`OpenTitle::read`] for a host that opens the chunks with its own
+    /// AES-GCM, as a browser does with WebCrypto's hardware AES where WebAssembly has none:
+    /// the sealed bytes, the plan of their chunks, and the AES key of that one file (see
+    /// [`ReadPlan`]). `None` for an empty read at the end of the track.
+    pub async fn read_sealed(&self, track: u32, offset: u64, length: u64) -> Result<Option<SealedRead>, ClientError> {
+        let Some((header, range)) = self.read_range(track, offset, length).await? else {
+            return Ok(None);
+        };
+        let key = self.content_key(&header)?.file_key_bytes(&header)?;
+        let plan = header.read_plan(range)?;
+        let sealed = self.sealed_bytes(track as usize, &header, plan.bytes.clone()).await?;
+        Ok(Some(SealedRead { key, sealed, plan }))
+    }
+
+    /// The header of `track` and the plaintext range of a read, checked against the
+    /// manifest: `None` when the range is empty (at the end of the track).
+    async fn read_range(
+        &self,
+        track: u32,
+        offset: u64,
+        length: u64,
+    ) -> Result<Option<(SealedHeader, std::ops::Range<u64>)>, ClientError> {
         let t = self.track(track)?;
         let sealed = t.sealed.ok_or(ClientError::InvalidArgument("this track is not sealed"))?;
         if offset >= sealed.original_length {
@@ -314,16 +368,13 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         }
         let end = offset.saturating_add(length).min(sealed.original_length);
         if end == offset {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let header = self.track_header(track as usize).await?;
         if header.plaintext_len() != sealed.original_length {
             return Err(crate::Error::SealedLength.into());
         }
-        let opener = self.opener(header)?;
-        let span = opener.header().sealed_range(offset..end)?;
-        let bytes = self.sealed_bytes(track as usize, opener.header(), span.bytes).await?;
-        Ok(opener.read(offset..end, &bytes)?)
+        Ok(Some((header, offset..end)))
     }
 
     /// Whether every track is downloaded for offline use.

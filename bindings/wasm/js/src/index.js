@@ -1,6 +1,6 @@
 // Fount's SDK for JavaScript: the wasm core with the platform's services around it.
 import initWasm, { WasmClient } from '../pkg/fount_wasm.js';
-import { fromWasm } from './errors.js';
+import { TamperedError, fromWasm } from './errors.js';
 import { defaultHost } from './hosts.js';
 
 export * from './errors.js';
@@ -117,8 +117,12 @@ export class FountClient extends EventTarget {
 }
 
 /** A title opened for playing. */
+// WebAssembly has no AES instructions, WebCrypto has; it is missing in insecure contexts.
+const webCrypto = () => globalThis.crypto?.subtle;
+
 export class FountTitle {
   #inner;
+  #keys = new Map(); // per track, its file's AES key, non-extractable
 
   /** @private Use FountClient#openTitle. */
   constructor(inner, serverUrl) {
@@ -135,7 +139,37 @@ export class FountTitle {
   tracks() { return this.#inner.tracks(); }
   chapters() { return this.#inner.chapters(); }
   locate(seconds) { return this.#inner.locate(seconds); }
-  read(track, offset, length) { return call(this.#inner.read(track, offset, length)); }
+  read(track, offset, length) {
+    const subtle = webCrypto();
+    return subtle ? this.#readWith(subtle, track, offset, length) : call(this.#inner.read(track, offset, length));
+  }
+
+  // The core fetches and plans; WebCrypto opens the chunks with the file's key.
+  async #readWith(subtle, track, offset, length) {
+    const read = await call(this.#inner.readSealed(track, offset, length));
+    if (!read) return new Uint8Array(0);
+    if (!this.#keys.has(track)) {
+      const importing = subtle.importKey('raw', read.key, 'AES-GCM', false, ['decrypt']);
+      importing.catch(() => this.#keys.delete(track));
+      this.#keys.set(track, importing);
+    }
+    read.key.fill(0);
+    const key = await this.#keys.get(track);
+    const plain = await Promise.all(read.chunks.map((c) => subtle
+      .decrypt({ name: 'AES-GCM', iv: c.iv, additionalData: c.aad, tagLength: 128 }, key, read.sealed.subarray(c.start, c.end))
+      .catch(() => { throw new TamperedError(`sealed chunk ${c.index} failed authentication`, 'tampered'); })));
+    const out = new Uint8Array(read.length);
+    let at = 0;
+    let from = read.skip;
+    for (const buffer of plain) {
+      const bytes = new Uint8Array(buffer, from, Math.min(buffer.byteLength - from, read.length - at));
+      out.set(bytes, at);
+      at += bytes.length;
+      from = 0;
+      if (at === read.length) break;
+    }
+    return out;
+  }
   download() { return call(this.#inner.download()); }
   removeDownload() { return call(this.#inner.removeDownload()); }
   savePosition(seconds) { return call(this.#inner.savePosition(seconds)); }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import {
   FountClient, FountError, NetworkError, NotEntitledError, NotLicensedError, RevokedError,
   UnauthorizedError, WrongDeviceError, DeviceNotRegisteredError, InvalidInputError, ReturnedError,
-  DeviceRemovalTooSoonError,
+  DeviceRemovalTooSoonError, TamperedError,
   fetchTransport, memoryStorage, webCryptoKeyStore,
 } from '../src/index.js';
 import { demo, store } from './support.js';
@@ -68,6 +68,50 @@ test('whole path: register, acquire, open, read identical bytes, offline', async
   assert.equal(await o.removeBookmark(mark.id), true);
   assert.equal(o.locate(26).chapter, 2);
   await assert.rejects(cut.checkStatus(license.id), NetworkError);
+});
+
+/** Runs `f` as in an insecure context, which has no WebCrypto: the core decrypts in wasm. */
+async function withoutWebCrypto(f) {
+  const crypto = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true });
+  try {
+    return await f();
+  } finally {
+    Object.defineProperty(globalThis, 'crypto', crypto);
+  }
+}
+
+test('reads open with WebCrypto or in wasm alike, and both refuse a tampered chunk', async () => {
+  const { id, token } = await customer('tamper');
+  await grant(id);
+  const honest = fetchTransport();
+  let tamper = false;
+  // Flips one bit in the second chunk of every sealed range while `tamper` is set.
+  const transport = {
+    async send(request) {
+      const response = await honest.send(request);
+      if (tamper && response.status === 206 && response.body.length > 70_000) response.body[68_000] ^= 1;
+      return response;
+    },
+  };
+  const client = await FountClient.create(demo.base_url, { storage: memoryStorage(), keyStore: webCryptoKeyStore(), transport });
+  await client.registerDevice(token, 'node');
+  await client.acquireLicense(token, title);
+  const t = await client.openTitle(title);
+  // Across three chunks, starting inside the first.
+  const want = sample.subarray(1000, 140_000);
+  assert.deepEqual(await t.read(0, 1000, 139_000), want);
+  assert.deepEqual(await withoutWebCrypto(() => t.read(0, 1000, 139_000)), want);
+  // At the very end: cut short, and nothing past it.
+  const end = sample.length;
+  assert.deepEqual(await t.read(0, end - 10, 100), sample.subarray(end - 10));
+  assert.deepEqual(await withoutWebCrypto(() => t.read(0, end - 10, 100)), sample.subarray(end - 10));
+  tamper = true;
+  for (const e of [await t.read(0, 1000, 139_000).catch((err) => err), await withoutWebCrypto(() => t.read(0, 1000, 139_000).catch((err) => err))]) {
+    assert.ok(e instanceof TamperedError, String(e));
+    assert.equal(e.code, 'tampered');
+    assert.match(e.message, /chunk 1 failed authentication/);
+  }
 });
 
 test('errors are FountError subclasses with stable codes', async () => {
