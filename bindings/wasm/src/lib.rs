@@ -68,6 +68,13 @@ async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, client::Ho
     JsFuture::from(promise.map_err(host_error)?).await.map_err(host_error)
 }
 
+/// The bytes of a `Uint8Array` the host gave (or of any buffer it gave), copied once into
+/// wasm: `new Uint8Array(array)` would first copy a typed array in JavaScript, a whole block's
+/// worth on every read of a download.
+fn bytes_of(value: JsValue) -> Vec<u8> {
+    value.dyn_into::<js_sys::Uint8Array>().unwrap_or_else(|other| js_sys::Uint8Array::new(&other)).to_vec()
+}
+
 /// The JavaScript host as the core's host and key store.
 struct Host(JsHost);
 
@@ -79,7 +86,7 @@ impl client::Host for Host {
     }
     async fn load(&self, key: &str) -> Result<Option<Vec<u8>>, client::HostError> {
         let value = settle(self.0.load(key)).await?;
-        Ok((!value.is_undefined() && !value.is_null()).then(|| js_sys::Uint8Array::new(&value).to_vec()))
+        Ok((!value.is_undefined() && !value.is_null()).then(|| bytes_of(value)))
     }
     async fn save(&self, key: &str, value: Vec<u8>) -> Result<(), client::HostError> {
         settle(self.0.save(key, js_sys::Uint8Array::from(value.as_slice()))).await.map(drop)
@@ -121,7 +128,7 @@ impl client::KeyStore for Host {
         match operation {
             KeyOperation::EcdhP256 { peer } => {
                 let secret = settle(self.0.ecdh_p256(js_sys::Uint8Array::from(&peer[..]))).await?;
-                Ok(Zeroizing::new(js_sys::Uint8Array::new(&secret).to_vec()))
+                Ok(Zeroizing::new(bytes_of(secret)))
             }
             KeyOperation::RsaOaepSha256 { .. } => Err(client::HostError::new("the browser's device key is P-256")),
         }
