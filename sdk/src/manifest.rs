@@ -232,6 +232,13 @@ pub struct Publication {
     duration: f64,
 }
 
+/// `x` held within `[lo, hi]`. Unlike `f64::clamp` it never panics (bounds out of order or
+/// NaN give `lo` or `hi`), and it keeps `clamp`'s panic message, which formats floats, out
+/// of the wasm build: `core`'s float formatting is some 13 KB of it.
+pub(crate) fn within(x: f64, lo: f64, hi: f64) -> f64 {
+    x.max(lo).min(hi)
+}
+
 fn positive_finite(v: Option<f64>, what: &'static str) -> Result<f64> {
     match v {
         Some(d) if d.is_finite() && d > 0.0 => Ok(d),
@@ -357,10 +364,10 @@ impl Publication {
     /// The track and offset at `seconds` on the timeline, clamped to the publication. A time
     /// exactly on a boundary belongs to the track that starts there.
     pub fn locate(&self, seconds: f64) -> TrackPosition {
-        let seconds = if seconds.is_finite() { seconds.clamp(0.0, self.duration) } else { 0.0 };
+        let seconds = if seconds.is_finite() { within(seconds, 0.0, self.duration) } else { 0.0 };
         let last = self.tracks.len().saturating_sub(1);
         let track = self.tracks.iter().rposition(|t| t.start <= seconds).unwrap_or(0).min(last);
-        let offset = self.tracks.get(track).map_or(0.0, |t| (seconds - t.start).clamp(0.0, t.duration));
+        let offset = self.tracks.get(track).map_or(0.0, |t| within(seconds - t.start, 0.0, t.duration));
         TrackPosition { track, offset }
     }
 
@@ -388,7 +395,7 @@ impl Publication {
             return Err(Error::Range);
         }
         let at = |s: f64| -> u64 {
-            let frac = (s / t.duration).clamp(0.0, 1.0);
+            let frac = within(s / t.duration, 0.0, 1.0);
             // A fraction of a u64 length fits in f64 closely enough for an estimate, and the
             // cast saturates rather than wrapping.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]

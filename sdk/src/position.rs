@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{Publication, TrackPosition};
+use crate::manifest::{Publication, TrackPosition, within};
 use crate::{Error, Result};
 
 /// Where in a locator's resource it points.
@@ -103,7 +103,7 @@ impl Changed {
 fn seconds_text(seconds: f64) -> String {
     // Clamped to [0, 2^53) ms first, so the cast is exact.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let ms = (seconds * 1000.0).round().clamp(0.0, 9_007_199_254_740_991.0) as u64;
+    let ms = within((seconds * 1000.0).round(), 0.0, 9_007_199_254_740_991.0) as u64;
     let (whole, frac) = (ms / 1000, ms % 1000);
     if frac == 0 { whole.to_string() } else { format!("{whole}.{frac:03}").trim_end_matches('0').to_owned() }
 }
@@ -114,7 +114,7 @@ impl Publication {
         let TrackPosition { track, offset } = self.locate(seconds);
         let at = self.seconds(TrackPosition { track, offset }).unwrap_or(0.0);
         let t = self.tracks().get(track);
-        let ratio = |num: f64, den: f64| if den > 0.0 { (num / den).clamp(0.0, 1.0) } else { 0.0 };
+        let ratio = |num: f64, den: f64| if den > 0.0 { within(num / den, 0.0, 1.0) } else { 0.0 };
         Locator {
             href: t.map(|t| t.href.clone()).unwrap_or_default(),
             media_type: t.map(|t| t.media_type.clone()).unwrap_or_default(),
@@ -142,7 +142,7 @@ impl Publication {
         if !offset.is_finite() {
             return Err(Error::Malformed("locator"));
         }
-        self.seconds(TrackPosition { track, offset: offset.clamp(0.0, t.duration) })
+        self.seconds(TrackPosition { track, offset: within(offset, 0.0, t.duration) })
     }
 }
 

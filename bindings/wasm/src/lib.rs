@@ -24,6 +24,7 @@ use fount_sdk::client::{self, Client, ClientError, FountError, HttpRequest, Http
 #[cfg(feature = "sdk")]
 use fount_sdk::client::{DownloadProgress, DownloadSettings};
 use fount_sdk::jwe::KeyOperation;
+use fount_sdk::jwk::RawJwk;
 use js_sys::Promise;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -75,14 +76,66 @@ fn bytes_of(value: JsValue) -> Vec<u8> {
     value.dyn_into::<js_sys::Uint8Array>().unwrap_or_else(|other| js_sys::Uint8Array::new(&other)).to_vec()
 }
 
+/// The host's answer to a request, `{ status, headers: [{ name, value }], body }`, read field
+/// by field: smaller than `serde_wasm_bindgen`'s deserializer for it, which matters to the
+/// player's download size.
+fn response_of(value: &JsValue) -> Result<HttpResponse, client::HostError> {
+    let field = |of: &JsValue, name: &str| js_sys::Reflect::get(of, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let bad = |what: &str| client::HostError::new(format!("response: {what}"));
+    let status = field(value, "status").as_f64().unwrap_or(-1.0);
+    let status = u16::try_from(status as i64).ok().filter(|s| f64::from(*s) == status && *s <= 999);
+    let status = status.ok_or_else(|| bad("status is not an HTTP status"))?;
+    let headers = field(value, "headers").dyn_into::<js_sys::Array>().map_err(|_| bad("headers is not an array"))?;
+    let mut list = Vec::new();
+    for h in headers.iter() {
+        match (field(&h, "name").as_string(), field(&h, "value").as_string()) {
+            (Some(name), Some(value)) => list.push(client::HttpHeader { name, value }),
+            _ => return Err(bad("a header is not { name, value }")),
+        }
+    }
+    let body = field(value, "body").dyn_into::<js_sys::Uint8Array>().map_err(|_| bad("body is not a Uint8Array"))?;
+    Ok(HttpResponse { status, headers: list, body: body.to_vec() })
+}
+
+/// The key store's public JWK, read member by member into the core's [`RawJwk`], which
+/// checks it as it would the same JSON. Like [`response_of`], this leaves
+/// `serde_wasm_bindgen`'s deserializer out of the player's module, and with it what that
+/// deserializer's errors reach (`core`'s float formatting).
+fn jwk_of(value: &JsValue) -> Result<Jwk, client::HostError> {
+    let bad = |what: &str| client::HostError::new(format!("publicJwk: {what}"));
+    let member = |name: &str| js_sys::Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let text = |name: &str| {
+        let v = member(name);
+        if v.is_undefined() || v.is_null() { Ok(None) } else { v.as_string().map(Some).ok_or_else(|| bad(name)) }
+    };
+    let key_ops = match member("key_ops") {
+        v if v.is_undefined() || v.is_null() => None,
+        v => {
+            let ops = v.dyn_into::<js_sys::Array>().map_err(|_| bad("key_ops is not an array"))?;
+            Some(ops.iter().map(|o| o.as_string().ok_or_else(|| bad("key_ops"))).collect::<Result<_, _>>()?)
+        }
+    };
+    let raw = RawJwk {
+        kty: text("kty")?.ok_or_else(|| bad("no kty"))?,
+        crv: text("crv")?,
+        x: text("x")?,
+        y: text("y")?,
+        n: text("n")?,
+        e: text("e")?,
+        alg: text("alg")?,
+        use_: text("use")?,
+        key_ops,
+    };
+    Jwk::try_from(raw).map_err(bad)
+}
+
 /// The JavaScript host as the core's host and key store.
 struct Host(JsHost);
 
 impl client::Host for Host {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, client::HostError> {
         let request = serde_wasm_bindgen::to_value(&request).map_err(|e| client::HostError::new(e.to_string()))?;
-        let response = settle(self.0.send(request)).await?;
-        serde_wasm_bindgen::from_value(response).map_err(|e| client::HostError::new(format!("response: {e}")))
+        response_of(&settle(self.0.send(request)).await?)
     }
     async fn load(&self, key: &str) -> Result<Option<Vec<u8>>, client::HostError> {
         let value = settle(self.0.load(key)).await?;
@@ -121,8 +174,7 @@ impl client::Host for Host {
 
 impl client::KeyStore for Host {
     async fn public_key(&self) -> Result<Jwk, client::HostError> {
-        serde_wasm_bindgen::from_value(settle(self.0.public_jwk()).await?)
-            .map_err(|e| client::HostError::new(format!("publicJwk: {e}")))
+        jwk_of(&settle(self.0.public_jwk()).await?)
     }
     async fn perform(&self, operation: &KeyOperation) -> Result<Zeroizing<Vec<u8>>, client::HostError> {
         match operation {
@@ -268,13 +320,6 @@ impl WasmClient {
         promise(async move { c.acquire_license(&customer_token, &title_id).await })
     }
 
-    /// The licenses held on this device.
-    #[wasm_bindgen(unchecked_return_type = "Promise<LicenseInfo[]>")]
-    pub fn licenses(&self) -> Promise {
-        let c = self.0.clone();
-        promise(async move { c.licenses().await })
-    }
-
     /// Opens a title for playing.
     #[wasm_bindgen(js_name = openTitle, unchecked_return_type = "Promise<WasmTitle>")]
     pub fn open_title(&self, title_id: String) -> Promise {
@@ -290,6 +335,13 @@ impl WasmClient {
 #[cfg(feature = "sdk")]
 #[wasm_bindgen(js_class = WasmClient)]
 impl WasmClient {
+    /// The licenses held on this device.
+    #[wasm_bindgen(unchecked_return_type = "Promise<LicenseInfo[]>")]
+    pub fn licenses(&self) -> Promise {
+        let c = self.0.clone();
+        promise(async move { c.licenses().await })
+    }
+
     /// Renames one of the customer's devices.
     #[wasm_bindgen(js_name = renameDevice, unchecked_return_type = "Promise<DeviceInfo>")]
     pub fn rename_device(&self, customer_token: String, device_id: String, name: String) -> Promise {
@@ -458,17 +510,6 @@ impl WasmTitle {
         to_js(&self.0.locate(seconds))
     }
 
-    /// Decrypted bytes of a track.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn read(&self, track: u32, offset: f64, length: f64) -> Promise {
-        let t = self.0.clone();
-        settle_promise(Box::pin(async move {
-            // JavaScript numbers: byte offsets below 2^53 are exact.
-            let bytes = t.read(track, offset.max(0.0) as u64, length.max(0.0) as u64).await.map_err(js_error)?;
-            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
-        }))
-    }
-
     /// The same read for JavaScript that opens the chunks with WebCrypto's AES-GCM (hardware
     /// AES, which WebAssembly lacks): `{ key, sealed, chunks: [{ index, start, end, iv, aad }], skip,
     /// length }`, or `undefined` for an empty read at the end of the track. `key` is the AES
@@ -503,6 +544,18 @@ impl WasmTitle {
 #[cfg(feature = "sdk")]
 #[wasm_bindgen(js_class = WasmTitle)]
 impl WasmTitle {
+    /// Decrypted bytes of a track, opened by the core's own AES (for JavaScript without
+    /// WebCrypto; the player always has it: service workers exist only in secure contexts).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn read(&self, track: u32, offset: f64, length: f64) -> Promise {
+        let t = self.0.clone();
+        settle_promise(Box::pin(async move {
+            // JavaScript numbers: byte offsets below 2^53 are exact.
+            let bytes = t.read(track, offset.max(0.0) as u64, length.max(0.0) as u64).await.map_err(js_error)?;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+        }))
+    }
+
     /// Downloads the title for offline use.
     #[wasm_bindgen(unchecked_return_type = "Promise<DownloadProgress>")]
     pub fn download(&self) -> Promise {

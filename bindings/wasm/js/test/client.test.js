@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import {
   FountClient, FountError, NetworkError, NotEntitledError, NotLicensedError, RevokedError,
   UnauthorizedError, WrongDeviceError, DeviceNotRegisteredError, InvalidInputError, ReturnedError,
-  DeviceRemovalTooSoonError, TamperedError,
+  DeviceRemovalTooSoonError, KeyStoreError, TamperedError,
   fetchTransport, memoryStorage, webCryptoKeyStore,
 } from '../src/index.js';
 import { demo, store } from './support.js';
@@ -151,6 +151,30 @@ test('return, and a transport that is not there', async () => {
   const nowhere = await FountClient.create('http://127.0.0.1:9', { storage: memoryStorage() });
   await assert.rejects(nowhere.registerDevice(token, 'x'), NetworkError);
   await assert.rejects(FountClient.create('ftp://x', { storage: memoryStorage() }), InvalidInputError);
+  // A transport whose answers are not what the host contract says: a typed error naming
+  // what is wrong, never a crash.
+  const honest = fetchTransport();
+  for (const [spoil, what] of [
+    [(r) => ({ ...r, body: 'text' }), 'body is not a Uint8Array'],
+    [(r) => ({ ...r, status: 'ok' }), 'status is not an HTTP status'],
+    [(r) => ({ ...r, headers: [{ name: 'x' }] }), 'a header is not { name, value }'],
+    [() => null, 'status is not an HTTP status'],
+  ]) {
+    const broken = { send: async (request) => spoil(await honest.send(request)) };
+    const odd = await FountClient.create(demo.base_url, { storage: memoryStorage(), transport: broken });
+    const e = await odd.registerDevice(token, 'x').catch((err) => err);
+    assert.ok(e instanceof NetworkError, String(e));
+    assert.match(e.message, new RegExp(what.replace(/[{}]/g, '\\$&')));
+  }
+  // A key store whose public key is not a JWK the core takes: the same, from the key store.
+  const real = webCryptoKeyStore();
+  for (const [jwk, what] of [[{ kty: 'EC', crv: 'P-256', x: 1, y: 'y' }, 'publicJwk: x'], [{ crv: 'P-256' }, 'publicJwk: no kty'],
+    [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', key_ops: ['sign'] }, "publicJwk: the EC key's alg, use or key_ops"]]) {
+    const keyStore = { publicJwk: async () => jwk, ecdhP256: (peer) => real.ecdhP256(peer) };
+    const e = await FountClient.create(demo.base_url, { storage: memoryStorage(), keyStore }).catch((err) => err);
+    assert.ok(e instanceof KeyStoreError, String(e));
+    assert.ok(e.message.includes(what), e.message);
+  }
 });
 
 test('a customer manages their devices and sees their library', async () => {
