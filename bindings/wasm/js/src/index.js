@@ -1,6 +1,6 @@
 // Fount's SDK for JavaScript: the wasm core with the platform's services around it.
 import initWasm, { WasmClient } from '../pkg/fount_wasm.js';
-import { TamperedError, fromWasm } from './errors.js';
+import { InvalidInputError, TamperedError, fromWasm } from './errors.js';
 import { defaultHost } from './hosts.js';
 
 export * from './errors.js';
@@ -141,7 +141,10 @@ export class FountTitle {
   locate(seconds) { return this.#inner.locate(seconds); }
   read(track, offset, length) {
     const subtle = webCrypto();
-    return subtle ? this.#readWith(subtle, track, offset, length) : call(this.#inner.read(track, offset, length));
+    if (subtle) return this.#readWith(subtle, track, offset, length);
+    // The widget's build has no AES of its own: its player runs only in secure contexts.
+    if (!this.#inner.read) return Promise.reject(new InvalidInputError('decrypting needs WebCrypto, which this context lacks', 'invalid_input'));
+    return call(this.#inner.read(track, offset, length));
   }
 
   // The core fetches and plans; WebCrypto opens the chunks with the file's key.
