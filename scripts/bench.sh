@@ -30,8 +30,8 @@
 # downloads: the native SDK downloading a 100 MB title (4 range requests in flight, files)
 #           against curl fetching the same sealed file over the same loopback, alternately;
 #           and the bytes fetched twice when a download is cut off halfway and resumed.
-# serving:  a 100 MB sealed file served by fount-server against nginx serving the same file
-#           with sendfile, alternately, two rounds: random spans of 1 to 4 chunks (64
+# serving:  a 100 MB sealed file served by fount-server's origin (FOUNT_ORIGIN_LISTEN) and its
+#           API route against nginx serving the same file with sendfile, in turn, two rounds: random spans of 1 to 4 chunks (64
 #           connections, requests/s) and whole files (8 connections, MB/s); and each server's
 #           CPU time per request, read from /proc before and after each run.
 # soak:     issuance paced at 80% of its peak for ten minutes (FOUNT_SOAK_SECONDS) on SQLite,
@@ -271,7 +271,10 @@ if [[ $what == *serving* ]]; then
   cargo build -q --release --locked -p fount-server
   sv=$(mktemp -d)
   on_exit "rm -rf '$sv'"
+  oport=$(free_port)
+  export FOUNT_ORIGIN_LISTEN=127.0.0.1:$oport
   big_title_demo "$sv"
+  unset FOUNT_ORIGIN_LISTEN
   svpid=$demopid title=$big
   read -r file size < <(target/release/fount-server track list --title "$title" --json --data "$sv/server" 2>/dev/null |
     python3 -c 'import json,sys; t=json.load(sys.stdin)[0]; print(t["file"], t["sealed_length"])')
@@ -321,7 +324,8 @@ print(json.dumps({"bench": "serving", "server": server, "kind": kind, "connectio
   for round in 1 2; do
     for kind in ranges whole; do
       serve_run nginx "$kind" "/$file" "$ngpid" "$nport"
-      serve_run fount "$kind" "/pub/$title/tracks/$file" "$svpid" "$port"
+      serve_run origin "$kind" "/$file" "$svpid" "$oport"
+      serve_run api "$kind" "/pub/$title/tracks/$file" "$svpid" "$port"
     done
   done
   kill $ngpid $svpid 2>/dev/null || true
@@ -450,14 +454,15 @@ if refetch:
     print(f"download cut off at {refetch['cut_at_bytes']} bytes and resumed: {refetch['blocks_fetched_twice']} blocks "
           f"({refetch['bytes_fetched_twice']} bytes) fetched twice, at most {refetch['parallel']} allowed (one per request in flight)")
 serving = [r for r in rows if r["bench"] == "serving"]
+mean = lambda rs, k: sum(r[k] for r in rs) / len(rs)
 for kind, unit in (("ranges", "requests_per_s"), ("whole", "mb_per_s")):
-    f = [r for r in serving if r["kind"] == kind and r["server"] == "fount"]
     n = [r for r in serving if r["kind"] == kind and r["server"] == "nginx"]
-    if f and n:
-        mean = lambda rs, k: sum(r[k] for r in rs) / len(rs)
-        print(f"serving  {kind}: fount {mean(f, unit):.0f} {unit}, nginx (sendfile) {mean(n, unit):.0f} (ratio {mean(f, unit) / mean(n, unit):.2f}, target >= 1); "
-              f"CPU per request fount {mean(f, 'cpu_ms_per_request'):.3f} ms, nginx {mean(n, 'cpu_ms_per_request'):.3f} ms "
-              f"(ratio {mean(f, 'cpu_ms_per_request') / mean(n, 'cpu_ms_per_request'):.2f}, target <= 2)")
+    for server, label in (("origin", "fount's origin"), ("api", "fount's API route")):
+        f = [r for r in serving if r["kind"] == kind and r["server"] == server]
+        if f and n:
+            print(f"serving  {kind}: {label} {mean(f, unit):.0f} {unit}, nginx (sendfile) {mean(n, unit):.0f} (ratio {mean(f, unit) / mean(n, unit):.2f}, target >= 1); "
+                  f"CPU per request {mean(f, 'cpu_ms_per_request'):.4f} ms, nginx {mean(n, 'cpu_ms_per_request'):.4f} ms "
+                  f"(ratio {mean(f, 'cpu_ms_per_request') / mean(n, 'cpu_ms_per_request'):.2f}, target <= 2)")
 soak = by(bench="soak")
 if soak:
     print(f"soak     {soak['seconds']} s at {soak['licenses_per_s']} licenses/s (80% of a {soak['peak_per_s']}/s peak; p99 {soak['p99_ms']} ms), "

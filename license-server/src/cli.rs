@@ -119,6 +119,10 @@ pub struct ServerOptions {
     /// it holds counts by route and status, never tenants' data).
     #[arg(long, env = "FOUNT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Also serve the asset folder's sealed files by name on this address, sent straight from
+    /// the page cache (`sendfile`); point `FOUNT_ASSETS_PUBLIC_URL` at it (docs/operations.md).
+    #[arg(long, env = "FOUNT_ORIGIN_LISTEN")]
+    pub origin_listen: Option<SocketAddr>,
     /// Behind a reverse proxy: take a client's address from the last entry of
     /// `X-Forwarded-For` (the one the proxy added), for the console's sign-in limit. Only
     /// with a proxy in front that sets it: otherwise a client could name any address.
@@ -146,6 +150,7 @@ impl ServerOptions {
         s.key_reload = Duration::from_secs(self.key_reload_seconds);
         s.metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
         s.trust_forwarded_for = self.trust_forwarded_for;
+        s.origin_listen = self.origin_listen;
         s
     }
 }

@@ -29,6 +29,7 @@ pub async fn run(command: Command) -> CommandResult {
     match command {
         Command::Serve(args) => {
             let settings = args.settings();
+            settings.origin_folder()?;
             let listener = bind(settings.listen)?;
             let state = AppState::open_with(settings, Create::Missing).await?;
             ensure_writable(&state).await?;
@@ -65,6 +66,7 @@ pub async fn run(command: Command) -> CommandResult {
         Command::Console(ConsoleCommand::User(c)) => console_user(c).await?,
         Command::Demo(args) => {
             let settings = args.settings();
+            settings.origin_folder()?;
             let listener = bind(settings.listen)?;
             let state = AppState::open_with(settings, Create::Missing).await?;
             ensure_writable(&state).await?;

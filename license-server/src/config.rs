@@ -161,6 +161,9 @@ pub struct Settings {
     /// The URL of a CDN (or the bucket's own address) that serves the assets' files under
     /// their names; manifests then link tracks there. `None`: this server serves them.
     pub assets_public_url: Option<String>,
+    /// Where the origin listens (`FOUNT_ORIGIN_LISTEN`, see [`crate::origin`]): sealed
+    /// files of the asset folder sent with `sendfile`. `None`: no origin.
+    pub origin_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -185,6 +188,7 @@ impl Settings {
             assets: None,
             uploads: None,
             assets_public_url: None,
+            origin_listen: None,
         }
     }
 
@@ -196,6 +200,20 @@ impl Settings {
     /// Where sealed assets, covers and transcripts are kept.
     pub fn assets_location(&self) -> Location {
         self.assets.clone().unwrap_or_else(|| Location::Folder(self.data_dir.join("assets")))
+    }
+
+    /// The folder the origin serves, when there is an origin (`FOUNT_ORIGIN_LISTEN`); an
+    /// error when the assets are not in a folder, for the operator.
+    pub fn origin_folder(&self) -> Result<Option<PathBuf>, String> {
+        if self.origin_listen.is_none() {
+            return Ok(None);
+        }
+        match self.assets_location() {
+            Location::Folder(dir) => Ok(Some(dir)),
+            Location::Bucket { .. } => Err("FOUNT_ORIGIN_LISTEN serves an asset folder; with the assets in a bucket, \
+                 point FOUNT_ASSETS_PUBLIC_URL at the bucket or a CDN in front of it instead"
+                .into()),
+        }
     }
 
     /// Where uploads wait for a worker.

@@ -22,6 +22,7 @@
 //! * [`crypto`]: the key-encryption key and the license-signing keys;
 //! * [`media`]: probing, sealing and the Readium manifest;
 //! * [`assets`]: where sealed files and uploads live, a folder or an S3-compatible bucket;
+//! * [`origin`]: the asset folder's sealed files sent with `sendfile`, on a listener of their own;
 //! * [`cli`], [`commands`], [`demo`], [`server`]: the `fount-server` binary.
 //!
 //! The formats themselves (licenses, sealed assets, manifests) live in `fount-sdk`, which the
@@ -59,6 +60,7 @@ pub mod load;
 pub mod media;
 pub mod observe;
 pub mod operations;
+pub mod origin;
 pub mod outbound;
 pub mod pages;
 pub mod queue;

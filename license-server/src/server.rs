@@ -13,6 +13,7 @@ use crate::edge::body::BodyGuard;
 use crate::edge::input::InputGuard;
 use crate::edge::wire::ProblemWire;
 use crate::observe::Observe;
+use crate::origin::Origin;
 use crate::state::AppState;
 
 /// Binds `state.settings.listen` and serves until stopped. Reloads signing keys periodically
@@ -46,6 +47,25 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
         // actix counts per worker.
         .max_concurrent_connections(max_connections.div_ceil(workers).max(1));
     let shutdown = builder.graceful_shutdown_signal();
+    let builder = match origin_of(&state)? {
+        Some((listener, origin)) => {
+            tracing::info!(address = %listener.local_addr()?, "the origin serves sealed files");
+            let signal = builder.graceful_shutdown_signal();
+            builder.listen("fount-origin", listener, move || {
+                let origin = origin.worker();
+                let signal = signal.clone();
+                fn_service(move |io: TcpStream| {
+                    let origin = origin.clone();
+                    let signal = signal.clone();
+                    async move {
+                        origin.serve(io, signal).await;
+                        Ok::<_, std::convert::Infallible>(())
+                    }
+                })
+            })?
+        }
+        None => builder,
+    };
     let server = builder
         .listen("fount", listener, move || {
             let state = state.clone();
@@ -97,6 +117,18 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
         })?
         .run();
     Ok(server)
+}
+
+/// The origin's listener and the origin, when `FOUNT_ORIGIN_LISTEN` asks for one.
+fn origin_of(state: &AppState) -> std::io::Result<Option<(std::net::TcpListener, Origin)>> {
+    let (Some(addr), Some(dir)) =
+        (state.settings.origin_listen, state.settings.origin_folder().map_err(std::io::Error::other)?)
+    else {
+        return Ok(None);
+    };
+    let limits = state.settings.limits;
+    let origin = Origin::new(dir, limits.head_timeout, limits.keep_alive, limits.body_idle);
+    Ok(Some((std::net::TcpListener::bind(addr)?, origin)))
 }
 
 /// How long a connection closed with an unread request body keeps discarding what the client

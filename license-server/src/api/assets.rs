@@ -3,13 +3,13 @@
 //! conditional requests, and `Cache-Control: immutable`, since a sealed file's name changes
 //! whenever its content would.
 //!
-//! They are public: without a license they are noise. Only one range per request is served;
-//! a multi-range request gets the whole file, which RFC 9110 allows.
+//! They are public: without a license they are noise. Conditions and ranges are decided in
+//! [`crate::assets::conditional`], as the origin (`crate::origin`) decides them.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use http_range::{HttpRange, HttpRangeParseError};
 
+use crate::assets::conditional::{Answer, Conditions, content_range};
 use crate::error::{ApiError, problem};
 use crate::state::AppState;
 
@@ -41,38 +41,28 @@ pub async fn track(
         .insert_header((header::CONTENT_TYPE, SEALED_MEDIA_TYPE));
 
     let header_str = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if header_str(header::IF_NONE_MATCH).is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
-        return Ok(response.status(actix_web::http::StatusCode::NOT_MODIFIED).finish());
-    }
-
-    // If-Range with another validator means "the file changed": send it whole.
-    let range_applies = header_str(header::IF_RANGE).is_none_or(|v| v.trim() == etag);
-    let mut start = 0u64;
-    let mut length = size;
-    if let (Some(range), true) = (header_str(header::RANGE), range_applies) {
-        match HttpRange::parse(range, size) {
-            Ok(ranges) if ranges.len() == 1 => {
-                start = ranges[0].start;
-                length = ranges[0].length;
-                response.status(actix_web::http::StatusCode::PARTIAL_CONTENT);
-                response.insert_header((
-                    header::CONTENT_RANGE,
-                    format!("bytes {}-{}/{}", start, start.saturating_add(length).saturating_sub(1), size),
-                ));
-            }
-            // Several ranges: the whole file, which RFC 9110 allows. A header that is not a
-            // valid range at all is ignored, as RFC 9110 §14.2 requires.
-            Ok(_) | Err(HttpRangeParseError::InvalidRange) => {}
-            Err(HttpRangeParseError::NoOverlap) => {
-                return Err(ApiError::new(
-                    problem::RANGE_NOT_SATISFIABLE,
-                    format!("the file is {size} bytes; the range {range} is outside it"),
-                )
-                .with("size", size)
-                .header(header::CONTENT_RANGE, format!("bytes */{size}")));
-            }
+    let conditions = Conditions {
+        if_none_match: header_str(header::IF_NONE_MATCH),
+        if_range: header_str(header::IF_RANGE),
+        range: header_str(header::RANGE),
+    };
+    let (start, length) = match Answer::of(size, &etag, conditions) {
+        Answer::NotModified => return Ok(response.status(actix_web::http::StatusCode::NOT_MODIFIED).finish()),
+        Answer::Whole => (0, size),
+        Answer::Part { start, length } => {
+            response.status(actix_web::http::StatusCode::PARTIAL_CONTENT);
+            response.insert_header((header::CONTENT_RANGE, content_range(start, length, size)));
+            (start, length)
         }
-    }
+        Answer::Unsatisfiable => {
+            return Err(ApiError::new(
+                problem::RANGE_NOT_SATISFIABLE,
+                format!("the file is {size} bytes; the range {} is outside it", conditions.range.unwrap_or_default()),
+            )
+            .with("size", size)
+            .header(header::CONTENT_RANGE, format!("bytes */{size}")));
+        }
+    };
 
     // For HEAD, actix sends the headers of this response (Content-Length included) and drops
     // the body unread; so the file is not read either.

@@ -27,6 +27,7 @@
 //! [`object_store`], which does the S3 protocol.
 
 mod bucket;
+pub mod conditional;
 mod folder;
 
 use std::ops::Range;

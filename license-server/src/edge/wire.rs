@@ -50,27 +50,41 @@ impl<T> ProblemWire<T> {
     }
 }
 
-/// The problem+json answer standing in for a bare one.
-fn replacement(kind: ProblemType, detail: &str) -> Vec<u8> {
-    let body = serde_json::json!({
+/// The body of a problem+json answer of `kind`, with no members but the standard ones.
+pub(crate) fn problem_body(kind: ProblemType, detail: &str) -> String {
+    serde_json::json!({
         "type": format!("/problems/{}", kind.slug),
         "title": kind.title,
         "status": kind.status,
         "detail": detail,
     })
-    .to_string();
-    let date = time::OffsetDateTime::now_utc()
+    .to_string()
+}
+
+/// Now, as an HTTP date (RFC 9110 §5.6.7).
+pub(crate) fn http_date() -> String {
+    time::OffsetDateTime::now_utc()
         .format(time::macros::format_description!(
             "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
         ))
-        .unwrap_or_default();
-    let reason =
-        actix_web::http::StatusCode::from_u16(kind.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+        .unwrap_or_default()
+}
+
+/// The reason phrase of a status code ("" for one without).
+pub(crate) fn reason(status: u16) -> &'static str {
+    actix_web::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
+}
+
+/// The problem+json answer standing in for a bare one.
+fn replacement(kind: ProblemType, detail: &str) -> Vec<u8> {
+    let body = problem_body(kind, detail);
     format!(
-        "HTTP/1.1 {} {reason}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\
-         cache-control: no-store\r\nconnection: close\r\ndate: {date}\r\n\r\n{body}",
+        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\
+         cache-control: no-store\r\nconnection: close\r\ndate: {}\r\n\r\n{body}",
         kind.status,
-        body.len()
+        reason(kind.status),
+        body.len(),
+        http_date(),
     )
     .into_bytes()
 }

@@ -103,6 +103,8 @@ fn describe() {
     describe_counter!(DEVICES_REGISTERED, "Devices newly registered by customers.");
     describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts by this process's workers, by result.");
     describe_counter!(FEED_SYNCS, "Feed reads by this process's workers: changed, unchanged or failed.");
+    describe_counter!(crate::origin::ORIGIN_RESPONSES, "Answers the origin (FOUNT_ORIGIN_LISTEN) gave, by status.");
+    describe_counter!(crate::origin::ORIGIN_BYTES, Unit::Bytes, "Sealed bytes the origin sent.");
     describe_gauge!(QUEUE_JOBS, "Jobs in the queue by kind and state (queued, scheduled, running, dead).");
     describe_gauge!(QUEUE_OLDEST_DUE, Unit::Seconds, "How long the oldest due job of a kind has waited.");
     describe_gauge!(DB_CONNECTIONS, "This process's database connections by pool and state.");

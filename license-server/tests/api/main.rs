@@ -27,6 +27,7 @@ mod media;
 mod metrics;
 mod object_storage;
 mod operator;
+mod origin;
 mod outage;
 mod paging;
 mod payments;
