@@ -38,7 +38,11 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
     });
     let limits = state.settings.limits;
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let max_connections = limits.max_connections.unwrap_or_else(crate::config::connection_budget);
+    let mut max_connections = limits.max_connections.unwrap_or_else(crate::config::connection_budget);
+    if state.settings.origin_listen.is_some() && limits.max_connections.is_none() {
+        // The origin's workers keep files open: those descriptors come out of the budget.
+        max_connections = max_connections.saturating_sub(crate::origin::OPEN_FILES.saturating_mul(workers)).max(16);
+    }
     let addr = listener.local_addr()?;
     // What actix-web's HttpServer assembles, but for one thing: each connection passes through
     // `ProblemWire`, so that even actix-http's own parser errors are problem+json.
@@ -47,7 +51,7 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
         // actix counts per worker.
         .max_concurrent_connections(max_connections.div_ceil(workers).max(1));
     let shutdown = builder.graceful_shutdown_signal();
-    let builder = match origin_of(&state)? {
+    let builder = match origin_of(&state, max_connections)? {
         Some((listener, origin)) => {
             tracing::info!(address = %listener.local_addr()?, "the origin serves sealed files");
             let signal = builder.graceful_shutdown_signal();
@@ -120,14 +124,14 @@ pub fn serve_on(state: AppState, listener: std::net::TcpListener) -> std::io::Re
 }
 
 /// The origin's listener and the origin, when `FOUNT_ORIGIN_LISTEN` asks for one.
-fn origin_of(state: &AppState) -> std::io::Result<Option<(std::net::TcpListener, Origin)>> {
+fn origin_of(state: &AppState, max_connections: usize) -> std::io::Result<Option<(std::net::TcpListener, Origin)>> {
     let (Some(addr), Some(dir)) =
         (state.settings.origin_listen, state.settings.origin_folder().map_err(std::io::Error::other)?)
     else {
         return Ok(None);
     };
     let limits = state.settings.limits;
-    let origin = Origin::new(dir, limits.head_timeout, limits.keep_alive, limits.body_idle);
+    let origin = Origin::new(dir, limits.head_timeout, limits.keep_alive, limits.body_idle, max_connections);
     Ok(Some((std::net::TcpListener::bind(addr)?, origin)))
 }
 

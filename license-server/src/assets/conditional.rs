@@ -40,7 +40,9 @@ pub enum Answer {
 impl Answer {
     /// What to answer for a file of `size` bytes whose strong validator is `etag` (quoted).
     pub fn of(size: u64, etag: &str, conditions: Conditions<'_>) -> Answer {
-        if conditions.if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        // If-None-Match compares weakly (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
+        let weakly = |t: &str| t.trim().trim_start_matches("W/") == etag.trim_start_matches("W/");
+        if conditions.if_none_match.is_some_and(|v| v.split(',').any(|t| weakly(t) || t.trim() == "*")) {
             return Answer::NotModified;
         }
         // If-Range with another validator means "the file changed": send it whole.
@@ -74,6 +76,7 @@ mod tests {
         assert_eq!(answer(None, None, None), Answer::Whole);
         assert_eq!(answer(Some("\"v0\", \"v1\""), None, Some("bytes=0-9")), Answer::NotModified);
         assert_eq!(answer(Some("*"), None, None), Answer::NotModified);
+        assert_eq!(answer(Some("W/\"v1\""), None, None), Answer::NotModified);
         assert_eq!(answer(Some("\"v0\""), None, Some("bytes=0-9")), Answer::Part { start: 0, length: 10 });
         assert_eq!(answer(None, None, Some("bytes=990-")), Answer::Part { start: 990, length: 10 });
         assert_eq!(answer(None, None, Some("bytes=-5")), Answer::Part { start: 995, length: 5 });

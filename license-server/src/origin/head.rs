@@ -36,6 +36,8 @@ pub struct Head {
     /// Whether the client keeps the connection open after this answer (HTTP/1.1 unless
     /// `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`).
     pub keep_alive: bool,
+    /// Whether the request is HTTP/1.0 (told `Connection: keep-alive` when kept).
+    pub http10: bool,
     /// Whether the request announces a body: `Transfer-Encoding` of any kind, or a
     /// `Content-Length` that is not exactly zero. The origin never reads a body, so such a
     /// request is refused and its connection closed: no byte of a body is ever taken for the
@@ -88,9 +90,11 @@ pub fn parse(buf: &[u8]) -> Parsed {
         if_none_match: None,
         if_range: None,
         keep_alive: version == 1,
+        http10: version == 0,
         has_body: false,
     };
     let mut seen = [0u8; 3];
+    let mut hosts = 0u8;
     for field in request.headers.iter() {
         let name = field.name;
         let value = std::str::from_utf8(field.value).ok().map(str::trim);
@@ -106,6 +110,8 @@ pub fn parse(buf: &[u8]) -> Parsed {
         if let Some((i, slot)) = slot {
             seen[i] = seen[i].saturating_add(1);
             *slot = value.map(str::to_owned);
+        } else if name.eq_ignore_ascii_case("host") {
+            hosts = hosts.saturating_add(1);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             head.has_body = true;
         } else if name.eq_ignore_ascii_case("content-length") {
@@ -119,6 +125,10 @@ pub fn parse(buf: &[u8]) -> Parsed {
                 }
             }
         }
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host.
+    if version == 1 && hosts != 1 {
+        return Parsed::Malformed("an HTTP/1.1 request needs exactly one Host field");
     }
     // A field sent twice has no one meaning: as if not sent (a whole file, unconditionally).
     for (i, slot) in [&mut head.range, &mut head.if_none_match, &mut head.if_range].into_iter().enumerate() {
@@ -161,14 +171,18 @@ mod tests {
         assert_eq!(head.if_range.as_deref(), Some("\"e\""));
         assert!(head.keep_alive && !head.has_body);
 
-        assert!(!complete("HEAD /a.fsa HTTP/1.1\r\nConnection: Close\r\n\r\n").keep_alive);
+        assert!(!complete("HEAD /a.fsa HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n").keep_alive);
         assert!(!complete("GET /a.fsa HTTP/1.0\r\n\r\n").keep_alive);
         assert!(complete("GET /a.fsa HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive);
-        assert!(complete("GET /a.fsa HTTP/1.1\r\nContent-Length: 0\r\n\r\n").has_body.eq(&false));
-        assert!(complete("GET /a.fsa HTTP/1.1\r\nContent-Length: 5\r\n\r\n").has_body);
-        assert!(complete("GET /a.fsa HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").has_body);
-        assert_eq!(complete("GET /a.fsa HTTP/1.1\r\nRange: bytes=0-1\r\nRange: bytes=2-3\r\n\r\n").range, None);
-        assert_eq!(complete("DELETE /a.fsa HTTP/1.1\r\n\r\n").method, Method::Other);
+        assert!(complete("GET /a.fsa HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").has_body.eq(&false));
+        assert!(complete("GET /a.fsa HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n").has_body);
+        assert!(complete("GET /a.fsa HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n").has_body);
+        assert_eq!(
+            complete("GET /a.fsa HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\nRange: bytes=2-3\r\n\r\n").range,
+            None
+        );
+        assert_eq!(complete("DELETE /a.fsa HTTP/1.1\r\nHost: h\r\n\r\n").method, Method::Other);
+        assert!(complete("GET /a.fsa HTTP/1.0\r\n\r\n").http10);
     }
 
     #[test]
@@ -187,6 +201,9 @@ mod tests {
         assert!(matches!(parse(b"GET /a.fsa HTTP/2.0\r\n\r\n"), Parsed::Malformed(_)));
         assert!(matches!(parse(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Parsed::Malformed(_)));
         assert!(matches!(parse(b"GET /a.fsa HTTP/1.1\r\nBad Field: x\r\n\r\n"), Parsed::Malformed(_)));
+        for hosts in ["", "Host: a\r\nHost: b\r\n"] {
+            assert!(matches!(parse(format!("GET /a.fsa HTTP/1.1\r\n{hosts}\r\n").as_bytes()), Parsed::Malformed(_)));
+        }
         let many: String = (0..60).map(|i| format!("X-{i}: y\r\n")).collect();
         assert_eq!(parse(format!("GET /a.fsa HTTP/1.1\r\n{many}\r\n").as_bytes()), Parsed::TooManyFields);
     }

@@ -13,14 +13,18 @@
 //! It is a CDN origin for the asset folder: it serves a sealed file by name, `/<name>`, as a
 //! CDN in front of the assets serves it, so `FOUNT_ASSETS_PUBLIC_URL` pointed at it makes
 //! manifests link tracks there. Sealed files are public by design (noise without a license)
-//! and their names are never reused, so a file is cached for good.
+//! and their names are never reused, so a file is cached for good. Like a CDN or a bucket's
+//! public endpoint, and unlike the API's route, it does not ask the database whether a
+//! file's title is published: it serves every sealed file in the folder to whoever has its
+//! name, a random UUID linked only from manifests.
 //!
 //! ## What it answers
 //!
 //! * `GET` and `HEAD` of `/<name>` for a sealed file (a name the server makes, ending
 //!   `.fsa`): 200, or 206 for one byte range, 304 for a current `If-None-Match`, 416 for a
 //!   range outside the file ([`crate::assets::conditional`], as the API decides). The
-//!   validator is the file's modification time and length, as nginx makes it. Any other path:
+//!   validator is the file's name and length (names are never reused for other bytes), the
+//!   same on every host that has the file. Any other path:
 //!   404, so covers, transcripts, staged files and anything else in the folder stay private
 //!   to the API.
 //! * `OPTIONS`: a CORS preflight, 204; every answer allows any origin, as the API's public
@@ -39,7 +43,12 @@
 //! * At a graceful shutdown, idle connections close at once; an answer being sent finishes.
 //! * A file is read by the kernel into the socket. Like nginx without `aio`, a file not in the
 //!   page cache is read from disk on the worker thread: the origin is for a local folder
-//!   (`FOUNT_ASSETS` a bucket has its own HTTP: point `FOUNT_ASSETS_PUBLIC_URL` at it).
+//!   (`FOUNT_ASSETS` a bucket has its own HTTP: point `FOUNT_ASSETS_PUBLIC_URL` at it). Each
+//!   `sendfile` call is at most [`MAX_SENDFILE`], so a cold read holds a worker, which the API
+//!   shares, for one such piece at a time.
+//! * The origin takes at most half of the server's connections ([`Origin::new`]): idle or slow
+//!   clients of the origin can never take every connection the API needs. Past that, a new
+//!   connection is closed at once.
 
 pub mod head;
 
@@ -47,9 +56,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_server::GracefulShutdownSignal;
@@ -71,11 +81,14 @@ pub const ORIGIN_BYTES: &str = "fount_origin_sent_bytes_total";
 /// How long a worker keeps a file open before opening it again (see [`Worker`]).
 const OPEN_FOR: Duration = Duration::from_secs(5);
 
-/// The most files a worker keeps open.
-const OPEN_FILES: usize = 256;
+/// The most files a worker keeps open (counted in the server's file budget).
+pub const OPEN_FILES: usize = 64;
 
-/// The most a single `sendfile` call is asked for (Linux's own limit per call).
-const MAX_SENDFILE: usize = 0x7fff_f000;
+/// The most a single `sendfile` call is asked for: a file not in the page cache is read from
+/// disk during the call, on a worker the API shares, so one call reads at most this much.
+/// (As large as nginx's `sendfile_max_chunk`, 2 MiB, or as small as 512 KiB, changed nothing
+/// in `scripts/bench.sh serving`.)
+pub const MAX_SENDFILE: usize = 512 * 1024;
 
 /// The headers every answer about a file carries besides its own.
 const CORS: &str = "access-control-allow-origin: *\r\n\
@@ -88,14 +101,30 @@ pub struct Origin {
     head_timeout: Duration,
     keep_alive: Duration,
     write_idle: Duration,
+    max_connections: usize,
+    connections: Arc<AtomicUsize>,
 }
 
 impl Origin {
     /// An origin serving the sealed files of `dir`, with the server's limits: `head_timeout`
     /// for a request's head, `keep_alive` for an idle connection (zero: one request per
-    /// connection), `write_idle` for a client that takes nothing of an answer.
-    pub fn new(dir: PathBuf, head_timeout: Duration, keep_alive: Duration, write_idle: Duration) -> Self {
-        Origin { dir, head_timeout, keep_alive, write_idle }
+    /// connection), `write_idle` for a client that takes nothing of an answer, and at most
+    /// half of `server_connections`, the server's own limit, open at once.
+    pub fn new(
+        dir: PathBuf,
+        head_timeout: Duration,
+        keep_alive: Duration,
+        write_idle: Duration,
+        server_connections: usize,
+    ) -> Self {
+        Origin {
+            dir,
+            head_timeout,
+            keep_alive,
+            write_idle,
+            max_connections: (server_connections / 2).max(1),
+            connections: Arc::default(),
+        }
     }
 
     /// The origin as one worker thread serves it, with what that thread keeps between
@@ -138,6 +167,12 @@ impl Worker {
     /// shuts down. Failures of the connection itself (resets, timeouts) end it quietly: they
     /// are the client's.
     pub async fn serve(self: Rc<Self>, mut io: TcpStream, shutdown: GracefulShutdownSignal) {
+        let connections = &self.origin.connections;
+        if connections.fetch_add(1, Ordering::AcqRel) >= self.origin.max_connections {
+            connections.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
+        let _open = Counted(connections);
         let _ = io.set_nodelay(true);
         let mut buf = Vec::with_capacity(1024);
         let mut first = true;
@@ -148,12 +183,12 @@ impl Worker {
                 Ok(Next::Head(head)) => self.answer(&io, &head).await,
                 Ok(Next::Closed) | Err(_) => return,
                 Ok(Next::Refuse(kind, detail)) => {
-                    let _ = self.problem(&io, kind, detail, "", false).await;
+                    let _ = self.problem(&io, kind, detail, "", Reply::CLOSING).await;
                     Ok(false)
                 }
             };
             match keep {
-                Ok(true) if !self.origin.keep_alive.is_zero() => {}
+                Ok(true) => {}
                 Ok(_) => return linger(io).await,
                 Err(_) => return,
             }
@@ -174,6 +209,9 @@ impl Worker {
         loop {
             if !buf.is_empty() {
                 match head::parse(buf) {
+                    Parsed::Complete(_, used) if used > MAX_HEAD => {
+                        return Ok(Next::Refuse(problem::HEADERS_TOO_LARGE, "the request's head is too large"));
+                    }
                     Parsed::Complete(head, used) => {
                         buf.drain(..used);
                         return Ok(Next::Head(head));
@@ -209,38 +247,40 @@ impl Worker {
 
     /// Answers one request; whether the connection may carry another.
     async fn answer(&self, io: &TcpStream, head: &Head) -> io::Result<bool> {
+        let keep = head.keep_alive && !self.origin.keep_alive.is_zero();
+        let reply = Reply { keep, http10: head.http10, body: head.method != Method::Head };
         if head.has_body {
-            self.problem(io, problem::MALFORMED_REQUEST, "the origin takes no request body", "", false).await?;
+            let reply = reply.closing();
+            self.problem(io, problem::MALFORMED_REQUEST, "the origin takes no request body", "", reply).await?;
             return Ok(false);
         }
-        let keep = head.keep_alive;
         match head.method {
             Method::Options => {
                 let extra = "access-control-allow-methods: GET, HEAD\r\n\
                              access-control-allow-headers: range, if-none-match, if-range\r\n\
                              access-control-max-age: 3600\r\n";
-                let head = self.response_head(204, &format!("{CORS}{extra}content-length: 0\r\n"), keep);
+                let head = self.response_head(204, &format!("{CORS}{extra}"), reply);
                 send_all(io, head.as_bytes(), self.origin.write_idle).await?;
                 self.count(204, 0);
-                return Ok(keep);
+                return Ok(reply.keep);
             }
             Method::Other => {
                 let allow = "allow: GET, HEAD, OPTIONS\r\n";
-                self.problem(io, problem::METHOD_NOT_ALLOWED, "the origin serves files: GET or HEAD", allow, keep)
+                self.problem(io, problem::METHOD_NOT_ALLOWED, "the origin serves files: GET or HEAD", allow, reply)
                     .await?;
-                return Ok(keep);
+                return Ok(reply.keep);
             }
             Method::Get | Method::Head => {}
         }
         let Some(file) = head.file.as_deref().and_then(|name| self.open(name).transpose()) else {
-            self.problem(io, problem::NOT_FOUND, "no sealed file has this name", "", keep).await?;
-            return Ok(keep);
+            self.problem(io, problem::NOT_FOUND, "no sealed file has this name", "", reply).await?;
+            return Ok(reply.keep);
         };
         let Opened { file, size, etag, .. } = match file {
             Ok(found) => found,
             Err(e) => {
                 tracing::error!(error = %e, "the origin cannot open a sealed file");
-                self.problem(io, problem::INTERNAL, "the file cannot be read", "", false).await?;
+                self.problem(io, problem::INTERNAL, "the file cannot be read", "", reply.closing()).await?;
                 return Ok(false);
             }
         };
@@ -252,20 +292,16 @@ impl Worker {
         let cache = format!("etag: {etag}\r\ncache-control: public, max-age=31536000, immutable\r\n");
         let (status, start, length, range) = match Answer::of(size, &etag, conditions) {
             Answer::NotModified => {
-                send_all(
-                    io,
-                    self.response_head(304, &format!("{CORS}{cache}"), keep).as_bytes(),
-                    self.origin.write_idle,
-                )
-                .await?;
+                let head = self.response_head(304, &format!("{CORS}{cache}"), reply);
+                send_all(io, head.as_bytes(), self.origin.write_idle).await?;
                 self.count(304, 0);
-                return Ok(keep);
+                return Ok(reply.keep);
             }
             Answer::Unsatisfiable => {
                 let extra = format!("content-range: bytes */{size}\r\n");
                 let detail = format!("the file is {size} bytes; the range is outside it");
-                self.problem(io, problem::RANGE_NOT_SATISFIABLE, &detail, &extra, keep).await?;
-                return Ok(keep);
+                self.problem(io, problem::RANGE_NOT_SATISFIABLE, &detail, &extra, reply).await?;
+                return Ok(reply.keep);
             }
             Answer::Whole => (200, 0, size, String::new()),
             Answer::Part { start, length } => {
@@ -275,13 +311,13 @@ impl Worker {
         let fields = format!(
             "{CORS}{cache}{range}accept-ranges: bytes\r\ncontent-type: {SEALED_MEDIA_TYPE}\r\ncontent-length: {length}\r\n"
         );
-        let body = head.method == Method::Get && length > 0;
-        send_all(io, self.response_head(status, &fields, keep).as_bytes(), self.origin.write_idle).await?;
-        if body {
+        send_all(io, self.response_head(status, &fields, reply).as_bytes(), self.origin.write_idle).await?;
+        let sent = if reply.body { length } else { 0 };
+        if sent > 0 {
             send_file(io, &file, start, length, self.origin.write_idle).await?;
         }
-        self.count(status, if body { length } else { 0 });
-        Ok(keep)
+        self.count(status, sent);
+        Ok(reply.keep)
     }
 
     /// The sealed file `name` with its length and validator; `None` if there is none.
@@ -305,15 +341,17 @@ impl Worker {
         let opened = Opened {
             file: Rc::new(file),
             size: meta.len(),
-            etag: format!("\"{:x}-{:x}\"", meta.mtime(), meta.len()).into(),
+            // Names are never reused for other bytes: the name and length are a strong
+            // validator, the same on every host that has the file.
+            etag: format!("\"{name}-{:x}\"", meta.len()).into(),
             at: now,
         };
+        // Expired files are closed here, at every miss, so a removed file's descriptor does
+        // not outlive it for long whatever is asked next.
         let mut files = self.files.borrow_mut();
+        files.retain(|_, o| now.duration_since(o.at) < OPEN_FOR);
         if files.len() >= OPEN_FILES {
-            files.retain(|_, o| now.duration_since(o.at) < OPEN_FOR);
-            if files.len() >= OPEN_FILES {
-                files.clear();
-            }
+            files.clear();
         }
         files.insert(name.to_owned(), opened.clone());
         Ok(Some(opened))
@@ -321,8 +359,12 @@ impl Worker {
 
     /// A status line and `fields` (each ending in CRLF), with the date and the connection's
     /// fate.
-    fn response_head(&self, status: u16, fields: &str, keep: bool) -> String {
-        let connection = if keep { "" } else { "connection: close\r\n" };
+    fn response_head(&self, status: u16, fields: &str, reply: Reply) -> String {
+        let connection = match (reply.keep, reply.http10) {
+            (false, _) => "connection: close\r\n",
+            (true, false) => "",
+            (true, true) => "connection: keep-alive\r\n",
+        };
         let mut date = self.date.borrow_mut();
         let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         if date.0 != second {
@@ -344,23 +386,56 @@ impl Worker {
         }
     }
 
-    /// A problem+json answer, with `extra` header fields.
+    /// A problem+json answer, with `extra` header fields (its head alone for `HEAD`: a body
+    /// there would be read as the start of the next answer).
     async fn problem(
         &self,
         io: &TcpStream,
         kind: ProblemType,
         detail: &str,
         extra: &str,
-        keep: bool,
+        reply: Reply,
     ) -> io::Result<()> {
         let body = problem_body(kind, detail);
         let fields = format!(
             "{CORS}{extra}content-type: application/problem+json\r\ncache-control: no-store\r\ncontent-length: {}\r\n",
             body.len()
         );
-        let answer = self.response_head(kind.status, &fields, keep) + &body;
+        let mut answer = self.response_head(kind.status, &fields, reply);
+        if reply.body {
+            answer.push_str(&body);
+        }
         self.count(kind.status, 0);
         send_all(io, answer.as_bytes(), self.origin.write_idle).await
+    }
+}
+
+/// How an answer goes out.
+#[derive(Debug, Clone, Copy)]
+struct Reply {
+    /// Whether the connection stays open after it.
+    keep: bool,
+    /// Whether the request was HTTP/1.0, which must be told the connection stays open.
+    http10: bool,
+    /// Whether the answer carries its body (not for `HEAD`).
+    body: bool,
+}
+
+impl Reply {
+    /// An answer to a request that could not be read, after which the connection closes.
+    const CLOSING: Reply = Reply { keep: false, http10: false, body: true };
+
+    fn closing(self) -> Reply {
+        Reply { keep: false, ..self }
+    }
+}
+
+/// A connection counted in [`Origin`]'s, until dropped.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -65,7 +65,7 @@ async fn the_origin_serves_sealed_files_as_the_api_does() {
     assert_eq!(headers["access-control-allow-origin"], "*");
     assert!(headers.contains_key("date"));
     let etag = headers["etag"].to_str().unwrap().to_owned();
-    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    assert_eq!(etag, format!("\"{file}-{:x}\"", headers["content-length"].to_str().unwrap().parse::<u64>().unwrap()));
     assert_eq!(whole.bytes().await.unwrap(), sealed);
     let size = sealed.len();
 
@@ -85,6 +85,8 @@ async fn the_origin_serves_sealed_files_as_the_api_does() {
     // Validators: a current copy is 304; a stale If-Range gets the whole file.
     let cached = server.http.get(href).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    let weak = server.http.get(href).header("if-none-match", format!("W/{etag}")).send().await.unwrap();
+    assert_eq!(weak.status(), StatusCode::NOT_MODIFIED, "If-None-Match compares weakly");
     assert_eq!(cached.headers()["etag"], etag.as_str());
     let changed =
         server.http.get(href).header("range", "bytes=0-9").header("if-range", "\"another\"").send().await.unwrap();
@@ -108,12 +110,13 @@ async fn the_origin_serves_sealed_files_as_the_api_does() {
         .await
         .unwrap();
     assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert!(!preflight.headers().contains_key("content-length"), "a 204 has no Content-Length (RFC 9110 §8.6)");
     assert_eq!(preflight.headers()["access-control-allow-methods"], "GET, HEAD");
     assert!(preflight.headers()["access-control-allow-headers"].to_str().unwrap().contains("range"));
     let delete = server.http.delete(href).send().await.unwrap();
     assert_eq!(delete.headers()["allow"], "GET, HEAD, OPTIONS");
     problem(delete, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
-    for path in ["/", "/nothing-here.fsa", "/.hidden.fsa.partial", "/master.key", "/../sqlite.db", "/a%2f..%2fb.fsa"] {
+    for path in ["/", "/nothing-here.fsa", "/.hidden.fsa.partial", "/master.key", "/a%2f..%2fb.fsa"] {
         let missing = server.http.get(format!("{origin}{path}")).send().await.unwrap();
         problem(missing, StatusCode::NOT_FOUND, "not-found").await;
     }
@@ -168,6 +171,29 @@ async fn the_origin_keeps_connections_and_refuses_what_it_does_not_read() {
     // Idle past the keep-alive: closed.
     assert!(matches!(conn.next_within(Duration::from_secs(4)).await, Next::Closed));
 
+    // HEAD gets heads only, errors included: a body would be read as the next answer.
+    let mut conn = RawConn::open(&origin, "HEAD").await;
+    let req = format!(
+        "{}{}{}",
+        head("HEAD", "/nothing-here.fsa", host, ""),
+        head("HEAD", &path, host, "range: bytes=999999999-\r\n"),
+        head("GET", &path, host, "range: bytes=0-3\r\n")
+    );
+    conn.send(req.as_bytes()).await;
+    let missing = conn.head_response().await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.header("content-length").is_some_and(|l| l != "0"));
+    assert_eq!(conn.head_response().await.status, 416);
+    let after = conn.response().await;
+    assert_eq!((after.status, after.body.len()), (206, 4));
+
+    // What reqwest would tidy away: a path that climbs, a request without Host.
+    let mut conn = RawConn::open(&origin, "climbing").await;
+    conn.send(head("GET", "/../sqlite.db", host, "").as_bytes()).await;
+    assert_eq!(conn.response().await.status, 404);
+    conn.send(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes()).await;
+    assert_eq!(conn.response().await.json()["type"], "/problems/malformed-request");
+
     // A request announcing a body: 400, and the connection closed (its body never read as a
     // request of its own).
     for framing in ["content-length: 40\r\n", "transfer-encoding: chunked\r\n"] {
@@ -195,6 +221,15 @@ async fn the_origin_keeps_connections_and_refuses_what_it_does_not_read() {
     let slow = conn.response().await;
     assert_eq!((slow.status, slow.json()["type"].as_str()), (408, Some("/problems/request-timeout")));
     assert!(matches!(conn.next().await, Next::Closed));
+
+    // HTTP/1.0 asking for keep-alive is told it is kept.
+    let mut conn = RawConn::open(&origin, "HTTP/1.0 keep-alive").await;
+    for _ in 0..2 {
+        conn.send(format!("GET {path} HTTP/1.0\r\nconnection: keep-alive\r\nrange: bytes=0-0\r\n\r\n").as_bytes())
+            .await;
+        let kept = conn.response().await;
+        assert_eq!((kept.status, kept.header("connection")), (206, Some("keep-alive")));
+    }
 
     // HTTP/1.0 without keep-alive: one answer, then closed.
     let mut conn = RawConn::open(&origin, "HTTP/1.0").await;

@@ -103,6 +103,18 @@ impl RawConn {
     }
 
     pub async fn next_within(&mut self, limit: Duration) -> Next {
+        self.read_response(limit, false).await
+    }
+
+    /// The answer to a `HEAD`: its head only, whatever its `Content-Length` says.
+    pub async fn head_response(&mut self) -> RawResponse {
+        match self.read_response(READ_DEADLINE, true).await {
+            Next::Response(r) => r,
+            Next::Closed => panic!("{}: the server closed the connection instead of answering", self.what),
+        }
+    }
+
+    async fn read_response(&mut self, limit: Duration, head_only: bool) -> Next {
         let deadline = Instant::now() + limit;
         let head_end = loop {
             if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -123,7 +135,9 @@ impl RawConn {
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
             .collect();
         let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-        let body = if let Some(len) = find("content-length") {
+        let body = if head_only {
+            Vec::new()
+        } else if let Some(len) = find("content-length") {
             let len: usize = len.parse().expect("content-length");
             while self.buf.len() < len {
                 assert!(self.fill(deadline).await, "{}: the connection ended inside a response body", self.what);
