@@ -240,6 +240,18 @@ pub async fn own_feed(state: &AppState, store: &str, id: &str) -> Result<FeedRow
     }
 }
 
+/// A feed of `store` and its items, read as one picture.
+pub async fn own_feed_with_items(
+    state: &AppState,
+    store: &str,
+    id: &str,
+) -> Result<(FeedRow, Vec<crate::db::FeedItemRow>), ApiError> {
+    match state.repo.feed_with_items(id).await? {
+        Some((f, items)) if f.store_id == store => Ok((f, items)),
+        _ => Err(ApiError::not_found("feed")),
+    }
+}
+
 /// Adds a feed. Its first sync is queued at once.
 #[utoipa::path(post, operation_id = "feeds_create", path = "/v1/feeds", tag = "store", security(("api_key" = [])),
     request_body = CreateFeed,
@@ -302,8 +314,7 @@ pub async fn get(
     auth: StoreAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = own_feed(&state, &auth.store.id, &path).await?;
-    let items = state.repo.feed_items(&row.id).await?;
+    let (row, items) = own_feed_with_items(&state, &auth.store.id, &path).await?;
     Ok(HttpResponse::Ok()
         .json(FeedDetail { feed: FeedView::from(&row), items: items.iter().map(FeedItemView::from).collect() }))
 }

@@ -7,7 +7,7 @@ use super::pages::{FeedItemLine, FeedLine, FeedPage, FeedsPage, when};
 use super::session::Session;
 use super::stores::nav;
 use super::{ConsoleError, Done, TokenForm, html, page, see_other};
-use crate::api::feeds::{own_feed, sync_now};
+use crate::api::feeds::{own_feed, own_feed_with_items, sync_now};
 use crate::db::FeedRow;
 use crate::db::page::all;
 use crate::state::AppState;
@@ -54,8 +54,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ConsoleError> {
     let (store_id, id) = path.into_inner();
     let store = session.store_row(&state, &store_id).await?;
-    let feed = own_feed(&state, &store.id, &id).await?;
-    let items = state.repo.feed_items(&feed.id).await?;
+    let (feed, items) = own_feed_with_items(&state, &store.id, &id).await?;
     let body = page(&FeedPage {
         nav: nav(&session, Some(&store), "feeds"),
         store: &store,

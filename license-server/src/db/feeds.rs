@@ -226,6 +226,10 @@ pub trait FeedStore: Send + Sync + 'static {
     async fn feeds(&self, store_id: &str, page: &PageQuery) -> DbResult<Page<FeedRow>>;
     /// A feed's items, in the feed's order (removed ones last).
     async fn feed_items(&self, feed_id: &str) -> DbResult<Vec<FeedItemRow>>;
+    /// A feed and its items as one picture (one read-only snapshot: never an import's new
+    /// items beside the feed row from before it), whatever its store (callers check
+    /// ownership); `None` if there is no such feed.
+    async fn feed_with_items(&self, id: &str) -> DbResult<Option<(FeedRow, Vec<FeedItemRow>)>>;
     /// Changes a feed; `None` if there is none. Resuming a paused feed queues its sync job
     /// (`resume`) if it has none.
     async fn update_feed(&self, id: &str, patch: &FeedPatch, resume: &NewJob, now: i64) -> DbResult<Option<FeedRow>>;
@@ -337,7 +341,17 @@ pub(crate) const REQUEUE_JOB: &str = "UPDATE jobs SET state = 'queued', run_at =
 
 /// Implements [`FeedStore`] for a backend.
 macro_rules! portable_feeds {
-    ($repo:ty, conn = $conn:ty $(,)?) => {
+    ($repo:ty, conn = $conn:ty, snapshot = $snapshot:literal $(,)?) => {
+        /// A feed's items on `conn`, in the feed's order (removed ones last).
+        async fn feed_items_on(conn: &mut $conn, feed_id: &str) -> $crate::db::DbResult<Vec<$crate::db::FeedItemRow>> {
+            Ok(sqlx::query_as(
+                "SELECT * FROM feed_items WHERE feed_id = $1 ORDER BY CASE WHEN status = 'removed' THEN 1 ELSE 0 END, position, guid",
+            )
+            .bind(feed_id)
+            .fetch_all(&mut *conn)
+            .await?)
+        }
+
         #[async_trait::async_trait]
         impl $crate::db::FeedStore for $repo {
             async fn create_feed(&self, id: &str, f: &$crate::db::NewFeed, sync: &$crate::db::NewJob, now: i64) -> $crate::db::DbResult<$crate::db::FeedRow> {
@@ -389,12 +403,22 @@ macro_rules! portable_feeds {
             }
 
             async fn feed_items(&self, feed_id: &str) -> $crate::db::DbResult<Vec<$crate::db::FeedItemRow>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM feed_items WHERE feed_id = $1 ORDER BY CASE WHEN status = 'removed' THEN 1 ELSE 0 END, position, guid",
-                )
-                .bind(feed_id)
-                .fetch_all(&self.read)
-                .await?)
+                let mut conn = self.read.acquire().await?;
+                feed_items_on(&mut *conn, feed_id).await
+            }
+
+            async fn feed_with_items(&self, id: &str) -> $crate::db::DbResult<Option<($crate::db::FeedRow, Vec<$crate::db::FeedItemRow>)>> {
+                let mut tx = self.read.begin_with($snapshot).await?;
+                let Some(feed) = sqlx::query_as::<_, $crate::db::FeedRow>("SELECT * FROM feeds WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let items = feed_items_on(&mut *tx, id).await?;
+                tx.commit().await?;
+                Ok(Some((feed, items)))
             }
 
             async fn update_feed(&self, id: &str, p: &$crate::db::FeedPatch, resume: &$crate::db::NewJob, now: i64) -> $crate::db::DbResult<Option<$crate::db::FeedRow>> {

@@ -208,7 +208,12 @@ portable_webhooks!(
     lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1 FOR UPDATE SKIP LOCKED",
 );
 
-portable_feeds!(PostgresRepository, conn = sqlx::PgConnection);
+portable_feeds!(
+    PostgresRepository,
+    conn = sqlx::PgConnection,
+    // One snapshot for every statement of the transaction.
+    snapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+);
 
 portable_console!(PostgresRepository);
 

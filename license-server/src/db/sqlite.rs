@@ -177,7 +177,12 @@ portable_webhooks!(
     lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1",
 );
 
-portable_feeds!(SqliteRepository, conn = sqlx::SqliteConnection);
+portable_feeds!(
+    SqliteRepository,
+    conn = sqlx::SqliteConnection,
+    // In WAL mode a read transaction keeps the snapshot of its first read to its end.
+    snapshot = "BEGIN",
+);
 
 portable_console!(SqliteRepository);
 
