@@ -25,6 +25,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use super::{DbError, DbResult};
 use crate::load::Load;
 
+/// The page cache of each read connection (`PRAGMA cache_size`, negative: KiB). SQLite's
+/// default, 2,000 KiB, let the eight readers' caches fill with pages of the event log as it
+/// grew (the webhook fan-out reads every new event), 16 MB in ten minutes of the soak, which
+/// looked like a leak; at 512 KiB the server's memory levels off within minutes
+/// (docs/benchmarks.md, "The soak"). Requests read small, hot tables (devices, entitlements),
+/// whose pages stay cached; the rest comes from the OS's page cache. The one write connection
+/// keeps the default.
+const READ_CACHE: &str = "-512";
+
 /// Repository over a SQLite file.
 pub struct SqliteRepository {
     read: SqlitePool,
@@ -63,7 +72,7 @@ impl SqliteRepository {
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.create_if_missing(false).read_only(true))
+            .connect_with(options.create_if_missing(false).read_only(true).pragma("cache_size", READ_CACHE))
             .await?;
         let (writer, stop) = writer_thread()?;
         Ok(SqliteRepository { read, write, jobs: Default::default(), load, writer, _stop: stop })
