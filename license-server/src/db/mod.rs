@@ -54,6 +54,9 @@ pub enum DbError {
     /// The driver reported an error.
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// SQLite reported an error on the hot path (see [`sqlite`]), which bypasses sqlx.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Migrations failed to apply.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -92,7 +95,11 @@ pub enum Failure {
 impl DbError {
     /// Whether this is a unique-constraint violation (a conflicting concurrent write).
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, DbError::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            DbError::Sqlx(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => UNIQUE.contains(&e.extended_code),
+            _ => false,
+        }
     }
 
     /// What this failure means (see [`Failure`]).
@@ -102,6 +109,14 @@ impl DbError {
             DbError::Writer(_) => Failure::Unavailable("the database writer has stopped"),
             DbError::Migrate(_) | DbError::Config(_) => Failure::Other,
             DbError::Connect { .. } => Failure::Unavailable("the database is not answering"),
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                if e.code == rusqlite::ErrorCode::ConstraintViolation && UNIQUE.contains(&e.extended_code) {
+                    Failure::Conflict
+                } else {
+                    sqlite_failure(i64::from(e.extended_code))
+                }
+            }
+            DbError::Sqlite(_) => Failure::Other,
             DbError::Sqlx(e) => match e {
                 sqlx::Error::PoolTimedOut => Failure::Unavailable("the database did not answer in time"),
                 sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => DOWN,
@@ -120,6 +135,9 @@ impl DbError {
         }
     }
 }
+
+/// SQLITE_CONSTRAINT_PRIMARYKEY and SQLITE_CONSTRAINT_UNIQUE.
+const UNIQUE: [std::ffi::c_int; 2] = [1555, 2067];
 
 /// A PostgreSQL SQLSTATE, by class (appendix A of its manual).
 fn postgres_failure(sqlstate: &str) -> Failure {

@@ -21,6 +21,26 @@ pub(crate) const REVOKE_ENTITLEMENT_LICENSES_RETURNING: &str = "UPDATE licenses 
 pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO events (id, store_id, type, data, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
+/// Issues a license: inserts `$1` to `$12` in `bind_new_license!`'s order, or, when the
+/// device already holds an active license of the title, renews that one (keeping its id and
+/// last status change); answers the row.
+pub(crate) const UPSERT_LICENSE: &str = "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12, $12) \
+     ON CONFLICT (device_id, title_id) WHERE status = 'active' DO UPDATE SET \
+     entitlement_id = excluded.entitlement_id, not_before = excluded.not_before, expires_at = excluded.expires_at, \
+     renew_by = excluded.renew_by, issued_at = excluded.issued_at \
+     RETURNING *";
+
+/// Customer `$1`'s active device with thumbprint `$2`.
+pub(crate) const ACTIVE_DEVICE: &str =
+    "SELECT * FROM devices WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL";
+
+/// The entitlement that lets customer `$1` have title `$2` at `$3`: a purchase before a
+/// rental, then the rental that ends last.
+pub(crate) const USABLE_ENTITLEMENT: &str = "SELECT * FROM entitlements WHERE customer_id = $1 AND title_id = $2 AND revoked_at IS NULL \
+     AND (ends_at IS NULL OR ends_at > $3) \
+     ORDER BY CASE WHEN ends_at IS NULL THEN 0 ELSE 1 END, ends_at DESC, starts_at LIMIT 1";
+
 /// Binds a new license (a [`LicenseRow`](super::LicenseRow)) and the time as `$1` to `$12`,
 /// the order of the issuing upsert's values.
 macro_rules! bind_new_license {
@@ -858,16 +878,7 @@ macro_rules! portable_repository {
             }
 
             async fn usable_entitlement(&self, customer_id: &str, title_id: &str, now: i64) -> $crate::db::DbResult<Option<$crate::db::EntitlementRow>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM entitlements WHERE customer_id = $1 AND title_id = $2 AND revoked_at IS NULL \
-                     AND (ends_at IS NULL OR ends_at > $3) \
-                     ORDER BY CASE WHEN ends_at IS NULL THEN 0 ELSE 1 END, ends_at DESC, starts_at LIMIT 1",
-                )
-                .bind(customer_id)
-                .bind(title_id)
-                .bind(now)
-                .fetch_optional(&self.read)
-                .await?)
+                self.read_usable_entitlement(customer_id, title_id, now).await
             }
 
             async fn register_device(&self, new_id: &str, d: &$crate::db::NewDevice, limit: i64, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::Registration> {
@@ -929,11 +940,7 @@ macro_rules! portable_repository {
             }
 
             async fn active_device(&self, customer_id: &str, jkt: &str) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
-                Ok(sqlx::query_as("SELECT * FROM devices WHERE customer_id = $1 AND jkt = $2 AND revoked_at IS NULL")
-                    .bind(customer_id)
-                    .bind(jkt)
-                    .fetch_optional(&self.read)
-                    .await?)
+                self.read_active_device(customer_id, jkt).await
             }
 
             async fn last_customer_removal(&self, customer_id: &str) -> $crate::db::DbResult<Option<i64>> {
@@ -1026,12 +1033,6 @@ macro_rules! portable_repository {
             }
 
             async fn issue_license(&self, new_id: &str, g: &$crate::db::LicenseGrant, audit: &$crate::events::Audit, now: i64) -> $crate::db::DbResult<$crate::db::LicenseRow> {
-                const UPSERT: &str = "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12, $12) \
-                     ON CONFLICT (device_id, title_id) WHERE status = 'active' DO UPDATE SET \
-                     entitlement_id = excluded.entitlement_id, not_before = excluded.not_before, expires_at = excluded.expires_at, \
-                     renew_by = excluded.renew_by, issued_at = excluded.issued_at \
-                     RETURNING *";
                 // The license as written for a new one (a re-issue keeps the stored id and last
                 // status change).
                 let fresh = $crate::db::LicenseRow {
@@ -1051,66 +1052,19 @@ macro_rules! portable_repository {
                     status_updated_at: now,
                     created_at: now,
                 };
+                // Issuance is the hottest write, and its event must cost it little (measured in
+                // docs/benchmarks.md). The event's data is made here in Rust for a new license,
+                // but a re-issue keeps the license's id and last status change, so the backend
+                // joins those two in from the row written, as text around the rest, which costs
+                // the database no JSON parsing (`license_issued_middle`; tested in
+                // tests/api/events.rs). `None` (see its documentation): the general way below.
+                if let Some(middle) = $crate::events::license_issued_middle(&fresh, now) {
+                    return self.issue_with_event(fresh, $crate::events::new_id(), middle, audit.actor.clone(), now).await;
+                }
                 let audit = audit.clone();
-                // Made here, not on the writer: on SQLite its thread is the one every write
-                // waits for. `None` (see its documentation): the transaction below.
-                let middle = $crate::events::license_issued_middle(&fresh, now);
-                let event_id = $crate::events::new_id();
                 self.on_writer(move |pool| async move {
-                    // Issuance is the hottest write, and its event must cost it little
-                    // (measured in docs/benchmarks.md). The event's data is made in Rust for a
-                    // new license, but a re-issue keeps the license's id and last status
-                    // change, so those two are joined in from the row written: as text around
-                    // the rest, which costs the database no JSON parsing
-                    // (`license_issued_middle`; tested in tests/api/events.rs).
-                    if let Some(middle) = middle {
-                        if $backend == "postgres" {
-                            // One statement (a data-modifying CTE): one round trip like the
-                            // license alone, instead of four (BEGIN, two inserts, COMMIT).
-                            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
-                                "WITH l AS ({UPSERT}), e AS ( \
-                                   INSERT INTO events (id, store_id, type, data, actor, created_at) \
-                                   SELECT $13, l.store_id, $14, \
-                                     '{{\"license\":{{\"id\":' || to_json(l.id)::text || ',' || $15 || l.status_updated_at::text || '}}}}', \
-                                     $16, $12 FROM l) \
-                                 SELECT * FROM l"
-                            ));
-                            return Ok(bind_new_license!(sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())), fresh, now)
-                                .bind(event_id)
-                                .bind($crate::events::Kind::LicenseIssued.as_str())
-                                .bind(middle)
-                                .bind(&audit.actor)
-                                .fetch_one(&pool)
-                                .await?);
-                        }
-                        // SQLite has no data-modifying CTE, but runs several statements sent
-                        // at once (binding `$n` by number in each): the license and its event
-                        // go to the connection's thread together, one round trip inside the
-                        // transaction like the license alone. `fetch_all`, because a fetch of
-                        // one row would stop after the first statement. The second finds the
-                        // row just written by its key, the one active license of the device
-                        // and the title.
-                        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!(
-                            "{UPSERT}; \
-                             INSERT INTO events (id, store_id, type, data, actor, created_at) \
-                             SELECT $13, store_id, $14, \
-                               '{{\"license\":{{\"id\":' || json_quote(id) || ',' || $15 || status_updated_at || '}}}}', \
-                               $16, $12 FROM licenses WHERE device_id = $6 AND title_id = $5 AND status = 'active'"
-                        ));
-                        let mut tx = begin_write(&pool).await?;
-                        let mut rows: Vec<$crate::db::LicenseRow> = bind_new_license!(sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())), fresh, now)
-                            .bind(event_id)
-                            .bind($crate::events::Kind::LicenseIssued.as_str())
-                            .bind(middle)
-                            .bind(&audit.actor)
-                            .fetch_all(&mut *tx)
-                            .await?;
-                        let row = rows.pop().ok_or(sqlx::Error::RowNotFound)?;
-                        tx.commit().await?;
-                        return Ok(row);
-                    }
                     let mut tx = begin_write(&pool).await?;
-                    let row: $crate::db::LicenseRow = bind_new_license!(sqlx::query_as(UPSERT), fresh, now)
+                    let row: $crate::db::LicenseRow = bind_new_license!(sqlx::query_as($crate::db::portable::UPSERT_LICENSE), fresh, now)
                         .fetch_one(&mut *tx)
                         .await?;
                     write_events(&mut tx, vec![$crate::events::license($crate::events::Kind::LicenseIssued, &row, now)], &audit, now).await?;

@@ -46,7 +46,14 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            _ = fanout.tick() => fan_out(&state).await,
+            // A fan-out far behind (millions of events after a burst) runs until it catches up,
+            // so a stop must not wait for it. Dropping it between windows is safe: each window
+            // is a transaction that commits or rolls back whole, on SQLite's writer even when
+            // no one waits for it any more.
+            _ = fanout.tick() => tokio::select! {
+                _ = stop.changed() => return,
+                () = fan_out(&state) => {}
+            },
             _ = expiry.tick() => expire(&state).await,
             _ = rescue.tick() => {
                 match state.repo.rescue(now_ms()).await {
@@ -62,7 +69,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 /// Fans out until the log is caught up.
-pub async fn fan_out(state: &AppState) {
+async fn fan_out(state: &AppState) {
     let jobs = crate::webhooks::deliver::delivery_jobs(&state.settings.webhooks);
     loop {
         match state.repo.fanout(FANOUT_WINDOW, FANOUT_BATCH, jobs, now_ms()).await {

@@ -22,6 +22,7 @@ mod devices;
 mod downloads;
 mod events;
 mod feeds;
+mod issuance;
 mod keys;
 mod media;
 mod metrics;

@@ -1,0 +1,73 @@
+//! Reads on the calling thread, for the hottest lookups (a license request's device and
+//! entitlement).
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each statement to it
+//! and its rows back. On two busy cores each hand-off waits for the scheduler, twice per
+//! statement; a profile of issuance put 44% of the server's CPU in those hand-offs and
+//! their wake-ups (docs/benchmarks.md, "Issuance"). The lookups here are single rows by an
+//! index, answered from SQLite's page cache or the OS's in microseconds: less than the
+//! hand-off itself. So they run right where they are asked for, on a rusqlite connection
+//! taken from a small stack of idle ones.
+//!
+//! A read in WAL mode never waits for the writer, so the calling thread blocks only on the
+//! file's pages; the busy timeout covers the rare moments SQLite makes readers wait (a WAL
+//! file being reset, recovery after a crash).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Params};
+
+use super::rows::FromSqlite;
+#[cfg(doc)]
+use super::rows::numbered;
+use crate::db::DbResult;
+
+/// Idle connections kept for reuse; a burst beyond this opens more and closes them after.
+const IDLE: usize = 8;
+
+/// Read-only connections to one SQLite file, opened when first needed.
+pub(super) struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// Readers of the file at `path` (which must exist: the write pool creates it).
+    pub(super) fn new(path: PathBuf) -> Self {
+        Readers { path, idle: Mutex::new(Vec::new()) }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "cache_size", super::READ_CACHE)?;
+        Ok(conn)
+    }
+
+    /// Runs `read` on an idle connection (or a new one), then keeps it for the next.
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> DbResult<T> {
+        // A poisoned lock only means another reader panicked between pop and push: the
+        // stack itself is whole.
+        let taken = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = read(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < IDLE {
+            idle.push(conn);
+        }
+        Ok(result?)
+    }
+
+    /// The one row `sql` selects, if any (its placeholders as [`numbered`] spells them).
+    pub(super) fn optional<T: FromSqlite>(&self, sql: &str, params: impl Params) -> DbResult<Option<T>> {
+        self.with(|conn| conn.prepare_cached(sql)?.query_row(params, T::from_sqlite).optional())
+    }
+}
