@@ -33,14 +33,19 @@ async fn entitlement(
     title_id: &str,
     t: i64,
 ) -> Result<EntitlementRow, ApiError> {
-    if let Some(e) = state.repo.usable_entitlement(&auth.customer_id, title_id, t).await? {
-        return Ok(e);
+    match state.repo.usable_entitlement(&auth.customer_id, title_id, t).await? {
+        Some(e) => Ok(e),
+        None => Err(no_entitlement(state, auth, title_id, t).await),
     }
-    Err(if state.repo.rental_ended(&auth.customer_id, title_id, t).await? {
-        ApiError::new(problem::RENTAL_ENDED, "the rental of this title has ended")
-    } else {
-        ApiError::new(problem::NOT_ENTITLED, "this customer has no entitlement to this title")
-    })
+}
+
+/// Why the customer has no usable entitlement to the title.
+async fn no_entitlement(state: &AppState, auth: &CustomerAuth, title_id: &str, t: i64) -> ApiError {
+    match state.repo.rental_ended(&auth.customer_id, title_id, t).await {
+        Ok(true) => ApiError::new(problem::RENTAL_ENDED, "the rental of this title has ended"),
+        Ok(false) => ApiError::new(problem::NOT_ENTITLED, "this customer has no entitlement to this title"),
+        Err(e) => e.into(),
+    }
 }
 
 /// Signs the license for `row`, wrapping the title's content key to the device.
@@ -93,11 +98,15 @@ pub async fn acquire(
     body: Json<Acquire>,
 ) -> Result<HttpResponse, ApiError> {
     let title = cached_title(&state, &auth.store_id, &body.title).await?;
-    let device = state.repo.active_device(&auth.customer_id, &body.device).await?.ok_or_else(|| {
+    let t = now();
+    let (device, ent) = state.repo.device_and_entitlement(&auth.customer_id, &body.device, &title.id, t).await?;
+    let device = device.ok_or_else(|| {
         ApiError::new(problem::DEVICE_NOT_REGISTERED, "no active device of this customer has this id")
     })?;
-    let t = now();
-    let ent = entitlement(&state, &auth, &title.id, t).await?;
+    let ent = match ent {
+        Some(ent) => ent,
+        None => return Err(no_entitlement(&state, &auth, &title.id, t).await),
+    };
     let store = state
         .store_cached(&auth.store_id)
         .await?

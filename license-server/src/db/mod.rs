@@ -23,6 +23,7 @@ pub mod console;
 pub mod event_log;
 #[macro_use]
 pub mod feeds;
+mod group_commit;
 pub mod models;
 pub mod page;
 #[macro_use]
@@ -409,6 +410,16 @@ pub trait Repository:
     async fn devices(&self, customer_id: &str, page: &PageQuery) -> DbResult<Page<DeviceRow>>;
     /// A customer's active device with this thumbprint.
     async fn active_device(&self, customer_id: &str, jkt: &str) -> DbResult<Option<DeviceRow>>;
+    /// What issuing a license reads: [`Repository::active_device`] and
+    /// [`Repository::usable_entitlement`] together, in one round trip where the database is
+    /// across a network.
+    async fn device_and_entitlement(
+        &self,
+        customer_id: &str,
+        jkt: &str,
+        title_id: &str,
+        now: i64,
+    ) -> DbResult<(Option<DeviceRow>, Option<EntitlementRow>)>;
     /// When the customer last removed a device themselves, if ever.
     async fn last_customer_removal(&self, customer_id: &str) -> DbResult<Option<i64>>;
     /// A customer's active devices, oldest first.

@@ -249,7 +249,7 @@ pub struct CustomerRow {
 }
 
 /// An entitlement: a customer's right to a title.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct EntitlementRow {
     /// Id.
     pub id: String,
@@ -278,7 +278,7 @@ pub struct EntitlementRow {
 }
 
 /// A registered device.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct DeviceRow {
     /// Row id.
     pub id: String,

@@ -21,15 +21,33 @@ pub(crate) const REVOKE_ENTITLEMENT_LICENSES_RETURNING: &str = "UPDATE licenses 
 pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO events (id, store_id, type, data, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
+/// The columns a license is inserted with, in the order of the values of
+/// [`UPSERT_LICENSE`] (and of PostgreSQL's batch of them).
+macro_rules! license_columns {
+    () => {
+        "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at, created_at) "
+    };
+}
+
+/// What issuing a license the device already holds does instead: renews that one, keeping
+/// its id and last status change; and the row written, either way.
+macro_rules! license_renewal {
+    () => {
+        " ON CONFLICT (device_id, title_id) WHERE status = 'active' DO UPDATE SET \
+         entitlement_id = excluded.entitlement_id, not_before = excluded.not_before, expires_at = excluded.expires_at, \
+         renew_by = excluded.renew_by, issued_at = excluded.issued_at \
+         RETURNING *"
+    };
+}
+
 /// Issues a license: inserts `$1` to `$12` in `bind_new_license!`'s order, or, when the
 /// device already holds an active license of the title, renews that one (keeping its id and
 /// last status change); answers the row.
-pub(crate) const UPSERT_LICENSE: &str = "INSERT INTO licenses (id, store_id, customer_id, customer_ref, title_id, device_id, device_jkt, entitlement_id, status, not_before, expires_at, renew_by, issued_at, status_updated_at, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12, $12) \
-     ON CONFLICT (device_id, title_id) WHERE status = 'active' DO UPDATE SET \
-     entitlement_id = excluded.entitlement_id, not_before = excluded.not_before, expires_at = excluded.expires_at, \
-     renew_by = excluded.renew_by, issued_at = excluded.issued_at \
-     RETURNING *";
+pub(crate) const UPSERT_LICENSE: &str = concat!(
+    license_columns!(),
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12, $12)",
+    license_renewal!()
+);
 
 /// Customer `$1`'s active device with thumbprint `$2`.
 pub(crate) const ACTIVE_DEVICE: &str =
@@ -941,6 +959,10 @@ macro_rules! portable_repository {
 
             async fn active_device(&self, customer_id: &str, jkt: &str) -> $crate::db::DbResult<Option<$crate::db::DeviceRow>> {
                 self.read_active_device(customer_id, jkt).await
+            }
+
+            async fn device_and_entitlement(&self, customer_id: &str, jkt: &str, title_id: &str, now: i64) -> $crate::db::DbResult<(Option<$crate::db::DeviceRow>, Option<$crate::db::EntitlementRow>)> {
+                self.read_device_and_entitlement(customer_id, jkt, title_id, now).await
             }
 
             async fn last_customer_removal(&self, customer_id: &str) -> $crate::db::DbResult<Option<i64>> {

@@ -15,7 +15,6 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Params};
 
@@ -23,6 +22,7 @@ use super::rows::FromSqlite;
 #[cfg(doc)]
 use super::rows::numbered;
 use crate::db::DbResult;
+use crate::db::group_commit::unpoisoned;
 
 /// Idle connections kept for reuse; a burst beyond this opens more and closes them after.
 const IDLE: usize = 8;
@@ -40,26 +40,20 @@ impl Readers {
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        let conn = super::open_direct(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.pragma_update(None, "cache_size", super::READ_CACHE)?;
         Ok(conn)
     }
 
     /// Runs `read` on an idle connection (or a new one), then keeps it for the next.
     fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> DbResult<T> {
-        // A poisoned lock only means another reader panicked between pop and push: the
-        // stack itself is whole.
-        let taken = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let taken = unpoisoned(&self.idle).pop();
         let conn = match taken {
             Some(conn) => conn,
             None => self.open()?,
         };
         let result = read(&conn);
-        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = unpoisoned(&self.idle);
         if idle.len() < IDLE {
             idle.push(conn);
         }

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use super::group_commit::{Issue, Issuer};
 use super::{DbError, DbResult};
 use crate::load::Load;
 
@@ -43,6 +44,21 @@ mod rows;
 /// keeps the default.
 const READ_CACHE: &str = "-512";
 
+/// How long a connection waits on SQLite's lock before giving up with `SQLITE_BUSY`: sqlx's
+/// and rusqlite's alike.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens a rusqlite connection to the file at `path` ([`direct`], [`issuance`]): no mutex of
+/// SQLite's own, as each connection is used by one thread at a time; URIs as sqlx takes them.
+fn open_direct(path: &std::path::Path, flags: rusqlite::OpenFlags) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        flags | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
 /// Repository over a SQLite file.
 pub struct SqliteRepository {
     read: SqlitePool,
@@ -51,7 +67,7 @@ pub struct SqliteRepository {
     load: Arc<Load>,
     writer: tokio::runtime::Handle,
     readers: direct::Readers,
-    issuer: issuance::Issuer,
+    issuer: Issuer<issuance::SqliteBatches>,
     // Dropping the sender ends the writer thread.
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -78,7 +94,7 @@ impl SqliteRepository {
             // consistency; FULL would fsync on every license issued.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(BUSY_TIMEOUT);
         let path = options.get_filename().to_owned();
         // No ping before handing out a connection (sqlx's default): a connection to a local
         // file does not go stale, and each ping is one more hand-off to its thread.
@@ -94,7 +110,7 @@ impl SqliteRepository {
             .connect_with(options.create_if_missing(false).read_only(true).pragma("cache_size", READ_CACHE))
             .await?;
         let (writer, stop) = writer_thread()?;
-        let issuer = issuance::Issuer::new(write.clone(), path.clone());
+        let issuer = Issuer::new(issuance::SqliteBatches::new(write.clone(), path.clone()));
         let readers = direct::Readers::new(path);
         Ok(SqliteRepository { read, write, jobs: Default::default(), load, writer, readers, issuer, _stop: stop })
     }
@@ -110,7 +126,7 @@ impl SqliteRepository {
     }
 
     /// Writes a license and its `license.issued` event (see `issue_license`) in the
-    /// issuer's next batch ([`issuance`]).
+    /// issuer's next batch ([`group_commit`](super::group_commit), [`issuance`]).
     async fn issue_with_event(
         &self,
         license: super::LicenseRow,
@@ -119,7 +135,7 @@ impl SqliteRepository {
         actor: String,
         now: i64,
     ) -> DbResult<super::LicenseRow> {
-        self.issuer.issue(issuance::Issue { license, event_id, middle, actor, now }).await
+        self.issuer.issue(Issue { license, event_id, middle, actor, now }).await
     }
 
     // The two reads below block this thread for the microseconds an indexed row takes, which
@@ -141,6 +157,21 @@ impl SqliteRepository {
         static SQL: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| rows::numbered(super::portable::USABLE_ENTITLEMENT));
         self.readers.optional(&SQL, (customer_id, title_id, now))
+    }
+
+    /// Both reads on this thread, one after the other: each costs less than a round trip
+    /// would.
+    async fn read_device_and_entitlement(
+        &self,
+        customer_id: &str,
+        jkt: &str,
+        title_id: &str,
+        now: i64,
+    ) -> DbResult<(Option<super::DeviceRow>, Option<super::EntitlementRow>)> {
+        Ok((
+            self.read_active_device(customer_id, jkt).await?,
+            self.read_usable_entitlement(customer_id, title_id, now).await?,
+        ))
     }
 
     /// Runs a write of the queue's workers on the writer thread in its turn

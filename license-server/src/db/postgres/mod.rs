@@ -10,7 +10,10 @@ use sqlx::Connection as _;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use super::group_commit::{Issue, Issuer};
 use super::{DbError, DbResult};
+
+mod issuance;
 
 /// Repository over a PostgreSQL database.
 pub struct PostgresRepository {
@@ -18,6 +21,7 @@ pub struct PostgresRepository {
     write: PgPool,
     jobs: super::queue::LocalSignal,
     load: std::sync::Arc<crate::load::Load>,
+    issuer: Issuer<issuance::PgBatches>,
 }
 
 impl PostgresRepository {
@@ -46,7 +50,8 @@ impl PostgresRepository {
             .map_err(|cause| DbError::Connect { target, cause })?;
         // Concurrent replicas starting together: sqlx takes an advisory lock while migrating.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresRepository { read: pool.clone(), write: pool, jobs: Default::default(), load })
+        let issuer = Issuer::new(issuance::PgBatches::new(pool.clone()));
+        Ok(PostgresRepository { read: pool.clone(), write: pool, jobs: Default::default(), load, issuer })
     }
 
     /// Runs a write here: PostgreSQL has a pool of connections, so no one write holds up
@@ -60,35 +65,17 @@ impl PostgresRepository {
         f(self.write.clone()).await
     }
 
-    /// Writes a license and its `license.issued` event (see `issue_license`) in one statement,
-    /// a data-modifying CTE: one round trip, as for the license alone, instead of four
-    /// (`BEGIN`, two inserts, `COMMIT`).
+    /// Writes a license and its `license.issued` event (see `issue_license`) in the issuer's
+    /// next batch ([`group_commit`](super::group_commit), [`issuance`]).
     async fn issue_with_event(
         &self,
-        fresh: super::LicenseRow,
+        license: super::LicenseRow,
         event_id: String,
         middle: String,
         actor: String,
         now: i64,
     ) -> DbResult<super::LicenseRow> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "WITH l AS ({}), e AS ( \
-                   INSERT INTO events (id, store_id, type, data, actor, created_at) \
-                   SELECT $13, l.store_id, $14, \
-                     '{{\"license\":{{\"id\":' || to_json(l.id)::text || ',' || $15 || l.status_updated_at::text || '}}}}', \
-                     $16, $12 FROM l) \
-                 SELECT * FROM l",
-                super::portable::UPSERT_LICENSE
-            )
-        });
-        Ok(bind_new_license!(sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())), fresh, now)
-            .bind(event_id)
-            .bind(crate::events::Kind::LicenseIssued.as_str())
-            .bind(middle)
-            .bind(actor)
-            .fetch_one(&self.write)
-            .await?)
+        self.issuer.issue(Issue { license, event_id, middle, actor, now }).await
     }
 
     async fn read_active_device(&self, customer_id: &str, jkt: &str) -> DbResult<Option<super::DeviceRow>> {
@@ -113,6 +100,35 @@ impl PostgresRepository {
             .await?)
     }
 
+    /// Both reads in one statement: each row as JSON text, decoded by name as `FromRow` would.
+    /// One round trip instead of two is one wake-up of a PostgreSQL backend instead of two,
+    /// and on two shared cores those wake-ups were the largest cost PostgreSQL added to
+    /// issuance (docs/benchmarks.md, "Issuance on PostgreSQL").
+    async fn read_device_and_entitlement(
+        &self,
+        customer_id: &str,
+        jkt: &str,
+        title_id: &str,
+        now: i64,
+    ) -> DbResult<(Option<super::DeviceRow>, Option<super::EntitlementRow>)> {
+        // The two shared statements as subqueries. The entitlement's binds `$1` to `$3`
+        // (customer, title, time), and the device's thumbprint moves from `$2` to `$4`.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let device = super::portable::ACTIVE_DEVICE.replacen("SELECT *", "SELECT to_json(devices)::text", 1);
+            let entitlement =
+                super::portable::USABLE_ENTITLEMENT.replacen("SELECT *", "SELECT to_json(entitlements)::text", 1);
+            format!("SELECT ({}), ({entitlement})", device.replace("$2", "$4"))
+        });
+        let (device, entitlement): (Option<String>, Option<String>) = sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
+            .bind(customer_id)
+            .bind(title_id)
+            .bind(now)
+            .bind(jkt)
+            .fetch_one(&self.read)
+            .await?;
+        Ok((row_from_json(device.as_deref())?, row_from_json(entitlement.as_deref())?))
+    }
+
     /// Runs a write of the queue's workers in its turn ([`crate::load::Load::turn`]): the
     /// database's time goes to requests first.
     async fn on_background<T, F, Fut>(&self, f: F) -> DbResult<T>
@@ -135,6 +151,11 @@ portable_repository!(
     // Held to the transaction's end: two processes creating the first key take turns.
     lock_signing_keys = "SELECT pg_advisory_xact_lock(7208311419)",
 );
+
+/// A row PostgreSQL wrote as JSON (`to_json(row)`), if there was one.
+fn row_from_json<T: serde::de::DeserializeOwned>(json: Option<&str>) -> DbResult<Option<T>> {
+    json.map(serde_json::from_str).transpose().map_err(|e| DbError::Sqlx(sqlx::Error::Decode(e.into())))
+}
 
 /// Begins a write transaction.
 async fn begin_write(pool: &PgPool) -> DbResult<sqlx::Transaction<'static, sqlx::Postgres>> {
