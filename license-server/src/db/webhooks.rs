@@ -446,76 +446,81 @@ macro_rules! portable_webhooks {
             }
 
             async fn fanout(&self, window: i64, limit: i64, jobs: $crate::db::DeliveryJobs, now_ms: i64) -> $crate::db::DbResult<bool> {
-                let (more, made) = self
-                    .on_background(move |pool| async move {
-                        let mut tx = begin_write(&pool).await?;
-                        // Read first, lock later: on PostgreSQL the cursor's lock gives the
-                        // transaction an id, and every event written after it stays out of
-                        // `/v1/events` until it ends (the ordering rule, docs/events.md), so
-                        // it is held for the writes only, and not at all when no event waits.
-                        let Some((txid, seq)): Option<(i64, i64)> =
-                            sqlx::query_as("SELECT txid, position FROM cursors WHERE name = $1")
-                                .bind("webhook.fanout")
-                                .fetch_optional(&mut *tx)
-                                .await?
-                        else {
-                            return Ok((false, false));
-                        };
-                        // The window: the next `window` visible events, or all of them when
-                        // fewer wait. Its end is visible, and so is every event before it
-                        // (the ordering rule, docs/events.md), so the rest needs no
-                        // visibility test.
-                        let full: Option<(i64, i64)> = sqlx::query_as(concat!(
+                // Read first, on a read connection, then write briefly. The reads (the window's
+                // end, the events in it some endpoint may want) cost the most, and on SQLite the
+                // write connection is the one every request's license is written through: it is
+                // held only for the moves that must be atomic. The write checks that the cursor
+                // has not moved since it was read, so another process that fanned these events
+                // out meanwhile wins, and this one makes nothing twice. On PostgreSQL the
+                // cursor's lock gives the transaction an id, and every event written after it
+                // stays out of `/v1/events` until it ends (the ordering rule, docs/events.md),
+                // so there too the lock is held for the writes only, and not at all when no
+                // event waits.
+                let Some((txid, seq)): Option<(i64, i64)> =
+                    sqlx::query_as("SELECT txid, position FROM cursors WHERE name = $1")
+                        .bind("webhook.fanout")
+                        .fetch_optional(&self.read)
+                        .await?
+                else {
+                    return Ok(false);
+                };
+                // The window: the next `window` visible events, or all of them when fewer
+                // wait. Its end is visible, and so is every event before it (the ordering rule,
+                // docs/events.md), so the rest needs no visibility test.
+                let full: Option<(i64, i64)> = sqlx::query_as(concat!(
+                    "SELECT txid, seq FROM events WHERE (txid, seq) > ($1, $2) AND ",
+                    $visible,
+                    " ORDER BY txid, seq LIMIT 1 OFFSET $3"
+                ))
+                .bind(txid)
+                .bind(seq)
+                .bind(window.saturating_sub(1))
+                .fetch_optional(&self.read)
+                .await?;
+                let end = match full {
+                    Some(end) => end,
+                    None => {
+                        let last: Option<(i64, i64)> = sqlx::query_as(concat!(
                             "SELECT txid, seq FROM events WHERE (txid, seq) > ($1, $2) AND ",
                             $visible,
-                            " ORDER BY txid, seq LIMIT 1 OFFSET $3"
+                            " ORDER BY txid DESC, seq DESC LIMIT 1"
                         ))
                         .bind(txid)
                         .bind(seq)
-                        .bind(window.saturating_sub(1))
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&self.read)
                         .await?;
-                        let end = match full {
-                            Some(end) => end,
-                            None => {
-                                let last: Option<(i64, i64)> = sqlx::query_as(concat!(
-                                    "SELECT txid, seq FROM events WHERE (txid, seq) > ($1, $2) AND ",
-                                    $visible,
-                                    " ORDER BY txid DESC, seq DESC LIMIT 1"
-                                ))
-                                .bind(txid)
-                                .bind(seq)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                                let Some(last) = last else { return Ok((false, false)) };
-                                last
-                            }
-                        };
-                        // Of the window, only the events some enabled endpoint of their store
-                        // may want are read: a store's endpoints subscribe to a few types,
-                        // while the log is mostly `license.issued` (the type test on the
-                        // stored JSON array can only err towards reading an event, which
-                        // `receives` then decides).
-                        let events: Vec<$crate::events::EventRow> = sqlx::query_as(
-                            "SELECT * FROM events e WHERE (txid, seq) > ($1, $2) AND (txid, seq) <= ($3, $4) \
-                             AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.store_id = e.store_id AND w.enabled \
-                               AND (w.types = '[]' OR w.types LIKE '%\"' || e.type || '\"%')) \
-                             ORDER BY txid, seq LIMIT $5",
-                        )
-                        .bind(txid)
-                        .bind(seq)
-                        .bind(end.0)
-                        .bind(end.1)
-                        .bind(limit)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        // A batch that stopped at `limit` moves the cursor to its last event;
-                        // otherwise the whole window is done.
-                        let stopped_short = i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit;
-                        let last = match events.last() {
-                            Some(e) if stopped_short => $crate::db::EventPosition::of(e),
-                            _ => $crate::db::EventPosition { txid: end.0, seq: end.1 },
-                        };
+                        let Some(last) = last else { return Ok(false) };
+                        last
+                    }
+                };
+                // Of the window, only the events some enabled endpoint of their store may want
+                // are read: a store's endpoints subscribe to a few types, while the log is
+                // mostly `license.issued` (the type test on the stored JSON array can only err
+                // towards reading an event, which `receives` then decides, under the write's
+                // own reading of the endpoints).
+                let events: Vec<$crate::events::EventRow> = sqlx::query_as(
+                    "SELECT * FROM events e WHERE (txid, seq) > ($1, $2) AND (txid, seq) <= ($3, $4) \
+                     AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.store_id = e.store_id AND w.enabled \
+                       AND (w.types = '[]' OR w.types LIKE '%\"' || e.type || '\"%')) \
+                     ORDER BY txid, seq LIMIT $5",
+                )
+                .bind(txid)
+                .bind(seq)
+                .bind(end.0)
+                .bind(end.1)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+                // A batch that stopped at `limit` moves the cursor to its last event; otherwise
+                // the whole window is done.
+                let stopped_short = i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit;
+                let last = match events.last() {
+                    Some(e) if stopped_short => $crate::db::EventPosition::of(e),
+                    _ => $crate::db::EventPosition { txid: end.0, seq: end.1 },
+                };
+                let (moved, made) = self
+                    .on_background(move |pool| async move {
+                        let mut tx = begin_write(&pool).await?;
                         // Another process that moved the cursor meanwhile, or holds it, fans
                         // these out itself.
                         let locked: Option<(i64, i64)> =
@@ -551,13 +556,13 @@ macro_rules! portable_webhooks {
                             signal_jobs(&mut tx).await?;
                         }
                         tx.commit().await?;
-                        Ok((stopped_short || full.is_some(), made))
+                        Ok((true, made))
                     })
                     .await?;
                 if made {
                     self.jobs.bump();
                 }
-                Ok(more)
+                Ok(moved && (stopped_short || full.is_some()))
             }
 
             async fn redeliver(&self, endpoint_id: &str, event_id: &str, jobs: $crate::db::DeliveryJobs, now_ms: i64) -> $crate::db::DbResult<Option<$crate::db::DeliveryRow>> {

@@ -20,10 +20,12 @@ use super::now_ms;
 use crate::state::{AppState, now};
 
 const FANOUT_EVERY: Duration = Duration::from_millis(200);
-/// Events a fan-out transaction looks at (through an index, reading only those some endpoint
-/// may want), and events it turns into deliveries at most: small, so that on SQLite requests'
-/// writes pass between them.
-const FANOUT_WINDOW: i64 = 1000;
+/// Events a fan-out step looks at, on a read connection (through an index, reading only those
+/// some endpoint may want), and events it turns into deliveries at most, in one write: the
+/// write stays small, so that on SQLite requests' writes pass between them, while the window
+/// is wide because a log of mostly `license.issued` events must be passed over at the rate
+/// licenses are issued.
+const FANOUT_WINDOW: i64 = 5000;
 const FANOUT_BATCH: i64 = 50;
 const EXPIRY_EVERY: Duration = Duration::from_secs(5);
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);

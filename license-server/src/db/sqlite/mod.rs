@@ -44,6 +44,15 @@ mod rows;
 /// keeps the default.
 const READ_CACHE: &str = "-512";
 
+/// How many sqlx read connections a process keeps: twice its cores, from 4 to 8. Each is a
+/// thread of its own with its page cache, and more of them than the cores can run add memory
+/// (and threads to wake) rather than reads: on two cores, the soak's memory rose 25% in ten
+/// minutes with eight, 18% with four (docs/benchmarks.md, "The soak").
+fn read_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    u32::try_from(cores.saturating_mul(2)).unwrap_or(u32::MAX).clamp(4, 8)
+}
+
 /// How long a connection waits on SQLite's lock before giving up with `SQLITE_BUSY`: sqlx's
 /// and rusqlite's alike.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,7 +114,7 @@ impl SqliteRepository {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(read_connections())
             .test_before_acquire(false)
             .connect_with(options.create_if_missing(false).read_only(true).pragma("cache_size", READ_CACHE))
             .await?;
