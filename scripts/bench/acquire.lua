@@ -3,8 +3,11 @@
 --
 -- With $FOUNT_BENCH_RATE (requests per second, all threads together) and
 -- $FOUNT_BENCH_THREADS (wrk's -t), requests are paced instead of sent as fast as answers
--- come: each thread spaces its requests evenly on a monotonic clock. A thread that falls
--- behind does not burst to catch up, so the rate reached is what the server kept up with.
+-- come: each thread keeps a schedule of evenly spaced sends on a monotonic clock, as an open
+-- loop does. A thread that falls behind (its connections all waiting on slow answers) sends
+-- as soon as a connection is free until it is back on schedule, so a pause of the server is
+-- made up afterwards rather than lost; it gives up on the slots more than CATCH_UP_MS old,
+-- so a server that cannot keep the rate shows it as a rate below the one asked.
 local ffi = require("ffi")
 ffi.cdef [[
   typedef struct { long tv_sec; long tv_nsec; } fount_timespec;
@@ -37,12 +40,15 @@ function init(args)
   end
 end
 
+-- How far behind its schedule a thread may fall and still catch up, in ms.
+local CATCH_UP_MS = 1000
+
 function delay()
   if not interval then return 0 end
   local t = now_ms()
-  local at = math.max(next_at or t, t)
+  local at = math.max(next_at or t, t - CATCH_UP_MS)
   next_at = at + interval
-  return math.floor(at - t + 0.5)
+  return math.max(0, math.floor(at - t + 0.5))
 end
 
 function request()
