@@ -63,14 +63,17 @@ pub trait EventLog: Send + Sync + 'static {
 }
 
 /// Implements [`EventLog`] for a backend, given the condition that keeps an event out of
-/// reads until its place in the order is final (`visible`), how its dialect tests an event's
-/// type against a JSON array `$N` of names (`type_in`, with `$N` as `$4`), and how it locks a
-/// cursor row so that one process at a time moves it (`lock_cursor`, `$1` the cursor's name,
-/// answering its `txid, position`, or nothing when another process holds it).
+/// reads until its place in the order is final (`visible`), the condition that an event comes
+/// after the position `($1, $2)` (`after`: a comparison each backend's planner seeks to
+/// in an index, see the SQLite backend's), how its dialect tests an
+/// event's type against a JSON array `$N` of names (`type_in`, with `$N` as `$4`), and how it
+/// locks a cursor row so that one process at a time moves it (`lock_cursor`, `$1` the
+/// cursor's name, answering its `txid, position`, or nothing when another process holds it).
 macro_rules! portable_event_log {
     (
         $repo:ty,
         visible = $visible:literal,
+        after = $after:literal,
         type_in = $type_in:literal,
         lock_cursor = $lock_cursor:literal $(,)?
     ) => {
@@ -85,15 +88,17 @@ macro_rules! portable_event_log {
             ) -> $crate::db::DbResult<Vec<$crate::events::EventRow>> {
                 let types = types.map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
                 Ok(sqlx::query_as(concat!(
-                    "SELECT * FROM events WHERE store_id = $1 AND (txid, seq) > ($2, $3) AND ($4 IS NULL OR ",
+                    "SELECT * FROM events WHERE ",
+                    $after,
+                    " AND store_id = $3 AND ($4 IS NULL OR ",
                     $type_in,
                     ") AND ",
                     $visible,
                     " ORDER BY txid, seq LIMIT $5"
                 ))
-                .bind(store_id)
                 .bind(after.txid)
                 .bind(after.seq)
+                .bind(store_id)
                 .bind(types)
                 .bind(limit)
                 .fetch_all(&self.read)

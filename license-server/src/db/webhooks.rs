@@ -308,12 +308,15 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 /// Implements [`WebhookStore`] for a backend, with its connection type and the dialect's
-/// `visible` condition and `lock_cursor` statement of [`portable_event_log`].
+/// `visible` and `after` conditions and `lock_cursor` statement of [`portable_event_log`];
+/// `through`, an event at or before the position `($3, $4)`, as `after` is written.
 macro_rules! portable_webhooks {
     (
         $repo:ty,
         conn = $conn:ty,
         visible = $visible:literal,
+        after = $after:literal,
+        through = $through:literal,
         lock_cursor = $lock_cursor:literal $(,)?
     ) => {
         /// Inserts a delivery of `event` to `endpoint` and its job, in the caller's transaction.
@@ -468,7 +471,9 @@ macro_rules! portable_webhooks {
                 // wait. Its end is visible, and so is every event before it (the ordering rule,
                 // docs/events.md), so the rest needs no visibility test.
                 let full: Option<(i64, i64)> = sqlx::query_as(concat!(
-                    "SELECT txid, seq FROM events WHERE (txid, seq) > ($1, $2) AND ",
+                    "SELECT txid, seq FROM events WHERE ",
+                    $after,
+                    " AND ",
                     $visible,
                     " ORDER BY txid, seq LIMIT 1 OFFSET $3"
                 ))
@@ -481,7 +486,9 @@ macro_rules! portable_webhooks {
                     Some(end) => end,
                     None => {
                         let last: Option<(i64, i64)> = sqlx::query_as(concat!(
-                            "SELECT txid, seq FROM events WHERE (txid, seq) > ($1, $2) AND ",
+                            "SELECT txid, seq FROM events WHERE ",
+                            $after,
+                            " AND ",
                             $visible,
                             " ORDER BY txid DESC, seq DESC LIMIT 1"
                         ))
@@ -498,12 +505,15 @@ macro_rules! portable_webhooks {
                 // mostly `license.issued` (the type test on the stored JSON array can only err
                 // towards reading an event, which `receives` then decides, under the write's
                 // own reading of the endpoints).
-                let events: Vec<$crate::events::EventRow> = sqlx::query_as(
-                    "SELECT * FROM events e WHERE (txid, seq) > ($1, $2) AND (txid, seq) <= ($3, $4) \
-                     AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.store_id = e.store_id AND w.enabled \
+                let events: Vec<$crate::events::EventRow> = sqlx::query_as(concat!(
+                    "SELECT * FROM events e WHERE ",
+                    $after,
+                    " AND ",
+                    $through,
+                    " AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.store_id = e.store_id AND w.enabled \
                        AND (w.types = '[]' OR w.types LIKE '%\"' || e.type || '\"%')) \
                      ORDER BY txid, seq LIMIT $5",
-                )
+                ))
                 .bind(txid)
                 .bind(seq)
                 .bind(end.0)
@@ -604,13 +614,15 @@ macro_rules! portable_webhooks {
                             return Ok((0, None));
                         };
                         let events: Vec<$crate::events::EventRow> = sqlx::query_as(concat!(
-                            "SELECT * FROM events WHERE store_id = $1 AND (txid, seq) > ($2, $3) AND ",
+                            "SELECT * FROM events WHERE ",
+                            $after,
+                            " AND store_id = $3 AND ",
                             $visible,
                             " ORDER BY txid, seq LIMIT $4"
                         ))
-                        .bind(&endpoint.store_id)
                         .bind(after.txid)
                         .bind(after.seq)
+                        .bind(&endpoint.store_id)
                         .bind(limit)
                         .fetch_all(&mut *tx)
                         .await?;

@@ -152,3 +152,48 @@ async fn a_stopping_worker_finishes_or_hands_back_its_jobs() {
     );
     assert_eq!(probes(data.path(), &env, &slow).await["executions"], 0);
 }
+
+/// The threads of process `pid` named starting with `prefix`, with their nice values.
+#[cfg(target_os = "linux")]
+fn threads_named(pid: u32, prefix: &str) -> Vec<i64> {
+    let mut nice = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process's threads").flatten() {
+        // A thread that ended since the listing has no files left.
+        let (Ok(comm), Ok(stat)) =
+            (std::fs::read_to_string(task.path().join("comm")), std::fs::read_to_string(task.path().join("stat")))
+        else {
+            continue;
+        };
+        if comm.starts_with(prefix) {
+            // After the name's closing parenthesis: state is field 3 of proc(5)'s stat, nice 19.
+            let rest = &stat[stat.rfind(')').expect("stat has the name in parentheses") + 1..];
+            nice.push(rest.split_whitespace().nth(16).expect("nice field").parse().expect("nice is a number"));
+        }
+    }
+    nice
+}
+
+/// Beside `serve`, the queue's workers run at a lower priority, and a thread takes the
+/// priority of the thread that starts it: a SQLite connection opened on demand by a worker
+/// (sqlx runs each on a thread of its own) would serve requests at the workers' priority.
+/// So every connection is opened at start and kept: as many sqlx threads as connections,
+/// all at the requests' priority, after the workers have fanned out and polled a while.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_s_database_threads_keep_the_requests_priority_beside_the_workers() {
+    let server = ServerProcess::serve(None, &[]).await;
+    let pid = server.child.id().expect("the server runs");
+    let workers = eventually("the workers' thread starts", Duration::from_secs(10), || async {
+        let nice = threads_named(pid, "fount-workers");
+        (!nice.is_empty()).then_some(nice)
+    })
+    .await;
+    assert_eq!(workers, [10], "the workers' thread runs at a lower priority");
+    // Five fan-out steps and more polls of the queue, each reading on the read pool.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let readers = (cores * 2).clamp(4, 8);
+    let sqlx = threads_named(pid, "sqlx-sqlite-wor");
+    assert_eq!(sqlx.len(), 1 + readers, "one writer and {readers} readers, all opened at start: {sqlx:?}");
+    assert!(sqlx.iter().all(|&n| n == 0), "every connection at the requests' priority: {sqlx:?}");
+}

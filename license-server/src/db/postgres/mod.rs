@@ -246,6 +246,7 @@ portable_event_log!(
     PostgresRepository,
     // Only events of transactions older than every running one: their place is final.
     visible = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    after = "(txid, seq) > ($1, $2)",
     type_in = "type IN (SELECT json_array_elements_text($4::json))",
     lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1 FOR UPDATE SKIP LOCKED",
 );
@@ -279,6 +280,8 @@ portable_webhooks!(
     PostgresRepository,
     conn = sqlx::PgConnection,
     visible = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    after = "(txid, seq) > ($1, $2)",
+    through = "(txid, seq) <= ($3, $4)",
     lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1 FOR UPDATE SKIP LOCKED",
 );
 

@@ -35,22 +35,44 @@ mod direct;
 mod issuance;
 mod rows;
 
-/// The page cache of each read connection (`PRAGMA cache_size`, negative: KiB). SQLite's
-/// default, 2,000 KiB, let the eight readers' caches fill with pages of the event log as it
-/// grew (the webhook fan-out reads every new event), 16 MB in ten minutes of the soak, which
-/// looked like a leak; at 512 KiB the server's memory levels off within minutes
-/// (docs/benchmarks.md, "The soak"). Requests read small, hot tables (devices, entitlements),
-/// whose pages stay cached; the rest comes from the OS's page cache. The one write connection
-/// keeps the default.
+/// The page cache of each read connection (`PRAGMA cache_size`, negative: KiB). Requests
+/// read small, hot tables (devices, entitlements), whose pages stay cached; the rest comes
+/// from the OS's page cache. With SQLite's default, 2,000 KiB, eight readers' caches filled
+/// with pages of the event log, up to 2 MB each (docs/benchmarks.md, "The soak", which traces
+/// the rest of that growth to the C allocator and to scans of the whole log, both since
+/// gone). The one write connection keeps the default.
 const READ_CACHE: &str = "-512";
 
 /// How many sqlx read connections a process keeps: twice its cores, from 4 to 8. Each is a
 /// thread of its own with its page cache, and more of them than the cores can run add memory
-/// (and threads to wake) rather than reads: on two cores, the soak's memory rose 25% in ten
-/// minutes with eight, 18% with four (docs/benchmarks.md, "The soak").
+/// (and threads to wake) rather than reads (docs/benchmarks.md, "The soak").
 fn read_connections() -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     u32::try_from(cores.saturating_mul(2)).unwrap_or(u32::MAX).clamp(4, 8)
+}
+
+/// Options of a pool of `size` sqlx connections, every one opened by `connect_with` and kept
+/// for the process's life.
+///
+/// sqlx runs each SQLite connection on a thread it spawns when opening it, and a new thread
+/// takes the scheduling priority of the one that spawned it. Opened on demand, a connection
+/// could be opened by the queue's workers, whose threads run at a lower priority beside
+/// `serve` ([`crate::queue::Priority::Background`]), and every request later handed that
+/// connection would wait behind the requests' own threads: in the soak, one of four read
+/// connections ran at nice 10 (docs/benchmarks.md, "The soak's targets, met"). So all of
+/// them are opened at start, by the thread that connects, and none is closed for being idle
+/// or old (a connection to a local file does not go stale). Only a connection sqlx closes
+/// after an error is opened again on demand, wherever the next caller runs.
+///
+/// No ping before handing out a connection either: it cannot have gone stale, and each ping
+/// is one more hand-off to the connection's thread.
+fn pool_of(size: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(size)
+        .min_connections(size)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .test_before_acquire(false)
 }
 
 /// How long a connection waits on SQLite's lock before giving up with `SQLITE_BUSY`: sqlx's
@@ -105,17 +127,9 @@ impl SqliteRepository {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let path = options.get_filename().to_owned();
-        // No ping before handing out a connection (sqlx's default): a connection to a local
-        // file does not go stale, and each ping is one more hand-off to its thread.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await?;
+        let write = pool_of(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(read_connections())
-            .test_before_acquire(false)
+        let read = pool_of(read_connections())
             .connect_with(options.create_if_missing(false).read_only(true).pragma("cache_size", READ_CACHE))
             .await?;
         let (writer, stop) = writer_thread()?;
@@ -256,6 +270,14 @@ portable_event_log!(
     SqliteRepository,
     // Writes are serial: every committed event's place is final.
     visible = "1 = 1",
+    // Not `(txid, seq) > ($1, $2)`, which PostgreSQL answers with a seek in the index on
+    // `(txid, seq)`: SQLite's planner (3.51) seeks on `txid` alone and filters the rest, so
+    // every read after a position walked the log from its start (a fan-out step over a log of
+    // 3.6 million events took 0.7 s of CPU, more as the log grew; docs/benchmarks.md, "The
+    // soak"). `txid` is 0 for every event here and so for every position read from the log,
+    // and positions from clients are checked to be non-negative: comparing `seq` within the
+    // same `txid` is the same condition, and it seeks to `seq`.
+    after = "txid = $1 AND seq > $2",
     type_in = "type IN (SELECT value FROM json_each($4))",
     // The one write connection serialises cursor moves within a process, and BEGIN IMMEDIATE
     // across processes.
@@ -278,6 +300,9 @@ portable_webhooks!(
     SqliteRepository,
     conn = sqlx::SqliteConnection,
     visible = "1 = 1",
+    // As in `portable_event_log!` above, a condition SQLite seeks to.
+    after = "txid = $1 AND seq > $2",
+    through = "txid = $3 AND seq <= $4",
     lock_cursor = "SELECT txid, position FROM cursors WHERE name = $1",
 );
 
