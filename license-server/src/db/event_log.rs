@@ -64,11 +64,11 @@ pub trait EventLog: Send + Sync + 'static {
 
 /// Implements [`EventLog`] for a backend, given the condition that keeps an event out of
 /// reads until its place in the order is final (`visible`), the condition that an event comes
-/// after the position `($1, $2)` (`after`: a comparison each backend's planner seeks to
-/// in an index, see the SQLite backend's), how its dialect tests an
-/// event's type against a JSON array `$N` of names (`type_in`, with `$N` as `$4`), and how it
-/// locks a cursor row so that one process at a time moves it (`lock_cursor`, `$1` the
-/// cursor's name, answering its `txid, position`, or nothing when another process holds it).
+/// after the position `($1, $2)` (`after`: a comparison the backend's planner seeks to in an
+/// index; see the SQLite backend's), how its dialect tests an event's type against a JSON
+/// array `$N` of names (`type_in`, with `$N` as `$4`), and how it locks a cursor row so that
+/// one process at a time moves it (`lock_cursor`, `$1` the cursor's name, answering its
+/// `txid, position`, or nothing when another process holds it).
 macro_rules! portable_event_log {
     (
         $repo:ty,
