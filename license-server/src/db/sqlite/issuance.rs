@@ -8,6 +8,11 @@
 //! `BEGIN IMMEDIATE … COMMIT`, written with rusqlite statement after statement with no
 //! hand-off in between.
 //!
+//! **Checkpoints mostly elsewhere.** After each batch the leader nudges a thread that copies
+//! the WAL's pages into the database file ([`checkpoints`](super::checkpoints)), so the
+//! checkpoint SQLite runs in this connection's commits finds little left to copy: run in
+//! full there, it stopped the HTTP worker the leader runs on.
+//!
 //! **Serial with the other writes.** The leader holds the process's one sqlx write
 //! connection while it writes, so no write of this process runs beside a batch; other
 //! processes (`fount-server worker`) wait on SQLite's lock, which `BEGIN IMMEDIATE` takes
@@ -20,6 +25,7 @@ use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqlitePool;
 
+use super::checkpoints::Checkpointer;
 use super::rows::{FromSqlite as _, numbered};
 use crate::db::group_commit::{BatchWriter, Issue, unpoisoned};
 use crate::db::{DbError, DbResult, LicenseRow};
@@ -38,12 +44,15 @@ pub(super) struct SqliteBatches {
     path: PathBuf,
     /// rusqlite's connection to the file, opened when first needed. Only the leader uses it.
     conn: Mutex<Option<Connection>>,
+    checkpoints: Checkpointer,
 }
 
 impl SqliteBatches {
-    /// Writes to the file at `path` while holding `pool`'s one connection.
-    pub(super) fn new(pool: SqlitePool, path: PathBuf) -> Self {
-        SqliteBatches { pool, path, conn: Mutex::new(None) }
+    /// Writes to the file at `path` while holding `pool`'s one connection; starts the thread
+    /// of its checkpoints.
+    pub(super) fn new(pool: SqlitePool, path: PathBuf) -> std::io::Result<Self> {
+        let checkpoints = Checkpointer::start(path.clone())?;
+        Ok(SqliteBatches { pool, path, conn: Mutex::new(None), checkpoints })
     }
 
     fn write_now(&self, batch: &[Issue]) -> Vec<DbResult<LicenseRow>> {
@@ -56,6 +65,7 @@ impl SqliteBatches {
             }
         };
         let answers = write(&mut conn, batch);
+        self.checkpoints.nudge();
         *unpoisoned(&self.conn) = Some(conn);
         answers
     }

@@ -17,8 +17,9 @@
 //!
 //! Issuance, the hottest path, bypasses sqlx where its threads cost most: the license's
 //! device and entitlement are read on the calling thread ([`direct`]), and licenses are
-//! written in batches, many to a transaction ([`issuance`]). Both use rusqlite on the same
-//! file, linked to the same SQLite as sqlx.
+//! written in batches, many to a transaction ([`issuance`]), whose WAL checkpoints run on a
+//! thread of their own ([`checkpoints`]). All three use rusqlite on the same file, linked to
+//! the same SQLite as sqlx.
 
 use std::future::Future;
 use std::str::FromStr as _;
@@ -31,6 +32,7 @@ use super::group_commit::{Issue, Issuer};
 use super::{DbError, DbResult};
 use crate::load::Load;
 
+mod checkpoints;
 mod direct;
 mod issuance;
 mod rows;
@@ -133,7 +135,9 @@ impl SqliteRepository {
             .connect_with(options.create_if_missing(false).read_only(true).pragma("cache_size", READ_CACHE))
             .await?;
         let (writer, stop) = writer_thread()?;
-        let issuer = Issuer::new(issuance::SqliteBatches::new(write.clone(), path.clone()));
+        let batches =
+            issuance::SqliteBatches::new(write.clone(), path.clone()).map_err(|e| DbError::Writer(e.to_string()))?;
+        let issuer = Issuer::new(batches);
         let readers = direct::Readers::new(path);
         Ok(SqliteRepository { read, write, jobs: Default::default(), load, writer, readers, issuer, _stop: stop })
     }
