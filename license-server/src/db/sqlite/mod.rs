@@ -17,9 +17,9 @@
 //!
 //! Issuance, the hottest path, bypasses sqlx where its threads cost most: the license's
 //! device and entitlement are read on the calling thread ([`direct`]), and licenses are
-//! written in batches, many to a transaction ([`issuance`]), whose WAL checkpoints run on a
-//! thread of their own ([`checkpoints`]). All three use rusqlite on the same file, linked to
-//! the same SQLite as sqlx.
+//! written in batches, many to a transaction ([`issuance`]), whose pages a thread of their
+//! own copies from the WAL into the database file ([`checkpoints`]). All three use rusqlite
+//! on the same file, linked to the same SQLite as sqlx.
 
 use std::future::Future;
 use std::str::FromStr as _;
