@@ -62,6 +62,30 @@ impl Readers {
 
     /// The one row `sql` selects, if any (its placeholders as [`numbered`] spells them).
     pub(super) fn optional<T: FromSqlite>(&self, sql: &str, params: impl Params) -> DbResult<Option<T>> {
-        self.with(|conn| conn.prepare_cached(sql)?.query_row(params, T::from_sqlite).optional())
+        self.with(|conn| one(conn, sql, params))
     }
+
+    /// Two rows, each as [`optional`](Self::optional) selects it, from one snapshot.
+    ///
+    /// One read transaction instead of two: each one SQLite begins takes a lock on the WAL
+    /// index and, when the writer has committed since (hundreds of times a second under
+    /// issuance), drops the connection's page cache, so the second read would fetch its pages
+    /// again.
+    pub(super) fn pair<A: FromSqlite, B: FromSqlite>(
+        &self,
+        a: (&str, impl Params),
+        b: (&str, impl Params),
+    ) -> DbResult<(Option<A>, Option<B>)> {
+        self.with(|conn| {
+            conn.prepare_cached("BEGIN")?.execute([])?;
+            let rows = one(conn, a.0, a.1).and_then(|a| Ok((a, one(conn, b.0, b.1)?)));
+            // A read-only transaction: ending it either way only releases the snapshot.
+            conn.prepare_cached("COMMIT")?.execute([])?;
+            rows
+        })
+    }
+}
+
+fn one<T: FromSqlite>(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Result<Option<T>> {
+    conn.prepare_cached(sql)?.query_row(params, T::from_sqlite).optional()
 }
