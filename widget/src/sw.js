@@ -28,10 +28,25 @@ async function titleFor(id) {
   return title;
 }
 
+// The clients found to be player pages. A client is one document, whose path never changes
+// (the player does not rewrite its URL), so one look per page is enough: each look is a
+// round trip to the browser, measured at 0.4 to 11 ms on the way from a click to the sound.
+const players = new Set();
+
+async function isPlayer(clientId) {
+  if (!clientId) return false;
+  if (players.has(clientId)) return true;
+  const requester = await self.clients.get(clientId);
+  if (!requester || new URL(requester.url).pathname !== '/widget/player') return false;
+  // Pages come and go; a worker that lives long forgets them rather than grow.
+  if (players.size >= 64) players.clear();
+  players.add(clientId);
+  return true;
+}
+
 async function respond(event, url) {
   if (event.request.mode === 'navigate') return new Response('', { status: 403 });
-  const requester = event.clientId ? await self.clients.get(event.clientId) : null;
-  if (!requester || new URL(requester.url).pathname !== '/widget/player') return new Response('', { status: 403 });
+  if (!(await isPlayer(event.clientId))) return new Response('', { status: 403 });
   const [, , , id, index] = url.pathname.split('/');
   let title;
   try {

@@ -25,6 +25,8 @@ pub(crate) struct TestHost {
     offline: AtomicBool,
     skew: AtomicI64,
     requests: AtomicI64,
+    /// Looks for a downloaded block (`fount/asset/<title>/blocks/…`).
+    block_loads: AtomicI64,
     /// Sent as `x-test-app` with every request, for a proxy to tell apps apart.
     pub(crate) tag: Option<String>,
 }
@@ -44,6 +46,7 @@ impl Default for TestHost {
             offline: AtomicBool::default(),
             skew: AtomicI64::default(),
             requests: AtomicI64::default(),
+            block_loads: AtomicI64::default(),
             tag: None,
         }
     }
@@ -75,6 +78,9 @@ impl Host for TestHost {
         Ok(HttpResponse { status, headers, body })
     }
     async fn load(&self, key: &str) -> Result<Option<Vec<u8>>, HostError> {
+        if key.starts_with("fount/asset/") && key.contains("/blocks/") {
+            self.block_loads.fetch_add(1, Ordering::SeqCst);
+        }
         Ok(self.store.lock().unwrap().get(key).cloned())
     }
     async fn save(&self, key: &str, value: Vec<u8>) -> Result<(), HostError> {
@@ -212,11 +218,19 @@ on_both_databases! {
         }
         assert_eq!(code(open.read(0, audio.len() as u64, 1).await), "invalid_input");
         assert_eq!(code(open.read(7, 0, 1).await), "invalid_input");
+        // Nothing is downloaded, so no read looked in storage for blocks (in a browser, an
+        // IndexedDB transaction on the way from a click to the sound).
+        assert_eq!(c.host().block_loads.load(Ordering::SeqCst), 0);
+        let earlier = c.open_title(title_id).await.unwrap();
 
         // Download, then everything works with the network cut.
         open.download().await.unwrap();
         assert!(open.is_downloaded());
         c.host().offline.store(true, Ordering::SeqCst);
+        // A handle opened before the download does not know of it, and still plays: the
+        // server out of reach, it finds the blocks in storage.
+        assert!(!earlier.is_downloaded());
+        assert_eq!(earlier.read(0, 65_000, 200_000).await.unwrap(), audio[65_000..265_000]);
         let offline = c.open_title(title_id).await.unwrap();
         let mut whole = Vec::new();
         while (whole.len() as u64) < audio.len() as u64 {

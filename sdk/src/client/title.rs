@@ -221,18 +221,32 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         format!("{dir}/{}", track.href)
     }
 
-    /// Sealed bytes `range` of a track: from stored blocks when a download holds them all,
-    /// else fetched with a range request.
+    /// Sealed bytes `range` of a track: from stored blocks when the title is downloaded and
+    /// they are all there, else fetched with a range request.
     async fn sealed_bytes(
         &self,
         track: usize,
         header: &SealedHeader,
         range: std::ops::Range<u64>,
     ) -> Result<Vec<u8>, ClientError> {
-        if let Some(bytes) = self.stored_bytes(track, header, &range).await? {
-            return Ok(bytes);
+        if self.is_downloaded() {
+            if let Some(bytes) = self.stored_bytes(track, header, &range).await? {
+                return Ok(bytes);
+            }
+            return self.fetch_sealed(track, range).await;
         }
-        self.fetch_sealed(track, range).await
+        // Not downloaded as far as this title knows: the server first, since a look in
+        // storage that finds nothing costs a browser an IndexedDB transaction on every read
+        // (on the path from a click to the first sound). Storage is looked at only when the
+        // server cannot answer: it may hold blocks that a download through another handle of
+        // this title stored, or one in progress.
+        match self.fetch_sealed(track, range.clone()).await {
+            Ok(bytes) => Ok(bytes),
+            Err(fetched) => match self.stored_bytes(track, header, &range).await {
+                Ok(Some(bytes)) => Ok(bytes),
+                _ => Err(fetched),
+            },
+        }
     }
 
     /// The stored blocks of `track` covering `range`, if a download stored them all (they
