@@ -4,7 +4,8 @@
 # Output: bindings/wasm/js/pkg (the npm package's module) and bindings/wasm/js/pkg-player (the
 # widget's player's, with only the exports it calls, and the widget's scripts minified; the
 # server embeds it). Checks the size
-# budgets, gzipped: the SDK's .wasm at most 208 KB, its JavaScript at most 16 KB, the player's
+# budgets, gzipped: the SDK's .wasm at most 208 KB, its JavaScript at most 17 KB (16 KB until the
+# streamed read, 2026-11-24, docs/benchmarks.md), the player's
 # .wasm at most 144 KB; prints them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -82,11 +83,11 @@ wasm=$(gz "$pkg/fount_wasm_bg.wasm")
 glue=$(cat "$pkg/fount_wasm.js" bindings/wasm/js/src/*.js | gzip -9 | wc -c)
 player_wasm=$(gz "$player/fount_wasm_bg.wasm")
 echo "    SDK wasm $(stat -c %s "$pkg/fount_wasm_bg.wasm") bytes, $wasm gzipped (budget 212992)"
-echo "    JS glue (wasm-bindgen's and the package's) $glue bytes gzipped (budget 16384)"
+echo "    JS glue (wasm-bindgen's and the package's) $glue bytes gzipped (budget 17408)"
 echo "    player wasm $(stat -c %s "$player/fount_wasm_bg.wasm") bytes, $player_wasm gzipped (budget 147456)"
 sizes="{\"wasm_gzip\":$wasm,\"js_gzip\":$glue,\"player_wasm_gzip\":$player_wasm}"
 # Rewritten only when it changes: nothing that watches the package should see a new file.
 [ "$(cat "$pkg/sizes.json" 2>/dev/null)" = "$sizes" ] || echo "$sizes" > "$pkg/sizes.json"
 [ "$wasm" -le 212992 ] || { echo "the wasm is over its 208 KB budget" >&2; exit 1; }
-[ "$glue" -le 16384 ] || { echo "the JS glue is over its 16 KB budget" >&2; exit 1; }
+[ "$glue" -le 17408 ] || { echo "the JS glue is over its 17 KB budget" >&2; exit 1; }
 [ "$player_wasm" -le 147456 ] || { echo "the player's wasm is over its 144 KB budget" >&2; exit 1; }

@@ -20,7 +20,9 @@
 //! not (an insecure context has no `crypto.subtle`). The content key itself never leaves wasm.
 
 use fount_sdk::Jwk;
-use fount_sdk::client::{self, Client, ClientError, FountError, HttpRequest, HttpResponse, OpenTitle, SealedRead};
+use fount_sdk::client::{
+    self, Client, ClientError, FountError, HttpRequest, HttpResponse, OpenTitle, SealedPlan, SealedRead, SealedSource,
+};
 #[cfg(feature = "sdk")]
 use fount_sdk::client::{DownloadProgress, DownloadSettings};
 use fount_sdk::jwe::KeyOperation;
@@ -235,18 +237,42 @@ export interface SealedRead {
   skip: number;
   length: number;
 }
+
+/** What `WasmTitle.planSealed` resolves with (see `SealedPlan` in the core). */
+export interface SealedPlan {
+  key: Uint8Array;
+  sealed?: Uint8Array;
+  request?: { method: string; url: string; headers: { name: string; value: string }[]; body: Uint8Array };
+  chunks: { index: number; start: number; end: number; iv: Uint8Array; aad: Uint8Array }[];
+  skip: number;
+  length: number;
+}
 "#;
 
 /// A [`SealedRead`] as the object `WasmTitle.readSealed` resolves with. Offsets within one
 /// read are below 2^53: exact as JavaScript numbers.
 fn sealed_read(read: &SealedRead) -> js_sys::Object {
-    let set = |object: &js_sys::Object, name: &str, value: &JsValue| {
-        // Setting a property on a plain new object cannot fail.
-        drop(js_sys::Reflect::set(object, &name.into(), value));
-    };
-    let bytes = |b: &[u8]| JsValue::from(js_sys::Uint8Array::from(b));
+    let out = planned(&read.key, &read.plan);
+    set(&out, "sealed", &bytes(&read.sealed));
+    out
+}
+
+/// A [`SealedPlan`] as the object `WasmTitle.planSealed` resolves with: `sealed` when the
+/// bytes are on the device, else `request` (as the host's `send` gets it).
+fn sealed_plan(plan: &SealedPlan) -> Result<js_sys::Object, JsValue> {
+    let out = planned(&plan.key, &plan.plan);
+    match &plan.source {
+        SealedSource::Stored(sealed) => set(&out, "sealed", &bytes(sealed)),
+        SealedSource::Fetch(request) => set(&out, "request", &serde_wasm_bindgen::to_value(request)?),
+    }
+    Ok(out)
+}
+
+/// The key, the chunks, `skip` and `length` of a read, as `readSealed` and `planSealed` give
+/// them.
+fn planned(key: &[u8; 32], plan: &fount_sdk::sealed::ReadPlan) -> js_sys::Object {
     let chunks = js_sys::Array::new();
-    for chunk in &read.plan.chunks {
+    for chunk in &plan.chunks {
         let c = js_sys::Object::new();
         set(&c, "index", &(chunk.index as f64).into());
         set(&c, "start", &(chunk.within.start as f64).into());
@@ -256,12 +282,20 @@ fn sealed_read(read: &SealedRead) -> js_sys::Object {
         chunks.push(&c);
     }
     let out = js_sys::Object::new();
-    set(&out, "key", &bytes(read.key.as_ref()));
-    set(&out, "sealed", &bytes(&read.sealed));
+    set(&out, "key", &bytes(key));
     set(&out, "chunks", &chunks);
-    set(&out, "skip", &(read.plan.skip as f64).into());
-    set(&out, "length", &(read.plan.len as f64).into());
+    set(&out, "skip", &(plan.skip as f64).into());
+    set(&out, "length", &(plan.len as f64).into());
     out
+}
+
+fn set(object: &js_sys::Object, name: &str, value: &JsValue) {
+    // Setting a property on a plain new object cannot fail.
+    drop(js_sys::Reflect::set(object, &name.into(), value));
+}
+
+fn bytes(b: &[u8]) -> JsValue {
+    JsValue::from(js_sys::Uint8Array::from(b))
 }
 
 /// A Fount client.
@@ -521,6 +555,23 @@ impl WasmTitle {
             // JavaScript numbers: byte offsets below 2^53 are exact.
             let read = t.read_sealed(track, offset.max(0.0) as u64, length.max(0.0) as u64).await.map_err(js_error)?;
             Ok(read.map_or(JsValue::UNDEFINED, |read| sealed_read(&read).into()))
+        }))
+    }
+
+    /// The same read planned, for JavaScript that fetches the sealed range itself and opens
+    /// each chunk as it arrives: as `readSealed`, with `sealed` only when the bytes are on
+    /// the device, else `request` (to send as the host's transport would). `undefined` for an
+    /// empty read at the end of the track.
+    #[wasm_bindgen(js_name = planSealed, unchecked_return_type = "Promise<SealedPlan | undefined>")]
+    pub fn plan_sealed(&self, track: u32, offset: f64, length: f64) -> Promise {
+        let t = self.0.clone();
+        settle_promise(Box::pin(async move {
+            // JavaScript numbers: byte offsets below 2^53 are exact.
+            let plan = t.plan_sealed(track, offset.max(0.0) as u64, length.max(0.0) as u64).await.map_err(js_error)?;
+            match plan {
+                Some(plan) => Ok(sealed_plan(&plan)?.into()),
+                None => Ok(JsValue::UNDEFINED),
+            }
         }))
     }
 

@@ -38,7 +38,9 @@ pub use host::{Host, HostError, HttpHeader, HttpRequest, HttpResponse, KeyStore}
 #[cfg(feature = "software-keys")]
 pub use keys::{KeyChoice, SoftwareKeyStore};
 use storage::StoredLicense;
-pub use title::{BookmarkInfo, ChapterInfo, OpenTitle, PositionInfo, SealedRead, SyncReport, TrackInfo};
+pub use title::{
+    BookmarkInfo, ChapterInfo, OpenTitle, PositionInfo, SealedPlan, SealedRead, SealedSource, SyncReport, TrackInfo,
+};
 
 use crate::clock::ClockGuard;
 use crate::{DeviceId, Error, Jwk, Jwks, LicenseStatus, Publication, VerifiedLicense};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::download::DownloadProgress;
 use super::download::record::{Geometry, block_key};
 use super::error::ClientError;
-use super::host::{Host, KeyStore};
+use super::host::{Host, HttpRequest, KeyStore};
 use super::storage::{self, StoredLicense};
 use super::{Client, api};
 use crate::manifest::Track;
@@ -33,6 +33,38 @@ impl std::fmt::Debug for SealedRead {
             .field("sealed", &self.sealed.len())
             .field("plan", &self.plan)
             .finish_non_exhaustive()
+    }
+}
+
+/// A read planned for a host that fetches and opens the chunks itself
+/// ([`OpenTitle::plan_sealed`]): what [`SealedRead`] holds, with the sealed bytes either on
+/// the device already or still to be fetched, so that the host can open each chunk as it
+/// arrives instead of waiting for the whole range.
+pub struct SealedPlan {
+    /// The AES-256-GCM key of the track's file (zeroed when dropped).
+    pub key: zeroize::Zeroizing<[u8; 32]>,
+    /// Where each chunk lies in the sealed bytes of `plan.bytes`, with its nonce and
+    /// additional data.
+    pub plan: ReadPlan,
+    /// Where those sealed bytes are.
+    pub source: SealedSource,
+}
+
+/// Where a [`SealedPlan`]'s sealed bytes are.
+#[derive(Debug)]
+pub enum SealedSource {
+    /// On the device: a download stored them.
+    Stored(Vec<u8>),
+    /// On the server: this range request fetches them, answered by a 206 with exactly the
+    /// range. On any other answer (a server that ignores ranges sends the whole file with
+    /// 200; a refusal) or none, [`OpenTitle::read_sealed`] reads the same range: it handles
+    /// the whole file, types a refusal, and falls back to storage.
+    Fetch(HttpRequest),
+}
+
+impl std::fmt::Debug for SealedPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedPlan").field("plan", &self.plan).field("source", &self.source).finish_non_exhaustive()
     }
 }
 
@@ -279,8 +311,7 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
 
     /// Sealed bytes `range` of a track, from the server.
     pub(crate) async fn fetch_sealed(&self, track: usize, range: std::ops::Range<u64>) -> Result<Vec<u8>, ClientError> {
-        let url = self.track_url(self.track(index(track))?);
-        let response = self.client.send(api::get_range(url, range.start, range.end)).await?;
+        let response = self.client.send(self.sealed_request(track, &range)?).await?;
         let status = response.status;
         let body = api::ok_body(response)?;
         // A server that ignores the range sends the whole file with 200.
@@ -297,6 +328,12 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
             return Err(crate::Error::SealedLength.into());
         }
         Ok(body)
+    }
+
+    /// The range request for sealed bytes `range` of a track.
+    fn sealed_request(&self, track: usize, range: &std::ops::Range<u64>) -> Result<HttpRequest, ClientError> {
+        let url = self.track_url(self.track(index(track))?);
+        Ok(api::get_range(url, range.start, range.end))
     }
 
     /// A track's header: from memory, else storage, else the server (then kept in both).
@@ -365,6 +402,28 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         let plan = header.read_plan(range)?;
         let sealed = self.sealed_bytes(track as usize, &header, plan.bytes.clone()).await?;
         Ok(Some(SealedRead { key, sealed, plan }))
+    }
+
+    /// The same read as [`OpenTitle::read_sealed`], planned but not fetched: the host fetches
+    /// the sealed range itself, with the request in [`SealedSource::Fetch`], and opens each
+    /// chunk as its bytes arrive. A browser's service worker does, so that an `<audio>`
+    /// element has its first bytes after one chunk rather than after the whole range. `None`
+    /// for an empty read at the end of the track.
+    pub async fn plan_sealed(&self, track: u32, offset: u64, length: u64) -> Result<Option<SealedPlan>, ClientError> {
+        let Some((header, range)) = self.read_range(track, offset, length).await? else {
+            return Ok(None);
+        };
+        let key = self.content_key(&header)?.file_key_bytes(&header)?;
+        let plan = header.read_plan(range)?;
+        let stored = match self.is_downloaded() {
+            true => self.stored_bytes(track as usize, &header, &plan.bytes).await?,
+            false => None,
+        };
+        let source = match stored {
+            Some(bytes) => SealedSource::Stored(bytes),
+            None => SealedSource::Fetch(self.sealed_request(track as usize, &plan.bytes)?),
+        };
+        Ok(Some(SealedPlan { key, plan, source }))
     }
 
     /// The header of `track` and the plaintext range of a read, checked against the

@@ -7,18 +7,27 @@
  * has come within `timeoutMs` (60 s by default), so a server that hangs never hangs the app.
  */
 export function fetchTransport(fetchImpl = globalThis.fetch, { timeoutMs = 60_000 } = {}) {
+  const answer = async (request) => {
+    const response = await fetchImpl(request.url, {
+      method: request.method,
+      headers: request.headers.map((h) => [h.name, h.value]),
+      body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
+      credentials: 'omit',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const headers = [];
+    response.headers.forEach((value, name) => headers.push({ name, value }));
+    return { response, status: response.status, headers };
+  };
   return {
     async send(request) {
-      const response = await fetchImpl(request.url, {
-        method: request.method,
-        headers: request.headers.map((h) => [h.name, h.value]),
-        body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
-        credentials: 'omit',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const headers = [];
-      response.headers.forEach((value, name) => headers.push({ name, value }));
-      return { status: response.status, headers, body: new Uint8Array(await response.arrayBuffer()) };
+      const { response, status, headers } = await answer(request);
+      return { status, headers, body: new Uint8Array(await response.arrayBuffer()) };
+    },
+    // The body as it arrives.
+    async stream(request) {
+      const { response, status, headers } = await answer(request);
+      return { status, headers, body: response.body };
     },
   };
 }
@@ -118,6 +127,7 @@ export function defaultHost(options = {}) {
   const clock = options.clock ?? systemClock();
   return {
     send: (r) => transport.send(r),
+    stream: typeof transport.stream === 'function' ? (r) => transport.stream(r) : undefined,
     load: (k) => storage.load(k),
     save: (k, v) => storage.save(k, v),
     remove: (k) => storage.remove(k),

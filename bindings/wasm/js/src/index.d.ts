@@ -51,6 +51,15 @@ export type {
 /** Sends HTTP requests; resolves with every status, rejects only without a response. */
 export interface HttpTransport {
   send(request: HttpRequest): Promise<HttpResponse>;
+  /** Optional: the same, the body as it arrives. With it, `FountTitle#stream` opens each chunk as it comes. */
+  stream?(request: HttpRequest): Promise<StreamedResponse>;
+}
+
+/** An HTTP answer whose body is still arriving. */
+export interface StreamedResponse {
+  status: number;
+  headers: { name: string; value: string }[];
+  body: ReadableStream<Uint8Array>;
 }
 
 /** A key-value store for licenses, manifests, downloaded blocks, positions and bookmarks. */
@@ -76,6 +85,8 @@ export interface Clock {
 /** Everything the core calls on its host, in one object. */
 export interface Host {
   send(request: HttpRequest): Promise<HttpResponse>;
+  /** Optional, as HttpTransport#stream. */
+  stream?(request: HttpRequest): Promise<StreamedResponse>;
   load(key: string): Promise<Uint8Array | undefined>;
   save(key: string, value: Uint8Array): Promise<void>;
   remove(key: string): Promise<void>;
@@ -160,6 +171,12 @@ export class FountTitle {
   locate(seconds: number): PositionInfo;
   /** Decrypted bytes [offset, offset + length) of a track (shorter at its end). */
   read(track: number, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The same bytes as a stream: each sealed chunk opened as it arrives (with WebCrypto and a
+   * transport that streams), otherwise what `read` gives. Errors with TamperedError if a chunk
+   * fails authentication or the answer is cut short.
+   */
+  stream(track: number, offset: number, length: number): Promise<ReadableStream<Uint8Array>>;
   /** Downloads every track now (as FountClient#downloadTitle). */
   download(): Promise<DownloadProgress>;
   removeDownload(): Promise<void>;

@@ -36,11 +36,13 @@ const FINAL = new Set(['done', 'paused', 'failed', 'cancelled']);
  */
 export class FountClient extends EventTarget {
   #inner;
+  #stream;
 
   /** @private Use FountClient.create. */
-  constructor(inner, serverUrl) {
+  constructor(inner, serverUrl, stream) {
     super();
     this.#inner = inner;
+    this.#stream = stream;
     /** The server this client talks to. */
     this.serverUrl = serverUrl;
   }
@@ -55,7 +57,10 @@ export class FountClient extends EventTarget {
   /** A client of the server at `serverUrl`, with default or given host services. */
   static async create(serverUrl, options = {}) {
     await init();
-    return new FountClient(await call(WasmClient.create(serverUrl, options.host ?? defaultHost(options))), serverUrl);
+    const host = options.host ?? defaultHost(options);
+    // A host whose transport streams answers lets reads open each chunk as it arrives.
+    const stream = typeof host.stream === 'function' ? (r) => host.stream(r) : undefined;
+    return new FountClient(await call(WasmClient.create(serverUrl, host)), serverUrl, stream);
   }
 
   get deviceId() { return this.#inner.deviceId; }
@@ -69,7 +74,7 @@ export class FountClient extends EventTarget {
   checkStatus(licenseId) { return call(this.#inner.checkStatus(licenseId)); }
   renewLicense(customerToken, licenseId) { return call(this.#inner.renewLicense(customerToken, licenseId)); }
   returnLicense(customerToken, licenseId) { return call(this.#inner.returnLicense(customerToken, licenseId)); }
-  async openTitle(titleId) { return new FountTitle(await call(this.#inner.openTitle(titleId)), this.serverUrl); }
+  async openTitle(titleId) { return new FountTitle(await call(this.#inner.openTitle(titleId)), this.serverUrl, this.#stream); }
 
   downloadSettings() { return call(this.#inner.downloadSettings()); }
   setDownloadSettings(settings) { return call(this.#inner.setDownloadSettings(settings)); }
@@ -116,17 +121,23 @@ export class FountClient extends EventTarget {
   }
 }
 
+const open = (subtle, key, c, sealed) => subtle
+  .decrypt({ name: 'AES-GCM', iv: c.iv, additionalData: c.aad, tagLength: 128 }, key, sealed)
+  .catch(() => { throw new TamperedError(`sealed chunk ${c.index} failed authentication`, 'tampered'); });
+
 /** A title opened for playing. */
 // WebAssembly has no AES instructions, WebCrypto has; it is missing in insecure contexts.
 const webCrypto = () => globalThis.crypto?.subtle;
 
 export class FountTitle {
   #inner;
+  #stream;
   #keys = new Map(); // per track, its file's AES key, non-extractable
 
   /** @private Use FountClient#openTitle. */
-  constructor(inner, serverUrl) {
+  constructor(inner, serverUrl, stream) {
     this.#inner = inner;
+    this.#stream = stream;
     /** The server the title comes from (what playback's stream worker opens it with). */
     this.serverUrl = serverUrl;
   }
@@ -147,20 +158,70 @@ export class FountTitle {
     return call(this.#inner.read(track, offset, length));
   }
 
-  // The core fetches and plans; WebCrypto opens the chunks with the file's key.
-  async #readWith(subtle, track, offset, length) {
-    const read = await call(this.#inner.readSealed(track, offset, length));
-    if (!read) return new Uint8Array(0);
+  /** The bytes of `read` as a stream, each chunk opened as it arrives (see index.d.ts). */
+  async stream(track, offset, length) {
+    const subtle = webCrypto();
+    const plan = subtle && this.#stream ? await call(this.#inner.planSealed(track, offset, length)) : null;
+    const response = plan?.request && await this.#stream(plan.request).catch(() => null);
+    if (response?.status === 206) return this.#opened(subtle, track, plan, response.body.getReader());
+    response?.body?.cancel().catch(() => {});
+    // Else whole: `read` falls back to storage, and types a refusal.
+    return new Response(plan?.sealed ? await this.#open(subtle, track, plan) : await this.read(track, offset, length)).body;
+  }
+
+  // `plan`'s chunks (consecutive) opened in order as the body brings them; one held at a time.
+  async #opened(subtle, track, plan, reader) {
+    const key = await this.#key(subtle, track, plan.key);
+    let held = new Uint8Array(0);
+    let next = 0;
+    let sent = 0;
+    return new ReadableStream({
+      async pull(controller) {
+        const c = plan.chunks[next++];
+        const size = c.end - c.start;
+        while (held.length < size) {
+          const { done, value } = await reader.read();
+          if (done) throw new TamperedError('the sealed asset has the wrong length', 'tampered');
+          const more = new Uint8Array(held.length + value.length);
+          more.set(held);
+          more.set(value, held.length);
+          held = more;
+        }
+        const plain = new Uint8Array(await open(subtle, key, c, held.subarray(0, size)));
+        held = held.subarray(size);
+        const from = next === 1 ? plan.skip : 0;
+        const part = plain.subarray(from, from + plan.length - sent);
+        sent += part.length;
+        controller.enqueue(part);
+        if (sent === plan.length) {
+          reader.cancel().catch(() => {});
+          controller.close();
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+  }
+
+  // The file key, non-extractable, imported once; `raw` is zeroed.
+  async #key(subtle, track, raw) {
     if (!this.#keys.has(track)) {
-      const importing = subtle.importKey('raw', read.key, 'AES-GCM', false, ['decrypt']);
+      const importing = subtle.importKey('raw', raw, 'AES-GCM', false, ['decrypt']);
       importing.catch(() => this.#keys.delete(track));
       this.#keys.set(track, importing);
     }
-    read.key.fill(0);
-    const key = await this.#keys.get(track);
-    const plain = await Promise.all(read.chunks.map((c) => subtle
-      .decrypt({ name: 'AES-GCM', iv: c.iv, additionalData: c.aad, tagLength: 128 }, key, read.sealed.subarray(c.start, c.end))
-      .catch(() => { throw new TamperedError(`sealed chunk ${c.index} failed authentication`, 'tampered'); })));
+    raw.fill(0);
+    return this.#keys.get(track);
+  }
+
+  // The core fetches and plans; WebCrypto opens the chunks with the file's key.
+  async #readWith(subtle, track, offset, length) {
+    const read = await call(this.#inner.readSealed(track, offset, length));
+    return read ? this.#open(subtle, track, read) : new Uint8Array(0);
+  }
+
+  async #open(subtle, track, read) {
+    const key = await this.#key(subtle, track, read.key);
+    const plain = await Promise.all(read.chunks.map((c) => open(subtle, key, c, read.sealed.subarray(c.start, c.end))));
     const out = new Uint8Array(read.length);
     let at = 0;
     let from = read.skip;

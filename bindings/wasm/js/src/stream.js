@@ -29,12 +29,12 @@ export async function trackResponse(title, index, request) {
   if (start >= track.length || end < start) {
     return new Response('', { status: 416, headers: { 'content-range': `bytes */${track.length}` } });
   }
-  // A partial answer is fine: the element asks again for the rest.
+  // A partial answer is fine: the element asks again for the rest. It flows chunk by chunk.
   end = Math.min(end, start + CHUNK - 1);
-  const bytes = await title.read(track.index, start, end - start + 1);
-  return new Response(bytes, {
+  const body = await title.stream(track.index, start, end - start + 1);
+  return new Response(body, {
     status: 206,
-    headers: { ...headers, 'content-range': `bytes ${start}-${start + bytes.length - 1}/${track.length}`, 'content-length': String(bytes.length) },
+    headers: { ...headers, 'content-range': `bytes ${start}-${end}/${track.length}`, 'content-length': String(end - start + 1) },
   });
 }
 

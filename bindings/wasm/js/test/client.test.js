@@ -114,6 +114,106 @@ test('reads open with WebCrypto or in wasm alike, and both refuse a tampered chu
   }
 });
 
+/** Every byte of `stream`, or its error. */
+async function drain(stream) {
+  const parts = [];
+  for await (const part of stream) parts.push(part);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => { out.set(p, at); return at + p.length; }, 0);
+  return out;
+}
+
+test('a streamed read opens each chunk as it arrives, and refuses a tampered or cut answer', async () => {
+  const { id, token } = await customer('stream');
+  await grant(id);
+  const honest = fetchTransport();
+  // What the next streamed answer does to the sealed bytes after byte `at`: hold them until
+  // `release` is called, flip a bit, or end the answer there; or, with `whole`, it is what a
+  // server that ignores ranges sends (the whole file, 200), and with `unreachable`, none.
+  let mode = null;
+  let release;
+  const sent = [];
+  const transport = {
+    send: (request) => { sent.push(request.headers.find((h) => h.name === 'range')?.value); return honest.send(request); },
+    async stream(request) {
+      if (mode === 'unreachable') throw new TypeError('fetch failed');
+      const whole = mode === 'whole';
+      const response = await honest.stream(whole ? { ...request, headers: [] } : request);
+      if (!mode || whole) return response;
+      const at = 70_000;
+      let seen = 0;
+      const how = mode;
+      const gate = new Promise((resolve) => { release = resolve; });
+      const body = response.body.pipeThrough(new TransformStream({
+        async transform(part, controller) {
+          const before = seen;
+          seen += part.length;
+          if (seen <= at) return controller.enqueue(part);
+          if (how === 'hold') {
+            controller.enqueue(part.subarray(0, Math.max(0, at - before)));
+            await gate;
+            return controller.enqueue(part.subarray(Math.max(0, at - before)));
+          }
+          if (how === 'flip') {
+            const copy = part.slice();
+            copy[Math.max(0, at - before)] ^= 1;
+            return controller.enqueue(copy);
+          }
+          controller.enqueue(part.subarray(0, Math.max(0, at - before)));
+          controller.terminate();
+        },
+      }));
+      return { ...response, body };
+    },
+  };
+  const client = await FountClient.create(demo.base_url, { storage: memoryStorage(), keyStore: webCryptoKeyStore(), transport });
+  await client.registerDevice(token, 'node');
+  await client.acquireLicense(token, title);
+  const t = await client.openTitle(title);
+  const want = sample.subarray(1000, 140_000);
+
+  // Across three chunks, starting inside the first, in one request: through `send` only
+  // the track's 68-byte header, fetched once.
+  sent.length = 0;
+  assert.deepEqual(await drain(await t.stream(0, 1000, 139_000)), want);
+  assert.deepEqual(sent, ['bytes=0-67']);
+  const end = sample.length;
+  assert.deepEqual(await drain(await t.stream(0, end - 10, 100)), sample.subarray(end - 10));
+
+  // The first chunk's bytes come out while the rest has not arrived.
+  mode = 'hold';
+  const reader = (await t.stream(0, 1000, 139_000)).getReader();
+  const first = await Promise.race([reader.read(), new Promise((resolve) => { setTimeout(resolve, 5_000, 'held'); })]);
+  assert.notEqual(first, 'held', 'the first chunk waited for the whole range');
+  assert.deepEqual(first.value, sample.subarray(1000, 65_536));
+  release();
+  const rest = [first.value];
+  for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+  assert.deepEqual(Buffer.concat(rest), Buffer.from(want));
+
+  // A server that ignores the range: the core's read finds it in the whole file.
+  mode = 'whole';
+  sent.length = 0;
+  assert.deepEqual(await drain(await t.stream(0, 1000, 139_000)), want);
+  assert.equal(sent.length, 1);
+
+  // A bit flipped in the second chunk, or the answer cut there: the stream errors, typed,
+  // after passing on the first chunk, which was sound.
+  for (const [how, message] of [['flip', /chunk 1 failed authentication/], ['cut', /wrong length/]]) {
+    mode = how;
+    const e = await drain(await t.stream(0, 1000, 139_000)).catch((err) => err);
+    assert.ok(e instanceof TamperedError, `${how}: ${e}`);
+    assert.equal(e.code, 'tampered');
+    assert.match(e.message, message);
+  }
+
+  // No answer at all: the read falls back to the core's, through `send`.
+  mode = 'unreachable';
+  sent.length = 0;
+  assert.deepEqual(await drain(await t.stream(0, 1000, 139_000)), want);
+  assert.equal(sent.length, 1);
+});
+
 test('errors are FountError subclasses with stable codes', async () => {
   const { id, token } = await customer('errors');
   await grant(id);
