@@ -51,7 +51,6 @@ pub struct SealedPlan {
 }
 
 /// Where a [`SealedPlan`]'s sealed bytes are.
-#[derive(Debug)]
 pub enum SealedSource {
     /// On the device: a download stored them.
     Stored(Vec<u8>),
@@ -60,6 +59,15 @@ pub enum SealedSource {
     /// 200; a refusal) or none, [`OpenTitle::read_sealed`] reads the same range: it handles
     /// the whole file, types a refusal, and falls back to storage.
     Fetch(HttpRequest),
+}
+
+impl std::fmt::Debug for SealedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SealedSource::Stored(bytes) => f.debug_tuple("Stored").field(&bytes.len()).finish(),
+            SealedSource::Fetch(request) => f.debug_tuple("Fetch").field(&request.url).finish(),
+        }
+    }
 }
 
 impl std::fmt::Debug for SealedPlan {

@@ -1,6 +1,6 @@
 // Fount's SDK for JavaScript: the wasm core with the platform's services around it.
 import initWasm, { WasmClient } from '../pkg/fount_wasm.js';
-import { InvalidInputError, TamperedError, fromWasm } from './errors.js';
+import { InvalidInputError, NetworkError, TamperedError, fromWasm } from './errors.js';
 import { defaultHost } from './hosts.js';
 
 export * from './errors.js';
@@ -180,7 +180,7 @@ export class FountTitle {
         const c = plan.chunks[next++];
         const size = c.end - c.start;
         while (held.length < size) {
-          const { done, value } = await reader.read();
+          const { done, value } = await reader.read().catch((e) => { throw new NetworkError(String(e?.message ?? e), 'network'); });
           if (done) throw new TamperedError('the sealed asset has the wrong length', 'tampered');
           const more = new Uint8Array(held.length + value.length);
           more.set(held);

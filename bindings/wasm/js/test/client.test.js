@@ -128,8 +128,9 @@ test('a streamed read opens each chunk as it arrives, and refuses a tampered or 
   await grant(id);
   const honest = fetchTransport();
   // What the next streamed answer does to the sealed bytes after byte `at`: hold them until
-  // `release` is called, flip a bit, or end the answer there; or, with `whole`, it is what a
-  // server that ignores ranges sends (the whole file, 200), and with `unreachable`, none.
+  // `release` is called, flip a bit, end the answer there, or fail there; or, with `whole`,
+  // it is what a server that ignores ranges sends (the whole file, 200), and with
+  // `unreachable`, none.
   let mode = null;
   let release;
   const sent = [];
@@ -160,6 +161,7 @@ test('a streamed read opens each chunk as it arrives, and refuses a tampered or 
             return controller.enqueue(copy);
           }
           controller.enqueue(part.subarray(0, Math.max(0, at - before)));
+          if (how === 'fail') return controller.error(new TypeError('network connection lost'));
           controller.terminate();
         },
       }));
@@ -206,6 +208,11 @@ test('a streamed read opens each chunk as it arrives, and refuses a tampered or 
     assert.equal(e.code, 'tampered');
     assert.match(e.message, message);
   }
+  // The connection lost there: a NetworkError.
+  mode = 'fail';
+  const lost = await drain(await t.stream(0, 1000, 139_000)).catch((err) => err);
+  assert.ok(lost instanceof NetworkError, String(lost));
+  assert.equal(lost.code, 'network');
 
   // No answer at all: the read falls back to the core's, through `send`.
   mode = 'unreachable';
