@@ -5,8 +5,8 @@
 //!
 //! Each file lands in `OUT_DIR/<group>/<name>` with `.br` and `.gz` beside it; the server's
 //! `widget` module includes the three. The groups are the widget's own scripts and styles
-//! (`widget/`), the JavaScript SDK's modules (`sdk/`), and the player's wasm and its glue
-//! (`pkg/`).
+//! (`widget/`), the JavaScript SDK (`sdk/`: its modules bundled with the wasm's glue into
+//! `index.js`, and `stream.js`), and the player's wasm (`pkg/`).
 //!
 //! They come from the player's package, bindings/wasm/js/pkg-player, built by
 //! scripts/build-wasm.sh: the SDK's core with only the exports the widget's player calls, and
@@ -24,16 +24,15 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
     let js = Path::new("../bindings/wasm/js");
     let pkg = js.join("pkg-player");
-    let (glue, wasm) = (pkg.join("fount_wasm.min.js"), pkg.join("fount_wasm_bg.wasm"));
+    let wasm = pkg.join("fount_wasm_bg.wasm");
     let (widget, sdk) = (pkg.join("widget"), pkg.join("sdk"));
     println!("cargo::rustc-check-cfg=cfg(fount_widget_wasm)");
-    let built = [&glue, &wasm].iter().all(|f| f.is_file()) && widget.is_dir() && sdk.is_dir();
+    let built = wasm.is_file() && widget.is_dir() && sdk.is_dir();
     let folders = if built {
         println!("cargo::rustc-cfg=fount_widget_wasm");
-        for path in [&glue, &wasm, &widget, &sdk] {
+        for path in [&wasm, &widget, &sdk] {
             println!("cargo::rerun-if-changed={}", path.display());
         }
-        compress(&glue, &out.join("pkg/fount_wasm.js"));
         compress(&wasm, &out.join("pkg/fount_wasm_bg.wasm"));
         [("widget", widget), ("sdk", sdk)]
     } else {

@@ -42,6 +42,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 what=${*:-decrypt issuance wasm widget lists queue webhooks events feeds downloads serving soak}
 need_apt openssl wrk postgresql curl nginx
+# Every demo a benchmark starts is the release build (see start_demo).
+export FOUNT_DEMO_PROFILE=release
 results=$(mktemp)
 # reset_pg URL: an empty database.
 reset_pg() { PGOPTIONS='-c client_min_messages=warning' psql -q "$1" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' >/dev/null; }

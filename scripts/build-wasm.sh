@@ -57,26 +57,36 @@ package SDK "$pkg"
 package player "$player" --no-default-features
 
 # The player's package also holds, minified, everything else the widget serves: its own
-# scripts and styles (widget/) and the SDK's modules (sdk/), and the glue. The server serves
-# these when they are here (license-server/build.rs). A file is rewritten only when its
-# content changes, so the server is rebuilt only then.
+# scripts and styles (widget/), and the SDK (sdk/): index.js bundled with the modules it
+# imports and the player's glue into one file (one request where there were four in a chain,
+# and one gzip stream: 710 bytes fewer on a first visit, measured), and stream.js, which only
+# the service worker loads. The server serves these when they are here (license-server/build.rs).
+# A file is rewritten only when its content changes, so the server is rebuilt only then.
 esbuild="$ROOT/tools/node_modules/.bin/esbuild"
+# minify FROM TO [ESBUILD OPTION…]
 minify() {
   local from=$1 to=$2 tmp
+  shift 2
   tmp=$(mktemp)
   case $from in
-    *.js | *.css) "$esbuild" --minify --charset=utf8 --log-level=warning "$from" >"$tmp" ;;
+    *.js | *.css) "$esbuild" --minify --charset=utf8 --log-level=warning "$@" "$from" >"$tmp" ;;
     *) cp "$from" "$tmp" ;;
   esac
   if cmp -s "$tmp" "$to"; then rm -f "$tmp"; else mv "$tmp" "$to" && chmod 644 "$to"; fi
 }
-for pair in widget/src:widget bindings/wasm/js/src:sdk; do
-  from=${pair%%:*} to=$player/${pair##*:}
-  mkdir -p "$to"
-  for f in "$from"/*; do minify "$f" "$to/${f##*/}"; done
-  for f in "$to"/*; do [ -e "$from/${f##*/}" ] || rm -f "$f"; done
-done
-minify "$player/fount_wasm.js" "$player/fount_wasm.min.js"
+keep_only() { local dir=$1 f; shift; for f in "$dir"/*; do [[ " $* " == *" ${f##*/} "* ]] || rm -f "$f"; done; }
+mkdir -p "$player/widget" "$player/sdk"
+for f in widget/src/*; do minify "$f" "$player/widget/${f##*/}"; done
+keep_only "$player/widget" $(cd widget/src && echo *)
+# The bundle reads the SDK's sources beside the player's glue, as the package lays them out.
+stage=$(mktemp -d)
+on_exit "rm -rf '$stage'"
+cp -r bindings/wasm/js/src "$stage/src"
+mkdir "$stage/pkg" && cp "$player/fount_wasm.js" "$stage/pkg/"
+minify "$stage/src/index.js" "$player/sdk/index.js" --bundle --format=esm --external:node:fs/promises
+minify bindings/wasm/js/src/stream.js "$player/sdk/stream.js"
+keep_only "$player/sdk" index.js stream.js
+rm -f "$player/fount_wasm.min.js"
 
 gz() { gzip -9 -c "$@" | wc -c; }
 wasm=$(gz "$pkg/fount_wasm_bg.wasm")

@@ -67,15 +67,18 @@ need_tools() {
   KOTLIN_HOME="$ROOT/tools/node_modules/kotlin-compiler"
 }
 
-# start_demo [DEMO OPTION…]: runs `fount-server demo` (debug build) on a free port in a fresh
+# start_demo [DEMO OPTION…]: runs `fount-server demo` (FOUNT_DEMO_PROFILE's build) on a free port in a fresh
 # folder and waits until it answers. Sets DEMO_URL and exports FOUNT_DEMO_JSON; stops the
 # server on exit.
 start_demo() {
-  cargo build -q -p fount-server --locked
+  # Tests use the debug build they already have; benchmarks set FOUNT_DEMO_PROFILE=release, so
+  # a figure never includes the debug build's slowness.
+  local profile=${FOUNT_DEMO_PROFILE:-debug}
+  if [ "$profile" = release ]; then cargo build -q --release -p fount-server --locked; else cargo build -q -p fount-server --locked; fi
   local dir port
   dir=$(mktemp -d)
   port=$(free_port)
-  FOUNT_LOG=warn "$ROOT/target/debug/fount-server" demo --listen "127.0.0.1:$port" --data "$dir" "$@" >"$dir/server.log" 2>&1 &
+  FOUNT_LOG=warn "$ROOT/target/$profile/fount-server" demo --listen "127.0.0.1:$port" --data "$dir" "$@" >"$dir/server.log" 2>&1 &
   local pid=$!
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$dir'"
   DEMO_URL="http://127.0.0.1:$port"

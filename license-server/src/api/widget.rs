@@ -122,15 +122,14 @@ static CHECKOUT_JS: Asset = asset!("widget/checkout.js", JS, 0);
 static DEMO_PAGE_JS: Asset = asset!("widget/demo-page.js", JS, 0);
 static DEMO_COVER: Asset = asset!("widget/demo-cover.svg", "image/svg+xml", 0);
 static SERVICE_WORKER: Asset = asset!("widget/sw.js", JS, 0);
+// With the player's package built, index.js holds the SDK's other modules and the wasm's glue
+// (see build.rs); without it, it is the source, and its imports fail at the glue.
 static SDK_INDEX: Asset = asset!("sdk/index.js", JS, 0);
-static SDK_ERRORS: Asset = asset!("sdk/errors.js", JS, 0);
-static SDK_HOSTS: Asset = asset!("sdk/hosts.js", JS, 0);
 static SDK_STREAM: Asset = asset!("sdk/stream.js", JS, 0);
 #[cfg(fount_widget_wasm)]
-static WASM: Option<(Asset, Asset)> =
-    Some((asset!("pkg/fount_wasm.js", JS, 0), asset!("pkg/fount_wasm_bg.wasm", "application/wasm", 0)));
+static WASM: Option<Asset> = Some(asset!("pkg/fount_wasm_bg.wasm", "application/wasm", 0));
 #[cfg(not(fount_widget_wasm))]
-static WASM: Option<(Asset, Asset)> = None;
+static WASM: Option<Asset> = None;
 
 /// Registers the widget's routes. Its files go out as compressed ahead of time; its pages
 /// are compressed on the way out. The API's responses are not, as sealed ranges gain nothing
@@ -199,7 +198,7 @@ pub async fn assets(req: HttpRequest, path: web::Path<String>) -> Result<HttpRes
 }
 
 /// `/widget/sdk/{dir}/{file}`: the JavaScript SDK, laid out as in its package so its relative
-/// imports hold.
+/// URLs hold.
 pub async fn sdk(req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (dir, file) = path.into_inner();
     let missing = || {
@@ -210,11 +209,9 @@ pub async fn sdk(req: HttpRequest, path: web::Path<(String, String)>) -> Result<
     };
     let asset = match (dir.as_str(), file.as_str()) {
         ("src", "index.js") => &SDK_INDEX,
-        ("src", "errors.js") => &SDK_ERRORS,
-        ("src", "hosts.js") => &SDK_HOSTS,
         ("src", "stream.js") => &SDK_STREAM,
-        ("pkg", "fount_wasm.js") => &WASM.as_ref().ok_or_else(missing)?.0,
-        ("pkg", "fount_wasm_bg.wasm") => &WASM.as_ref().ok_or_else(missing)?.1,
+        ("pkg", "fount_wasm_bg.wasm") => WASM.as_ref().ok_or_else(missing)?,
+        ("pkg", "fount_wasm.js") if WASM.is_none() => return Err(missing()),
         _ => return Err(ApiError::not_found("SDK file")),
     };
     Ok(asset.respond(&req))

@@ -269,20 +269,47 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         header: &SealedHeader,
         range: std::ops::Range<u64>,
     ) -> Result<Vec<u8>, ClientError> {
-        if self.is_downloaded() {
-            if let Some(bytes) = self.stored_bytes(track, header, &range).await? {
-                return Ok(bytes);
-            }
-            return self.fetch_sealed(track, range).await;
-        }
-        // Not downloaded as far as this title knows: the server first, since a look in
-        // storage that finds nothing costs a browser an IndexedDB transaction on every read
-        // (on the path from a click to the first sound). Storage is looked at only when the
-        // server cannot answer: it may hold blocks that a download through another handle of
-        // this title stored, or one in progress.
-        match self.fetch_sealed(track, range.clone()).await {
+        let source = self.sealed_source(track, header, &range).await?;
+        self.resolve(track, header, &range, source).await
+    }
+
+    /// Where sealed bytes `range` of a track are: stored, when the title is downloaded and
+    /// the blocks are all there, else on the server.
+    async fn sealed_source(
+        &self,
+        track: usize,
+        header: &SealedHeader,
+        range: &std::ops::Range<u64>,
+    ) -> Result<SealedSource, ClientError> {
+        // Not downloaded as far as this title knows: the server, without a look in storage
+        // first, since one that finds nothing costs a browser an IndexedDB transaction on
+        // every read (on the path from a click to the first sound).
+        let stored = match self.is_downloaded() {
+            true => self.stored_bytes(track, header, range).await?,
+            false => None,
+        };
+        Ok(match stored {
+            Some(bytes) => SealedSource::Stored(bytes),
+            None => SealedSource::Fetch(self.sealed_request(track, range)?),
+        })
+    }
+
+    /// The bytes of `source`. A fetch that fails falls back to storage, which may hold the
+    /// blocks that a download through another handle of this title stored, or one in progress.
+    async fn resolve(
+        &self,
+        track: usize,
+        header: &SealedHeader,
+        range: &std::ops::Range<u64>,
+        source: SealedSource,
+    ) -> Result<Vec<u8>, ClientError> {
+        let request = match source {
+            SealedSource::Stored(bytes) => return Ok(bytes),
+            SealedSource::Fetch(request) => request,
+        };
+        match self.fetched(request, range).await {
             Ok(bytes) => Ok(bytes),
-            Err(fetched) => match self.stored_bytes(track, header, &range).await {
+            Err(fetched) => match self.stored_bytes(track, header, range).await {
                 Ok(Some(bytes)) => Ok(bytes),
                 _ => Err(fetched),
             },
@@ -319,7 +346,12 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
 
     /// Sealed bytes `range` of a track, from the server.
     pub(crate) async fn fetch_sealed(&self, track: usize, range: std::ops::Range<u64>) -> Result<Vec<u8>, ClientError> {
-        let response = self.client.send(self.sealed_request(track, &range)?).await?;
+        self.fetched(self.sealed_request(track, &range)?, &range).await
+    }
+
+    /// The answer to `request`, the range request for sealed bytes `range`.
+    async fn fetched(&self, request: HttpRequest, range: &std::ops::Range<u64>) -> Result<Vec<u8>, ClientError> {
+        let response = self.client.send(request).await?;
         let status = response.status;
         let body = api::ok_body(response)?;
         // A server that ignores the range sends the whole file with 200.
@@ -403,12 +435,10 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     /// the sealed bytes, the plan of their chunks, and the AES key of that one file (see
     /// [`ReadPlan`]). `None` for an empty read at the end of the track.
     pub async fn read_sealed(&self, track: u32, offset: u64, length: u64) -> Result<Option<SealedRead>, ClientError> {
-        let Some((header, range)) = self.read_range(track, offset, length).await? else {
+        let Some((header, SealedPlan { key, plan, source })) = self.planned(track, offset, length).await? else {
             return Ok(None);
         };
-        let key = self.content_key(&header)?.file_key_bytes(&header)?;
-        let plan = header.read_plan(range)?;
-        let sealed = self.sealed_bytes(track as usize, &header, plan.bytes.clone()).await?;
+        let sealed = self.resolve(track as usize, &header, &plan.bytes, source).await?;
         Ok(Some(SealedRead { key, sealed, plan }))
     }
 
@@ -418,20 +448,23 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
     /// element has its first bytes after one chunk rather than after the whole range. `None`
     /// for an empty read at the end of the track.
     pub async fn plan_sealed(&self, track: u32, offset: u64, length: u64) -> Result<Option<SealedPlan>, ClientError> {
+        Ok(self.planned(track, offset, length).await?.map(|(_, plan)| plan))
+    }
+
+    /// A read planned, with the header of its track.
+    async fn planned(
+        &self,
+        track: u32,
+        offset: u64,
+        length: u64,
+    ) -> Result<Option<(SealedHeader, SealedPlan)>, ClientError> {
         let Some((header, range)) = self.read_range(track, offset, length).await? else {
             return Ok(None);
         };
         let key = self.content_key(&header)?.file_key_bytes(&header)?;
         let plan = header.read_plan(range)?;
-        let stored = match self.is_downloaded() {
-            true => self.stored_bytes(track as usize, &header, &plan.bytes).await?,
-            false => None,
-        };
-        let source = match stored {
-            Some(bytes) => SealedSource::Stored(bytes),
-            None => SealedSource::Fetch(self.sealed_request(track as usize, &plan.bytes)?),
-        };
-        Ok(Some(SealedPlan { key, plan, source }))
+        let source = self.sealed_source(track as usize, &header, &plan.bytes).await?;
+        Ok(Some((header, SealedPlan { key, plan, source })))
     }
 
     /// The header of `track` and the plaintext range of a read, checked against the

@@ -15,13 +15,15 @@ let ready;
  */
 export function init(wasm) {
   ready ??= (async () => {
-    let source = wasm;
-    if (source === undefined && typeof process !== 'undefined' && process.versions?.node) {
+    // Named here rather than left to the glue, which looks beside itself: where the widget's
+    // server bundles this module with the glue, that is src/, not pkg/.
+    let source = wasm ?? new URL('../pkg/fount_wasm_bg.wasm', import.meta.url);
+    if (wasm === undefined && typeof process !== 'undefined' && process.versions?.node) {
       // Node's fetch does not read file: URLs.
       const { readFile } = await import('node:fs/promises');
-      source = await readFile(new URL('../pkg/fount_wasm_bg.wasm', import.meta.url));
+      source = await readFile(source);
     }
-    await initWasm(source === undefined ? undefined : { module_or_path: source });
+    await initWasm({ module_or_path: source });
   })();
   return ready;
 }

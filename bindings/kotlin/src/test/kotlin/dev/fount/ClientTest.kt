@@ -64,7 +64,13 @@ object Demo {
     fun grant(customer: String) = store("POST", "/v1/entitlements", """{"customer":"$customer","title":"$titleId","kind":"purchase"}""")
 }
 
-fun tempDir(): File = Files.createTempDirectory("fount-kotlin").toFile().also { it.deleteOnExit() }
+/**
+ * A fresh folder, removed with everything in it when the JVM exits (`deleteOnExit` alone
+ * skips a folder that is not empty, which every client's storage leaves behind).
+ */
+fun tempDir(): File = Files.createTempDirectory("fount-kotlin").toFile().also { dir ->
+    Runtime.getRuntime().addShutdownHook(Thread { dir.deleteRecursively() })
+}
 
 fun newClient(dir: File, http: HttpTransport = HttpUrlConnectionTransport(), keys: DeviceKeyStore? = null) =
     FountClient(Demo.baseUrl, http, FileStorage(dir), SystemClock(), keys)
