@@ -53,9 +53,13 @@ impl Readers {
             None => self.open()?,
         };
         let result = read(&conn);
-        let mut idle = unpoisoned(&self.idle);
-        if idle.len() < IDLE {
-            idle.push(conn);
+        // A connection still inside a transaction (one whose end failed) would answer every
+        // later read from that old snapshot: it is closed, not kept.
+        if conn.is_autocommit() {
+            let mut idle = unpoisoned(&self.idle);
+            if idle.len() < IDLE {
+                idle.push(conn);
+            }
         }
         Ok(result?)
     }
@@ -79,13 +83,67 @@ impl Readers {
         self.with(|conn| {
             conn.prepare_cached("BEGIN")?.execute([])?;
             let rows = one(conn, a.0, a.1).and_then(|a| Ok((a, one(conn, b.0, b.1)?)));
-            // A read-only transaction: ending it either way only releases the snapshot.
-            conn.prepare_cached("COMMIT")?.execute([])?;
-            rows
+            // A read-only transaction: ending it either way only releases the snapshot. A read
+            // that failed says more than an end that failed after it, so its error wins.
+            let ended = conn.prepare_cached("COMMIT").and_then(|mut end| end.execute([]));
+            let rows = rows?;
+            ended?;
+            Ok(rows)
         })
     }
 }
 
 fn one<T: FromSqlite>(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Result<Option<T>> {
     conn.prepare_cached(sql)?.query_row(params, T::from_sqlite).optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A WAL database with one row, and its readers.
+    fn readers(dir: &std::path::Path) -> (Connection, Readers) {
+        let path = dir.join("read.db");
+        let writer = Connection::open(&path).expect("open");
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1)")
+            .expect("schema");
+        (writer, Readers::new(path))
+    }
+
+    /// A one-column row, for these tests.
+    #[derive(Debug, PartialEq)]
+    struct N(i64);
+
+    impl FromSqlite for N {
+        fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            row.get("n").map(N)
+        }
+    }
+
+    fn count(conn: &Connection) -> rusqlite::Result<i64> {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+    }
+
+    #[test]
+    fn a_connection_left_inside_a_transaction_is_not_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (writer, readers) = readers(dir.path());
+        // A read whose transaction never ends, as after a COMMIT that failed.
+        let stuck = readers.with(|conn| {
+            conn.execute_batch("BEGIN")?;
+            count(conn)
+        });
+        assert_eq!(stuck.expect("read"), 1);
+        assert!(unpoisoned(&readers.idle).is_empty(), "the connection in a transaction was kept");
+
+        writer.execute("INSERT INTO t VALUES (2)", []).expect("insert");
+        // Had it been kept, this read would see its old snapshot: one row.
+        assert_eq!(readers.with(count).expect("read"), 2);
+        assert_eq!(unpoisoned(&readers.idle).len(), 1, "a connection that ended its reads is kept");
+        let pair: (Option<N>, Option<N>) =
+            readers.pair(("SELECT count(*) AS n FROM t", []), ("SELECT max(n) AS n FROM t", [])).expect("pair");
+        assert_eq!(pair, (Some(N(2)), Some(N(2))));
+        assert_eq!(unpoisoned(&readers.idle).len(), 1, "pair ends its transaction");
+    }
 }
