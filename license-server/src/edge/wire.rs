@@ -63,11 +63,7 @@ pub(crate) fn problem_body(kind: ProblemType, detail: &str) -> String {
 
 /// Now, as an HTTP date (RFC 9110 §5.6.7).
 pub(crate) fn http_date() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-        ))
-        .unwrap_or_default()
+    httpdate::fmt_http_date(std::time::SystemTime::now())
 }
 
 /// The reason phrase of a status code ("" for one without).
