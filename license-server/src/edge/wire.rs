@@ -61,11 +61,6 @@ pub(crate) fn problem_body(kind: ProblemType, detail: &str) -> String {
     .to_string()
 }
 
-/// Now, as an HTTP date (RFC 9110 §5.6.7).
-pub(crate) fn http_date() -> String {
-    httpdate::fmt_http_date(std::time::SystemTime::now())
-}
-
 /// The reason phrase of a status code ("" for one without).
 pub(crate) fn reason(status: u16) -> &'static str {
     actix_web::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
@@ -80,7 +75,7 @@ fn replacement(kind: ProblemType, detail: &str) -> Vec<u8> {
         kind.status,
         reason(kind.status),
         body.len(),
-        http_date(),
+        httpdate::fmt_http_date(std::time::SystemTime::now()),
     )
     .into_bytes()
 }

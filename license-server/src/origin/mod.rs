@@ -70,7 +70,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use self::head::{Head, MAX_HEAD, Method, Parsed};
 use crate::api::assets::SEALED_MEDIA_TYPE;
 use crate::assets::conditional::{Answer, Conditions, content_range};
-use crate::edge::wire::{http_date, problem_body, reason};
+use crate::edge::wire::{problem_body, reason};
 use crate::error::{ProblemType, problem};
 
 /// Answers the origin gave, by status.
@@ -366,9 +366,11 @@ impl Worker {
             (true, true) => "connection: keep-alive\r\n",
         };
         let mut date = self.date.borrow_mut();
-        let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        // One reading of the clock for both, so the date kept is the second it is kept for.
+        let now = std::time::SystemTime::now();
+        let second = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         if date.0 != second {
-            *date = (second, http_date());
+            *date = (second, httpdate::fmt_http_date(now));
         }
         format!("HTTP/1.1 {status} {}\r\n{fields}{connection}date: {}\r\n\r\n", reason(status), date.1)
     }
