@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 /// How long commits gather after a nudge before their pages are copied: long enough that a
 /// page written many times over is copied once, short enough that the writer's own
@@ -68,7 +68,7 @@ fn run(path: &Path, nudged: &Receiver<()>) {
     // Until the handle is dropped: a nudge, a period for commits to gather, a checkpoint.
     while nudged.recv().is_ok() {
         let open = gather(nudged);
-        let conn = match conn.take().map_or_else(|| connect(path), Ok) {
+        let conn = match conn.take().map_or_else(|| super::open_writer(path), Ok) {
             Ok(connected) => conn.insert(connected),
             Err(e) => {
                 tracing::error!(error = %e, "cannot open the database for checkpoints; the license writer checkpoints by itself");
@@ -93,14 +93,6 @@ fn gather(nudged: &Receiver<()>) -> bool {
             Err(RecvTimeoutError::Disconnected) => return false,
         }
     }
-}
-
-fn connect(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = super::open_direct(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-    // The writers' durability: NORMAL syncs the WAL before a checkpoint and the database
-    // file after it.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    Ok(conn)
 }
 
 /// One `PASSIVE` checkpoint: it copies what no reader still needs and never waits.

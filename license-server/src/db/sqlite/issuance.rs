@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
+use rusqlite::{Connection, ToSql, TransactionBehavior};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqlitePool;
 
@@ -88,11 +88,8 @@ impl BatchWriter for SqliteBatches {
 
 /// A write connection as sqlx's is set up (the file is in WAL mode already).
 fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
-    let conn = super::open_direct(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    let conn = super::open_writer(path)?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    // As the sqlx connections: with WAL, NORMAL loses at most the last transactions on power
-    // loss, never consistency (and a license is answered only once committed).
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
     Ok(conn)
 }
 

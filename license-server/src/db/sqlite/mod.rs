@@ -92,6 +92,16 @@ fn open_direct(path: &std::path::Path, flags: rusqlite::OpenFlags) -> rusqlite::
     Ok(conn)
 }
 
+/// A rusqlite connection that writes (the license writer's, the checkpointer's), with the
+/// writers' durability: as the sqlx connections, with WAL, NORMAL syncs the WAL before a
+/// checkpoint and the database file after it, and loses at most the last transactions on
+/// power loss, never consistency (a license is answered only once committed).
+fn open_writer(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = open_direct(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
 /// The hottest reads' SQL, with SQLite's numbered placeholders.
 static ACTIVE_DEVICE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| rows::numbered(super::portable::ACTIVE_DEVICE));
