@@ -309,6 +309,10 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
         };
         match self.fetched(request, range).await {
             Ok(bytes) => Ok(bytes),
+            // A downloaded title's storage was looked at before the fetch was chosen
+            // ([`Self::sealed_source`]): a second look would find the same nothing. Should a
+            // download finish in between, the error stands and the next read finds its blocks.
+            Err(fetched) if self.is_downloaded() => Err(fetched),
             Err(fetched) => match self.stored_bytes(track, header, range).await {
                 Ok(Some(bytes)) => Ok(bytes),
                 _ => Err(fetched),
