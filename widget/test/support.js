@@ -169,12 +169,16 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgro
  * Headless Chromium as users have it. playwright-core's default flags turn off third-party
  * storage partitioning, which Chrome has shipped since version 115, and without it Chromium
  * refuses a framed player's storage; so its defaults are replaced. `thirdPartyStorage: false`
- * keeps them, to test the player in a browser that refuses it.
+ * keeps them, to test the player in a browser that refuses it. `proxy`: an HTTP proxy every
+ * request goes through.
  */
-export function launch({ thirdPartyStorage = true } = {}) {
+export function launch({ thirdPartyStorage = true, proxy } = {}) {
   const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
   if (!thirdPartyStorage) return chromium.launch({ executablePath, args: FLAGS.slice(1) });
-  return chromium.launch({ executablePath, ignoreDefaultArgs: true, args: ['--remote-debugging-pipe', ...FLAGS] });
+  // Through `proxy` (the benchmark's slow link), loopback included, which Chromium otherwise
+  // reaches directly.
+  const through = proxy ? [`--proxy-server=${proxy}`, '--proxy-bypass-list=<-loopback>'] : [];
+  return chromium.launch({ executablePath, ignoreDefaultArgs: true, args: ['--remote-debugging-pipe', ...FLAGS, ...through] });
 }
 
 /** A page in a new browser profile, with the widget's DOM events recorded in `window.fountEvents`. */
