@@ -17,7 +17,7 @@ import { demo, grant, launch, newPage, player, startStore, waitEvent } from '../
 import { startLink } from './link.js';
 
 const ROUNDS = Number(process.env.FOUNT_BENCH_ROUNDS ?? 15);
-// The slow link: Chrome DevTools' "Fast 4G" preset (9 Mbit/s down, 60 ms of latency).
+// The slow link: a good mobile connection, 9 Mbit/s down with a 60 ms round trip.
 const LINK = { rtt: 60, mbit: 9 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
