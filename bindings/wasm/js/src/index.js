@@ -123,6 +123,12 @@ export class FountClient extends EventTarget {
   }
 }
 
+// Chunk `i` of a plan, whose chunks the core packs (see `PackedChunks`).
+const chunkOf = ({ first, stride, span, ivs, aads }, i) => ({
+  index: first + i, start: i * stride, end: Math.min((i + 1) * stride, span),
+  iv: ivs.subarray(12 * i, 12 * i + 12), aad: aads.subarray(77 * i, 77 * i + 77),
+});
+
 const open = (subtle, key, c, sealed) => subtle
   .decrypt({ name: 'AES-GCM', iv: c.iv, additionalData: c.aad, tagLength: 128 }, key, sealed)
   .catch(() => { throw new TamperedError(`sealed chunk ${c.index} failed authentication`, 'tampered'); });
@@ -179,7 +185,7 @@ export class FountTitle {
     let sent = 0;
     return new ReadableStream({
       async pull(controller) {
-        const c = plan.chunks[next++];
+        const c = chunkOf(plan.chunks, next++);
         const size = c.end - c.start;
         while (held.length < size) {
           const { done, value } = await reader.read().catch((e) => { throw new NetworkError(String(e?.message ?? e), 'network'); });
@@ -223,7 +229,10 @@ export class FountTitle {
 
   async #open(subtle, track, read) {
     const key = await this.#key(subtle, track, read.key);
-    const plain = await Promise.all(read.chunks.map((c) => open(subtle, key, c, read.sealed.subarray(c.start, c.end))));
+    const plain = await Promise.all(Array.from({ length: read.chunks.count }, (_, i) => {
+      const c = chunkOf(read.chunks, i);
+      return open(subtle, key, c, read.sealed.subarray(c.start, c.end));
+    }));
     const out = new Uint8Array(read.length);
     let at = 0;
     let from = read.skip;
