@@ -19,6 +19,7 @@ use std::time::Instant;
 use fount_sdk::client::{
     Client, DownloadSettings, Host, HostError, HttpHeader, HttpRequest, HttpResponse, KeyChoice, SoftwareKeyStore,
 };
+use fount_sdk::sealed::{DEFAULT_CHUNK_SIZE, TAG_LEN};
 use serde_json::{Value, json};
 
 /// HTTP with reqwest; storage in files (written whole, then renamed), as an app's would be;
@@ -198,7 +199,7 @@ async fn main() {
     let done = second.download_title(title, &|_| {}).await.unwrap();
     let after = second.host().ranges.lock().unwrap().clone();
     let twice: Vec<u64> = after.keys().filter(|start| **start > 0 && before.contains_key(start)).copied().collect();
-    let block = 16 * (64 * 1024 + 16);
+    let block = (1u64 << 20) / u64::from(DEFAULT_CHUNK_SIZE) * (u64::from(DEFAULT_CHUNK_SIZE) + TAG_LEN as u64);
     println!(
         "{}",
         json!({"bench": "download_refetch", "bytes": done.total, "parallel": 4, "cut_at_bytes": half,

@@ -1,9 +1,10 @@
--- wrk script: GET $FOUNT_BENCH_PATH with a Range of 1 to 4 whole sealed chunks (64 KiB of
--- audio and a 16-byte tag each) at a random chunk of a file of $FOUNT_BENCH_SIZE bytes, as a
--- player seeking and reading ahead asks for them. Without FOUNT_BENCH_SIZE, the whole file.
+-- wrk script: GET $FOUNT_BENCH_PATH with a Range of 1 to 4 spans of four whole sealed chunks
+-- (16 KiB of audio and a 16-byte tag each, so 64 KiB of audio a span) at a random span of a
+-- file of $FOUNT_BENCH_SIZE bytes, as a player seeking and reading ahead asks for them.
+-- Without FOUNT_BENCH_SIZE, the whole file.
 local path = os.getenv("FOUNT_BENCH_PATH")
 local size = tonumber(os.getenv("FOUNT_BENCH_SIZE") or "0")
-local chunk = 65536 + 16
+local chunk = 4 * (16384 + 16)
 
 function init(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))

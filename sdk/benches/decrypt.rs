@@ -1,9 +1,9 @@
 //! Decryption throughput of sealed assets, in MB/s (10^6 bytes of plaintext per second).
 //!
-//! `scripts/bench.sh` runs this beside `openssl speed -evp aes-256-gcm -decrypt -bytes 65536`
+//! `scripts/bench.sh` runs this beside `openssl speed -evp aes-256-gcm -decrypt -bytes 16384`
 //! on the same machine in the same run and reports the ratio; see docs/benchmarks.md.
 //!
-//! Two figures: `in_place`, decrypting each 64 KiB chunk where it lies (what a player does
+//! Two figures: `in_place`, decrypting each chunk of the server's size (16 KiB) where it lies (what a player does
 //! with bytes it just received), and `read`, [`Opener::read`] over consecutive 1 MiB
 //! ranges, which copies each chunk once into a fresh buffer (the convenience API). Output is one JSON object per line.
 #![allow(

@@ -29,7 +29,7 @@ from fount import (
 DEMO = json.loads(pathlib.Path(os.environ["FOUNT_DEMO_JSON"]).read_text())
 PROXY = os.environ["FOUNT_PROXY_URL"]
 TITLE = os.environ["FOUNT_BIG_TITLE"]
-BLOCK = 16 * (64 * 1024 + 16)
+BLOCK = 64 * (16 * 1024 + 16)  # the chunks (16 KiB and a tag each) that hold 1 MiB of audio
 HEADER = 68
 
 

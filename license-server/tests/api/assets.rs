@@ -1,6 +1,6 @@
 //! Sealed assets over HTTP: ranges, validators, caching, and tampering caught by the SDK.
 
-use fount_sdk::sealed::{self, HEADER_LEN};
+use fount_sdk::sealed::{self, DEFAULT_CHUNK_SIZE, HEADER_LEN, TAG_LEN};
 use fount_sdk::{ClockGuard, DeviceKey, Error, KeyId, VerifiedLicense};
 use reqwest::StatusCode;
 
@@ -52,7 +52,7 @@ on_both_databases! {
         let key = playable.content_key(&kid, &f.device).unwrap();
         assert_eq!(sealed::open(&key, &sealed_bytes).unwrap(), sample_mp3());
 
-        let stride = 64 * 1024 + 16;
+        let stride = DEFAULT_CHUNK_SIZE as usize + TAG_LEN;
         let mut flipped = sealed_bytes.clone();
         flipped[HEADER_LEN + stride + 100] ^= 0x20;
         assert_eq!(sealed::open(&key, &flipped).unwrap_err(), Error::ChunkAuthentication(1));

@@ -6,14 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fount_sdk::client::{DownloadProgress, DownloadSettings, DownloadState, FountError};
+use fount_sdk::sealed::{DEFAULT_CHUNK_SIZE, TAG_LEN};
 use serde_json::json;
 
 use crate::client::{Stored, TestClient, TestHost, plays_back};
 use crate::proxy::Proxy;
 use crate::support::*;
 
-/// Sealed blocks are 16 chunks of 64 KiB and their tags.
-const BLOCK: u64 = 16 * (64 * 1024 + 16);
+/// A sealed block: as many of the server's chunks (and their tags) as hold 1 MiB of audio.
+const BLOCK: u64 = (1 << 20) / DEFAULT_CHUNK_SIZE as u64 * (DEFAULT_CHUNK_SIZE as u64 + TAG_LEN as u64);
 
 struct Setup {
     server: TestServer,

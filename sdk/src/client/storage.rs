@@ -9,8 +9,8 @@
 //! fount/header/<title>/<track>     a sealed track's 68-byte header
 //! fount/asset/<title>/layout       each track's blocks (`download::record`)
 //! fount/asset/<title>/blocks/<track>/<n>
-//!                                  block n of a downloaded sealed track: 16 chunks (1 MiB with
-//!                                  the server's), stored once checked
+//!                                  block n of a downloaded sealed track: the chunks that hold
+//!                                  1 MiB of audio, stored once checked
 //! fount/downloads                  the download queue and each title's state
 //! fount/download-settings          parallel requests, attempts, quota
 //! fount/position/<title>           the listening position (a Readium Locator)

@@ -15,8 +15,8 @@ import { store } from './support.js';
 
 const proxy = process.env.FOUNT_PROXY_URL;
 const title = process.env.FOUNT_BIG_TITLE;
-// Sealed blocks: 16 chunks of 64 KiB and their tags, after a 68-byte header.
-const BLOCK = 16 * (64 * 1024 + 16);
+// Sealed blocks: the chunks (16 KiB and a 16-byte tag each) that hold 1 MiB of audio, after a 68-byte header.
+const BLOCK = 64 * (16 * 1024 + 16);
 const HEADER = 68;
 
 async function control(path, body) {

@@ -159,7 +159,7 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
                 else {
                     return;
                 };
-                let check = |bytes: &[u8]| opener.verify(Geometry::first_chunk(n), bytes);
+                let check = |bytes: &[u8]| opener.verify(Geometry::first_chunk(n, opener.header().chunk_size()), bytes);
                 let stored = match self.fetch_checked(track, geometry.range(n), settings, &check).await {
                     Ok(bytes) => self
                         .client

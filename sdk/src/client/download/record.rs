@@ -1,8 +1,8 @@
 //! What a download has stored, as blocks of whole chunks: sans-IO arithmetic.
 //!
 //! A track's sealed file is its 68-byte header (stored on its own) and then chunks of
-//! ciphertext and tag. A *block* is [`CHUNKS_PER_BLOCK`] consecutive chunks (1 MiB and 256
-//! bytes with the server's 64 KiB chunks); the last block of a track may hold fewer. Because a
+//! ciphertext and tag. A *block* is as many consecutive chunks as hold 1 MiB of plaintext
+//! ([`chunks_per_block`]: 16 of 64 KiB, 64 of 16 KiB); the last block of a track may hold fewer. Because a
 //! block starts and ends on chunk boundaries, each one is authenticated on its own when it
 //! arrives, and one range request fetches it.
 //!
@@ -18,8 +18,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::sealed::{HEADER_LEN, SealedHeader};
 
-/// Chunks per stored block.
-pub(crate) const CHUNKS_PER_BLOCK: u64 = 16;
+/// Plaintext per stored block: about as much as one range request should fetch.
+const BLOCK_PLAINTEXT: u64 = 1 << 20;
+
+/// Chunks per stored block, for a file of `chunk_size`-byte chunks: as many as hold
+/// [`BLOCK_PLAINTEXT`], one at least. Files of 64 KiB chunks keep the 16 they had when the
+/// count was fixed, so the layouts of downloads stored then still match.
+pub(crate) fn chunks_per_block(chunk_size: u32) -> u64 {
+    BLOCK_PLAINTEXT.checked_div(u64::from(chunk_size)).unwrap_or(1).max(1)
+}
 
 /// A track's blocks: where each lies in the sealed file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +41,10 @@ impl Geometry {
     /// The blocks of the file with this header.
     pub fn of(header: &SealedHeader) -> Self {
         let stride = u64::from(header.chunk_size()).saturating_add(crate::sealed::TAG_LEN as u64);
-        Geometry { sealed_len: header.sealed_len(), block_len: stride.saturating_mul(CHUNKS_PER_BLOCK) }
+        Geometry {
+            sealed_len: header.sealed_len(),
+            block_len: stride.saturating_mul(chunks_per_block(header.chunk_size())),
+        }
     }
 
     /// Sealed bytes after the header.
@@ -44,7 +54,7 @@ impl Geometry {
 
     /// How many blocks.
     pub fn blocks(&self) -> u64 {
-        // block_len is at least 16 · 32 bytes, never zero.
+        // block_len is at least one chunk's stride (32 bytes), never zero.
         self.body_len()
             .checked_div(self.block_len)
             .unwrap_or(0)
@@ -57,9 +67,9 @@ impl Geometry {
         start..start.saturating_add(self.block_len).min(self.sealed_len)
     }
 
-    /// The index of its first chunk.
-    pub fn first_chunk(n: u64) -> u64 {
-        n.saturating_mul(CHUNKS_PER_BLOCK)
+    /// The index of block `n`'s first chunk, in a file of `chunk_size`-byte chunks.
+    pub fn first_chunk(n: u64, chunk_size: u32) -> u64 {
+        n.saturating_mul(chunks_per_block(chunk_size))
     }
 
     /// The block holding sealed byte `offset` (past the header).
@@ -186,9 +196,15 @@ mod tests {
 
     #[test]
     fn blocks_are_whole_chunks_and_cover_the_file() {
-        for (chunk, len) in
-            [(64 * 1024, 0), (64 * 1024, 1), (64 * 1024, 16 * 64 * 1024), (64 * 1024, 5_000_000), (16, 1000)]
-        {
+        for (chunk, len) in [
+            (64 * 1024, 0),
+            (64 * 1024, 1),
+            (64 * 1024, 16 * 64 * 1024),
+            (64 * 1024, 5_000_000),
+            (16 * 1024, 5_000_000),
+            (16 * 1024 * 1024, 40_000_000),
+            (16, 1000),
+        ] {
             let g = geometry(chunk, len);
             let stride = u64::from(chunk) + TAG_LEN as u64;
             let mut at = HEADER_LEN as u64;
@@ -196,6 +212,7 @@ mod tests {
                 let r = g.range(n);
                 assert_eq!(r.start, at, "blocks follow each other");
                 assert_eq!((r.start - HEADER_LEN as u64) % stride, 0, "a block starts on a chunk");
+                assert_eq!(Geometry::first_chunk(n, chunk), (r.start - HEADER_LEN as u64) / stride, "its first chunk");
                 assert_eq!(g.block_at(r.start), n);
                 assert_eq!(g.block_at(r.end - 1), n);
                 at = r.end;
@@ -205,6 +222,11 @@ mod tests {
         assert_eq!(geometry(64 * 1024, 0).blocks(), 1, "an empty file still has its one chunk");
         assert_eq!(geometry(64 * 1024, 16 * 64 * 1024).blocks(), 1);
         assert_eq!(geometry(64 * 1024, 16 * 64 * 1024 + 1).blocks(), 2);
+        // A block holds 1 MiB of plaintext whatever the chunk size; 64 KiB chunks keep the
+        // 16 per block that layouts stored before the count depended on it have.
+        assert_eq!(geometry(64 * 1024, 5_000_000).block_len, 16 * (64 * 1024 + TAG_LEN as u64));
+        assert_eq!(geometry(16 * 1024, 5_000_000).block_len, 64 * (16 * 1024 + TAG_LEN as u64));
+        assert_eq!(geometry(16 * 1024 * 1024, 40_000_000).block_len, 16 * 1024 * 1024 + TAG_LEN as u64);
     }
 
     #[test]

@@ -50,7 +50,8 @@ object Proxy {
         .split(',').count { it.substringAfter(':').trim().toIntOrNull()?.let { n -> n > 1 } == true }
 }
 
-const val BLOCK = 16L * (64 * 1024 + 16)
+/** A sealed block: the server's chunks (16 KiB and a 16-byte tag each) that hold 1 MiB of audio. */
+const val BLOCK = 64L * (16 * 1024 + 16)
 const val HEADER = 68L
 
 fun bigCustomer(name: String): String {
