@@ -4,6 +4,8 @@
 -- Without FOUNT_BENCH_SIZE, the whole file.
 local path = os.getenv("FOUNT_BENCH_PATH")
 local size = tonumber(os.getenv("FOUNT_BENCH_SIZE") or "0")
+-- Spans start after the file's 68-byte header, so each is whole chunks.
+local header = 68
 local chunk = 4 * (16384 + 16)
 
 function init(args)
@@ -14,9 +16,9 @@ function request()
   if size == 0 then
     return wrk.format("GET", path)
   end
-  local chunks = math.floor(size / chunk)
+  local chunks = math.floor((size - header) / chunk)
   local span = math.random(4)
-  local first = math.random(0, chunks - span) * chunk
+  local first = header + math.random(0, chunks - span) * chunk
   local last = math.min(first + span * chunk, size) - 1
   return wrk.format("GET", path, { ["Range"] = "bytes=" .. first .. "-" .. last })
 end

@@ -166,7 +166,10 @@ pub struct SealedSpan {
 pub struct ReadPlan {
     /// The sealed byte range to get (an HTTP `Range: bytes=start-(end-1)`).
     pub bytes: Range<u64>,
-    /// The chunks of `bytes`, in order.
+    /// The chunks of `bytes`, in order: consecutive chunks of the file, the first at the
+    /// start of `bytes` and each one stride (the chunk size plus the tag) after the one
+    /// before, the last one shorter when it is the file's last. Hosts may rely on this
+    /// layout (the JavaScript binding packs the chunks by it).
     pub chunks: Vec<PlannedChunk>,
     /// How many plaintext bytes of the first chunk come before the range.
     pub skip: u64,
@@ -588,7 +591,13 @@ mod tests {
                 assert_eq!(plan.bytes, header.sealed_range(start..end).unwrap().bytes);
                 let bytes = &sealed[plan.bytes.start as usize..plan.bytes.end as usize];
                 let mut joined = Vec::new();
-                for chunk in &plan.chunks {
+                let stride = 16 + TAG_LEN as u64;
+                let first = plan.chunks[0].index;
+                for (i, chunk) in plan.chunks.iter().enumerate() {
+                    // The layout `ReadPlan::chunks` promises.
+                    let i = i as u64;
+                    assert_eq!(chunk.index, first + i);
+                    assert_eq!(chunk.within, i * stride..((i + 1) * stride).min(plan.bytes.end - plan.bytes.start));
                     let mut buf = bytes[chunk.within.start as usize..chunk.within.end as usize].to_vec();
                     let nonce = Nonce::assume_unique_for_key(chunk.nonce);
                     joined.extend_from_slice(aes.open_in_place(nonce, Aad::from(&chunk.aad[..]), &mut buf).unwrap());

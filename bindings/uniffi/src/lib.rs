@@ -67,7 +67,7 @@ pub trait HttpTransport: Send + Sync {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, HostError>;
 }
 
-/// A key-value store for licenses, manifests, downloaded blocks (1 MiB at most), positions and
+/// A key-value store for licenses, manifests, downloaded blocks (about 1 MiB each), positions and
 /// bookmarks. Keys are ASCII paths.
 #[uniffi::export(with_foreign)]
 pub trait Storage: Send + Sync {

@@ -297,11 +297,13 @@ fn planned(key: &[u8; 32], plan: &fount_sdk::sealed::ReadPlan) -> js_sys::Object
         ivs.extend_from_slice(&c.nonce);
         aads.extend_from_slice(&c.aad);
     }
-    let first = plan.chunks.first().map_or(0..0, |c| c.index..c.within.end.saturating_sub(c.within.start));
+    // The first chunk's index and length (the stride, as `ReadPlan::chunks` lays them out).
+    let (first, stride) =
+        plan.chunks.first().map_or((0, 0), |c| (c.index, c.within.end.saturating_sub(c.within.start)));
     let chunks = js_sys::Object::new();
     set(&chunks, "count", &(plan.chunks.len() as f64).into());
-    set(&chunks, "first", &(first.start as f64).into());
-    set(&chunks, "stride", &(first.end as f64).into());
+    set(&chunks, "first", &(first as f64).into());
+    set(&chunks, "stride", &(stride as f64).into());
     set(&chunks, "span", &(plan.bytes.end.saturating_sub(plan.bytes.start) as f64).into());
     set(&chunks, "ivs", &bytes(&ivs));
     set(&chunks, "aads", &bytes(&aads));
@@ -569,8 +571,8 @@ impl WasmTitle {
     }
 
     /// The same read for JavaScript that opens the chunks with WebCrypto's AES-GCM (hardware
-    /// AES, which WebAssembly lacks): `{ key, sealed, chunks: [{ index, start, end, iv, aad }], skip,
-    /// length }`, or `undefined` for an empty read at the end of the track. `key` is the AES
+    /// AES, which WebAssembly lacks): `{ key, sealed, chunks, skip, length }` (`chunks` packed,
+    /// as `PackedChunks` says), or `undefined` for an empty read at the end of the track. `key` is the AES
     /// key of that one track's file.
     #[wasm_bindgen(js_name = readSealed, unchecked_return_type = "Promise<SealedRead | undefined>")]
     pub fn read_sealed(&self, track: u32, offset: f64, length: f64) -> Promise {

@@ -258,3 +258,55 @@ async fn pause_resume_cancel_and_the_quota() {
     assert_eq!(code(c.enqueue_download("nosuchtitle").await), "not_licensed");
     drop(setup.server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_stored_in_another_layout_are_read_from_the_server_then_fetched_again() {
+    let setup = setup(3_000_000, 1).await;
+    let title = &setup.titles[0];
+    let stored = Stored::default();
+    let c = app(&setup, &stored, settings(2)).await;
+    let done = c.download_title(title, &|_| {}).await.unwrap();
+    assert_eq!(done.state, DownloadState::Done);
+    drop(c);
+
+    // The blocks stored again as an older layout would have: half as many chunks a block.
+    let assets = format!("fount/asset/{title}/");
+    {
+        let mut map = stored.lock().unwrap();
+        let prefix = format!("{assets}blocks/0/");
+        let mut keys: Vec<(u64, String)> =
+            map.keys().filter_map(|k| Some((k.strip_prefix(&prefix)?.parse().ok()?, k.clone()))).collect();
+        keys.sort();
+        assert!(keys.len() >= 3, "{keys:?}");
+        let body: Vec<u8> = keys.iter().flat_map(|(_, k)| map.remove(k).unwrap()).collect();
+        for (n, half) in body.chunks(BLOCK as usize / 2).enumerate() {
+            map.insert(format!("{prefix}{n}"), half.to_vec());
+        }
+        let layout = json!({ "tracks": [{ "sealed_len": done.total, "block_len": BLOCK / 2 }] });
+        map.insert(format!("{assets}layout"), serde_json::to_vec(&layout).unwrap());
+    }
+
+    // Restarted, the title still says downloaded; reading it finds blocks of the wrong
+    // length, and reads from the server instead, byte for byte, with no error.
+    let c = tagged(&setup, &stored, settings(2), "restarted").await;
+    let open = c.open_title(title).await.unwrap();
+    assert!(open.is_downloaded());
+    let first = open.read(0, 0, 3_000_000).await.unwrap();
+    assert_eq!(first, setup.audio[..first.len()]);
+    assert!(!open.is_downloaded(), "this handle no longer reads storage");
+    plays_back(&c, title, &setup.audio).await;
+    let fetched = setup.proxy.faults.lock().unwrap().by_app.get("restarted").copied().unwrap_or(0);
+    assert!(fetched > 0, "read from the server");
+
+    // Downloaded again: the layout has changed, so every block is fetched anew, and then it
+    // plays from storage.
+    let again = c.download_title(title, &|_| {}).await.unwrap();
+    assert_eq!((again.state, again.bytes), (DownloadState::Done, done.total));
+    let blocks = (done.total - 68).div_ceil(BLOCK) as u32;
+    let after = setup.proxy.faults.lock().unwrap().by_app["restarted"];
+    assert_eq!(after - fetched, blocks, "each block once");
+    assert!(c.open_title(title).await.unwrap().is_downloaded());
+    plays_back(&c, title, &setup.audio).await;
+    assert_eq!(setup.proxy.faults.lock().unwrap().by_app["restarted"], after, "played from storage");
+    drop(setup.server);
+}

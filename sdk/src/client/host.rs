@@ -83,7 +83,7 @@ impl HostError {
 
 /// HTTP, storage and a clock.
 ///
-/// Storage is a key-value store of small values (the largest is 1 MiB, a block of a
+/// Storage is a key-value store of small values (the largest is about 1 MiB, a block of a
 /// downloaded track); keys are ASCII paths such as `fount/license/<title>`.
 #[allow(async_fn_in_trait)]
 pub trait Host {

@@ -340,6 +340,16 @@ impl<H: Host, K: KeyStore> OpenTitle<H, K> {
                 return Ok(None);
             };
             let at = geometry.range(n);
+            if u64::try_from(block.len()).ok() != Some(at.end.saturating_sub(at.start)) {
+                // Stored by a layout whose blocks differ from today's (a file of chunks other
+                // than 64 KiB, downloaded before blocks held 1 MiB whatever the chunk size):
+                // not this block. This handle stops looking in storage and reads from the
+                // server; downloading again finds the layout changed and starts over. The
+                // stored flag is left as it is: writing the license here would put its
+                // serializer in the widget's player, which never downloads.
+                self.downloaded.store(false, Ordering::Relaxed);
+                return Ok(None);
+            }
             // Both ends fall inside this block, whose length fits memory: it was stored.
             let from = usize::try_from(range.start.max(at.start).saturating_sub(at.start)).unwrap_or(usize::MAX);
             let to = usize::try_from(range.end.min(at.end).saturating_sub(at.start)).unwrap_or(usize::MAX);
