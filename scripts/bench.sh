@@ -33,9 +33,10 @@
 #           against curl fetching the same sealed file over the same loopback, alternately;
 #           and the bytes fetched twice when a download is cut off halfway and resumed.
 # serving:  a 100 MB sealed file served by fount-server's origin (FOUNT_ORIGIN_LISTEN) and its
-#           API route against nginx serving the same file with sendfile, in turn, two rounds: random spans of 64 to 256 KiB of audio, whole chunks (64
-#           connections, requests/s) and whole files (8 connections, MB/s); and each server's
-#           CPU time per request, read from /proc before and after each run.
+#           API route against nginx serving the same file with sendfile, in turn, two rounds:
+#           random spans of 64 to 256 KiB of audio, whole chunks (64 connections, requests/s)
+#           and whole files (8 connections, MB/s); and each server's CPU time per request,
+#           read from /proc before and after each run.
 # soak:     issuance paced at 80% of its peak for ten minutes (FOUNT_SOAK_SECONDS) on SQLite,
 #           with grants, webhook deliveries and a feed's syncs beside it: every error, the
 #           server's memory after warm-up and at the end, the WAL's size.
