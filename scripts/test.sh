@@ -12,18 +12,12 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 started=$SECONDS
 
-scratch=$(mktemp -d)
-on_exit "rm -rf '$scratch'"
 install() {
-  need_apt clang postgresql openssl curl nginx libjna-java default-jre-headless chromium fonts-liberation prometheus systemd \
-    pkg-config libsodium-dev libzstd-dev libsqlite3-dev # Garage's, so its build below never runs apt
+  need_apt clang postgresql openssl curl nginx libjna-java default-jre-headless chromium fonts-liberation prometheus systemd
   need_rust
-  # An S3-compatible object store (Garage), built once per machine outside the workspace. Only
-  # the Rust tests and later steps need it, so it builds beside the lints and the wasm build:
-  # their builds leave a core idle for long stretches (links, the last crates of a graph).
-  scripts/garage.sh install >"$scratch/garage-install.log" 2>&1 &
-  garage_install=$!
-  on_exit "pkill -P $garage_install 2>/dev/null; kill $garage_install 2>/dev/null"
+  # An S3-compatible object store (Garage), built once per machine outside the workspace. (Built
+  # beside clippy instead, both took 670 s against about 520 one after the other.)
+  scripts/garage.sh install >/dev/null
   need_tools
   python_env cryptography==50.* jwcrypto==1.6.* standardwebhooks==1.* prometheus-client==0.*
 }
@@ -43,13 +37,8 @@ step "the wasm binding passes clippy on wasm32 (the SDK's build)" \
 # Before anything builds fount-server: the widget's player embeds the wasm package.
 step "the wasm package (size budget)" bash scripts/build-wasm.sh
 
-garage_built() {
-  wait "$garage_install" || { cat "$scratch/garage-install.log"; return 1; }
-}
-step "Garage, built in the background since the install step" garage_built
-
 pg_dir=$(mktemp -d)
-on_exit 'scripts/postgres.sh stop "$pg_dir/pg"; scripts/garage.sh stop "$pg_dir/garage"; rm -rf "$pg_dir"'
+trap 'scripts/postgres.sh stop "$pg_dir/pg"; scripts/garage.sh stop "$pg_dir/garage"; rm -rf "$pg_dir"' EXIT
 FOUNT_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir/pg")
 export FOUNT_TEST_POSTGRES_URL
 echo "    throwaway PostgreSQL at $FOUNT_TEST_POSTGRES_URL"
