@@ -34,8 +34,6 @@ install_garage() {
   fi
 }
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 case "$cmd" in
   install)
     install_garage
@@ -45,7 +43,7 @@ case "$cmd" in
     dir=${2:?data folder}
     install_garage
     mkdir -p "$dir"
-    rpc=$(port); s3=$(port); web=$(port); admin=$(port)
+    rpc=$(free_port); s3=$(free_port); web=$(free_port); admin=$(free_port)
     cat >"$dir/garage.toml" <<EOF
 metadata_dir = "$dir/meta"
 data_dir = "$dir/data"
