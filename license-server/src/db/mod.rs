@@ -351,9 +351,6 @@ pub trait Repository:
         audit: &crate::events::Audit,
         now: i64,
     ) -> DbResult<Option<TitleRow>>;
-    /// Records cover art read from a file, unless the title has one already; `false` if it
-    /// had (then the file is not needed).
-    async fn set_title_cover(&self, id: &str, file: &str, media_type: &str, now: i64) -> DbResult<bool>;
     /// The store's title sold by this Stripe Payment Link.
     async fn title_by_payment_link(&self, store_id: &str, link: &str) -> DbResult<Option<TitleRow>>;
 

@@ -438,6 +438,20 @@ pub struct NewTrack {
     pub feed_item: Option<(String, String)>,
     /// Its transcripts, JSON (see [`TrackRow::transcripts`]).
     pub transcripts: String,
+    /// Cover art from the file, for a track added published.
+    pub cover: Option<FileCover>,
+}
+
+/// Cover art read from a track's file, already in the assets store: it becomes the title's
+/// cover, if the title has none, in the transaction that publishes the track; so whoever sees
+/// the track published sees the cover with it. If the title had one, the caller removes the
+/// file (see `media::package`).
+#[derive(Debug, Clone)]
+pub struct FileCover {
+    /// Its name in the assets store.
+    pub file: String,
+    /// Its media type.
+    pub media_type: String,
 }
 
 /// What packaging found, to publish a processing track with.
@@ -461,6 +475,8 @@ pub struct PackagedTrack {
     pub sha256: String,
     /// Chapters JSON.
     pub chapters: String,
+    /// Cover art from the file.
+    pub cover: Option<FileCover>,
 }
 
 /// What a grant needs.

@@ -181,6 +181,25 @@ macro_rules! portable_repository {
             Ok(())
         }
 
+        /// Marks a title changed by a track added or published, in the caller's transaction,
+        /// and makes the track file's cover art the title's if the title has none; its store.
+        async fn touch_title(conn: &mut $conn, title_id: &str, cover: Option<&$crate::db::FileCover>, now: i64) -> $crate::db::DbResult<String> {
+            // SET's right-hand sides read the row as it was: the type follows the file only
+            // where the file is set here.
+            Ok(sqlx::query_scalar(
+                "UPDATE titles SET updated_at = $2, \
+                 cover_type = CASE WHEN cover_file IS NULL AND $3 IS NOT NULL THEN $4 ELSE cover_type END, \
+                 cover_file = COALESCE(cover_file, $3) \
+                 WHERE id = $1 RETURNING store_id",
+            )
+            .bind(title_id)
+            .bind(now)
+            .bind(cover.map(|c| c.file.as_str()))
+            .bind(cover.map(|c| c.media_type.as_str()))
+            .fetch_one(&mut *conn)
+            .await?)
+        }
+
         /// A title's tracks in reading order, in the caller's transaction.
         async fn tracks_in(conn: &mut $conn, title_id: &str) -> $crate::db::DbResult<Vec<$crate::db::TrackRow>> {
             Ok(sqlx::query_as("SELECT * FROM tracks WHERE title_id = $1 ORDER BY position").bind(title_id).fetch_all(&mut *conn).await?)
@@ -561,11 +580,7 @@ macro_rules! portable_repository {
                     .bind(t.transcripts)
                     .fetch_one(&mut *tx)
                     .await?;
-                    let store_id: String = sqlx::query_scalar("UPDATE titles SET updated_at = $2 WHERE id = $1 RETURNING store_id")
-                        .bind(&title_id)
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                    let store_id = touch_title(&mut tx, &title_id, t.cover.as_ref(), now).await?;
                     let kind = if row.is_published() { $crate::events::Kind::TrackPublished } else { $crate::events::Kind::TrackAdded };
                     write_events(&mut tx, vec![$crate::events::track(kind, &audit.base, &store_id, &row)], &audit, now).await?;
                     if let Some((feed_id, guid)) = &feed_item {
@@ -622,11 +637,7 @@ macro_rules! portable_repository {
                         return Ok($crate::db::Fenced::Lost);
                     }
                     if let Some(track) = &row {
-                        let store_id: String = sqlx::query_scalar("UPDATE titles SET updated_at = $2 WHERE id = $1 RETURNING store_id")
-                            .bind(&title_id)
-                            .bind(now)
-                            .fetch_one(&mut *tx)
-                            .await?;
+                        let store_id = touch_title(&mut tx, &title_id, p.cover.as_ref(), now).await?;
                         let mut drafts = vec![$crate::events::track($crate::events::Kind::TrackPublished, &audit.base, &store_id, track)];
                         // A feed item's track: the item is published, and its title on sale
                         // again if the item had left the feed and come back.
@@ -747,23 +758,6 @@ macro_rules! portable_repository {
                     }
                     tx.commit().await?;
                     Ok(row)
-                })
-                .await
-            }
-
-            async fn set_title_cover(&self, id: &str, file: &str, media_type: &str, now: i64) -> $crate::db::DbResult<bool> {
-                let (id, file, media_type) = (id.to_owned(), file.to_owned(), media_type.to_owned());
-                self.on_writer(move |pool| async move {
-                    let done = sqlx::query(
-                        "UPDATE titles SET cover_file = $2, cover_type = $3, updated_at = $4 WHERE id = $1 AND cover_file IS NULL",
-                    )
-                    .bind(id)
-                    .bind(file)
-                    .bind(media_type)
-                    .bind(now)
-                    .execute(&pool)
-                    .await?;
-                    Ok(done.rows_affected() == 1)
                 })
                 .await
             }

@@ -23,12 +23,12 @@ use ring::rand::SystemRandom;
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use super::probe::{FileChapter, ProbeError, Probed, probe, sniff};
-use crate::db::{Fenced, JobRow, Lease, NewTrack, PackagedTrack, TitleRow, TrackRow, Transcript};
+use super::probe::{Cover, FileChapter, ProbeError, Probed, probe, sniff};
+use crate::db::{Fenced, FileCover, JobRow, Lease, NewTrack, PackagedTrack, TitleRow, TrackRow, Transcript};
 use crate::error::{ApiError, problem};
 use crate::events::Audit;
 use crate::queue::{JobKind, Outcome, now_ms};
-use crate::state::{AppState, now};
+use crate::state::AppState;
 
 /// The KEK purpose of sealed content keys.
 pub const CONTENT_KEY_PURPOSE: &str = "content-key";
@@ -141,6 +141,8 @@ pub async fn add_track(
     };
     let original_length = std::fs::metadata(&source).map_err(ApiError::internal)?.len();
     let existing = state.repo.tracks(&title.id).await?.len();
+    let mut warnings = probed.warnings.clone();
+    let cover = stage_cover(state, title, probed.cover.as_ref(), &mut warnings).await;
     let track = NewTrack {
         name: name.or(probed.title.clone()).unwrap_or_else(|| format!("Track {}", existing.saturating_add(1))),
         media_type: probed.media_type.to_owned(),
@@ -154,20 +156,18 @@ pub async fn add_track(
         job_id: None,
         feed_item: None,
         transcripts: "[]".into(),
+        cover: cover.clone(),
     };
     let row = match state.repo.append_track(&title.id, &track, None, &audit, now_ms()).await {
         Ok(row) => row,
         Err(e) => {
             let _ = state.assets.remove(&file).await;
+            drop_cover(state, cover).await;
             return Err(e.into());
         }
     };
-    if let Some(cover) = probed.cover
-        && title.cover_file.is_none()
-    {
-        keep_cover(state, title, &cover).await?;
-    }
-    Ok(Packaged { track: row, warnings: probed.warnings })
+    settle_cover(state, &title.id, cover).await;
+    Ok(Packaged { track: row, warnings })
 }
 
 /// An upload queued for packaging: the track (`processing`) and the job to follow.
@@ -261,6 +261,7 @@ pub async fn queue_upload(
         job_id: Some(job.id.clone()),
         feed_item,
         transcripts: serde_json::to_string(&transcripts).map_err(ApiError::internal)?,
+        cover: None,
     };
     let row = match state.repo.append_track(&title.id, &track, Some(&job), audit, now_ms()).await {
         Ok(row) => row,
@@ -366,9 +367,11 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         None => probed.chapters.clone(),
     };
     let chapters = serde_json::to_string(&chapters).unwrap_or_else(|_| "[]".into());
+    let mut warnings = probed.warnings.clone();
+    let cover = stage_cover(state, &title, probed.cover.as_ref(), &mut warnings).await;
     let packaged = PackagedTrack {
         file: file.clone(),
-        warnings: probed.warnings.clone(),
+        warnings,
         name: p.name.clone().or(probed.title.clone()),
         media_type: probed.media_type.to_owned(),
         duration: probed.duration,
@@ -376,44 +379,73 @@ pub async fn run_job(state: &AppState, job: &JobRow, lease: &Lease) -> Outcome {
         sealed_length: i64::try_from(sealed_len).unwrap_or(i64::MAX),
         sha256,
         chapters,
+        cover: cover.clone(),
     };
     match state.repo.publish_track(&p.title, &p.file, &packaged, lease, &audit, now_ms()).await {
         Ok(Fenced::Done(Some(_))) => {
             let _ = state.uploads.remove(upload).await;
-            if let Some(cover) = probed.cover
-                && title.cover_file.is_none()
-                && let Err(e) = keep_cover(state, &title, &cover).await
-            {
-                tracing::warn!(title = %title.id, error = %e, "keeping the cover art of an upload failed");
-            }
+            settle_cover(state, &title.id, cover).await;
             Outcome::Handled
         }
         // The track was deleted while it was processing.
         Ok(Fenced::Done(None)) => {
             let _ = state.assets.remove(&file).await;
             let _ = state.uploads.remove(upload).await;
+            drop_cover(state, cover).await;
             Outcome::Handled
         }
         // Another worker holds the job now: its file is the one published.
         Ok(Fenced::Lost) => {
             let _ = state.assets.remove(&file).await;
+            drop_cover(state, cover).await;
             Outcome::Handled
         }
         Err(e) => {
             let _ = state.assets.remove(&file).await;
+            drop_cover(state, cover).await;
             Outcome::retry(e)
         }
     }
 }
 
-/// Stores cover art read from a file as the title's, unless it got one meanwhile. Covers are
-/// public, like the manifest that links them.
-async fn keep_cover(state: &AppState, title: &TitleRow, cover: &super::probe::Cover) -> Result<(), ApiError> {
+/// Keeps cover art read from a file in the assets store, for the transaction that publishes
+/// the track to make it the title's (see [`FileCover`]); nothing if the title has a cover.
+/// Covers are public, like the manifest that links them. A cover that cannot be kept is a
+/// warning on the track, not a failed upload.
+async fn stage_cover(
+    state: &AppState,
+    title: &TitleRow,
+    cover: Option<&Cover>,
+    warnings: &mut Vec<String>,
+) -> Option<FileCover> {
+    let cover = cover.filter(|_| title.cover_file.is_none())?;
     let ext = cover.media_type.rsplit('/').next().unwrap_or("img");
     let file = format!("{}.{ext}", uuid::Uuid::new_v4());
-    state.assets.put(&file, bytes::Bytes::from(cover.data.clone())).await.map_err(ApiError::internal)?;
-    if !state.repo.set_title_cover(&title.id, &file, cover.media_type, now()).await? {
-        let _ = state.assets.remove(&file).await;
+    match state.assets.put(&file, bytes::Bytes::from(cover.data.clone())).await {
+        Ok(()) => Some(FileCover { file, media_type: cover.media_type.to_owned() }),
+        Err(e) => {
+            tracing::warn!(title = %title.id, error = %e, "keeping the cover art of a track failed");
+            warnings.push("the file's cover art could not be kept".into());
+            None
+        }
     }
-    Ok(())
+}
+
+/// After the track is published: removes its cover's file unless the title took it (it had a
+/// cover already, given meanwhile or by another track).
+async fn settle_cover(state: &AppState, title_id: &str, cover: Option<FileCover>) {
+    let Some(cover) = cover else { return };
+    match state.repo.title(title_id).await {
+        Ok(Some(title)) if title.cover_file.as_deref() == Some(cover.file.as_str()) => {}
+        Ok(_) => drop_cover(state, Some(cover)).await,
+        // Unsure: keeping an unused file is better than removing the title's cover.
+        Err(e) => tracing::warn!(title = %title_id, error = %e, "could not check which cover the title kept"),
+    }
+}
+
+/// Removes the file of a cover that was not published.
+async fn drop_cover(state: &AppState, cover: Option<FileCover>) {
+    if let Some(cover) = cover {
+        let _ = state.assets.remove(&cover.file).await;
+    }
 }

@@ -57,6 +57,10 @@ on_both_databases! {
             assert_eq!(manifest["resources"][0]["type"], "image/png");
             let toc: Vec<&str> = manifest["toc"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap()).collect();
             assert_eq!(toc, ["Low", "Middle", "High"], "{file}");
+            // A second track's cover does not replace the first.
+            upload(&server, &store, &id, file, fixture(file), media_type).await;
+            let again = ok_json(server.get(&format!("/v1/titles/{id}"), Some(&store.key)).await, StatusCode::OK).await;
+            assert_eq!(again["cover"], title["cover"], "{file}");
             // A cover the store sets wins.
             let patch = json!({"cover_url": "https://cdn.example/front.jpg"});
             ok_json(server.send(reqwest::Method::PATCH, &format!("/v1/titles/{id}"), Some(&store.key), Some(patch)).await, StatusCode::OK).await;

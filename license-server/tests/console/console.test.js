@@ -64,8 +64,12 @@ async function signIn(email, password = PASSWORD) {
   assert.match(page.url(), /\/console\/sign-in$/, 'signed out, the console sends to sign-in');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForLoadState('load');
+  // The page the form leads to, not the sign-in page still loaded when the click returns:
+  // `waitForLoadState` after the click resolved at once on the old page when the post was slow.
+  await Promise.all([
+    page.waitForEvent('load', { timeout: 30_000 }),
+    page.getByRole('button', { name: 'Sign in' }).click(),
+  ]);
   return page;
 }
 
