@@ -186,8 +186,13 @@ mod tests {
         let (path, writer) = database(dir.path());
         let checkpointer = Checkpointer::start(path.clone()).expect("thread");
         let largest = write(&path, &writer, commits, over, Some(&checkpointer));
-        // SQLite's own checkpoint, due every 1,000 pages, starts the WAL over.
-        assert!(largest < everything / 2, "the WAL grew to {largest} of {everything} bytes");
+        // SQLite's own checkpoint, due every 1,000 pages (4.1 MB of frames), starts the WAL
+        // over. It is skipped, and tried again at the next commit, while the thread holds the
+        // checkpoint lock, so the WAL passes 1,000 pages by what is committed during one of
+        // the thread's checkpoints: about 1,225 pages (5.0 MB) once in CI, with the other unit
+        // tests on the same two cores. A WAL that never starts over holds everything, and
+        // more (17 MB for these 10 MB, with the writer's checkpoints off).
+        assert!(largest < everything * 3 / 4, "the WAL grew to {largest} of {everything} bytes");
     }
 
     #[test]
